@@ -1,0 +1,461 @@
+"""Case files: one person's detention history, its events, and the vocabularies they use."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from casetracker.edtf import EDTFField
+from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
+from people.models import Organisation, Person
+
+
+class LocationKind(models.TextChoices):
+    COUNTRY = "country", "Country"
+    REGION = "region", "Region or province"
+    PREFECTURE = "prefecture", "Prefecture or prefecture-level city"
+    COUNTY = "county", "County or county-level city"
+    TOWNSHIP = "township", "Township or town"
+    VILLAGE = "village", "Village or neighbourhood"
+    FACILITY = "facility", "Facility (prison, camp, detention centre…)"
+
+
+# Each kind may only sit inside a kind ranked above it, so the hierarchy cannot loop.
+LOCATION_RANK = {kind: rank for rank, kind in enumerate(LocationKind.values)}
+
+
+class FacilityType(models.TextChoices):
+    PRISON = "prison", "Prison"
+    DETENTION_CENTRE = "detention_centre", "Detention centre (看守所)"
+    INTERNMENT_CAMP = "internment_camp", "Internment camp (“vocational training centre”)"
+    POLICE_STATION = "police_station", "Police station"
+    COURT = "court", "Court"
+    HOSPITAL = "hospital", "Hospital"
+    OTHER = "other", "Other"
+
+
+class LocationQuerySet(DomainQuerySet):
+    def within(self, location: "Location"):
+        """The location and every place inside it."""
+        return self.filter(path__startswith=location.path)
+
+
+class Location(DomainModel):
+    """A place: country → region → prefecture → county/city → township/village, or a facility."""
+
+    kind = models.CharField(max_length=20, choices=LocationKind)
+    facility_type = models.CharField(
+        max_length=20,
+        choices=FacilityType,
+        blank=True,
+        help_text="Only for facilities: what kind of facility it is.",
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The place this one lies in, e.g. Ili Kazakh Autonomous Prefecture for Yining.",
+    )
+    name_en = models.CharField("name (English)", max_length=200)
+    name_kk = models.CharField("name (Kazakh)", max_length=200, blank=True)
+    name_zh = models.CharField("name (Chinese)", max_length=200, blank=True)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="Decimal degrees, e.g. 43.825592. Leave empty if unknown.",
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text="Decimal degrees, e.g. 87.616848.",
+    )
+    path = models.CharField(
+        max_length=255,
+        editable=False,
+        db_index=True,
+        help_text="Ids from the top of the hierarchy, e.g. /1/2/14/: finds everything inside.",
+    )
+
+    objects = LocationQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["path"])
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = "place"
+        verbose_name_plural = "places"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=LocationKind.FACILITY) | Q(facility_type=""),
+                name="cases_location_facility_type_only_for_facilities",
+                violation_error_message="Only facilities have a facility type.",
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="cases_location_coordinates_complete",
+                violation_error_message="Give both latitude and longitude, or neither.",
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "name_en"],
+                nulls_distinct=False,
+                name="cases_location_unique_name_in_parent",
+                violation_error_message="A place with this name already exists there.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name_en
+
+    def clean(self):
+        if self.kind == LocationKind.FACILITY and not self.facility_type:
+            raise ValidationError({"facility_type": "Say what kind of facility this is."})
+        if self.parent_id is None:
+            if self.kind != LocationKind.COUNTRY:
+                raise ValidationError({"parent": "Only a country has no parent place."})
+            return
+        if self.parent.kind == LocationKind.FACILITY or (
+            LOCATION_RANK[self.parent.kind] >= LOCATION_RANK[self.kind]
+        ):
+            raise ValidationError(
+                {
+                    "parent": f"A {self.get_kind_display().lower()} cannot lie inside a "
+                    f"{self.parent.get_kind_display().lower()}."
+                }
+            )
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._refresh_path()
+
+    def _refresh_path(self) -> None:
+        prefix = self.parent.path if self.parent_id else "/"
+        new_path, old_path = f"{prefix}{self.pk}/", self.path
+        if new_path == old_path:
+            return
+        Location.objects.filter(pk=self.pk).update(path=new_path)
+        self.path = new_path
+        if old_path:  # moved: carry everything inside along
+            moved = list(Location.objects.filter(path__startswith=old_path).exclude(pk=self.pk))
+            for place in moved:
+                place.path = new_path + place.path[len(old_path) :]
+            Location.objects.bulk_update(moved, ["path"])
+
+
+class Charge(DomainModel):
+    """An offence under the PRC Criminal Law that detainees are charged with or accused of."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="English name of the offence.")
+    name_zh = models.CharField("name (Chinese)", max_length=200, blank=True)
+    article = models.CharField(
+        "Criminal Law article",
+        max_length=50,
+        blank=True,
+        help_text="Article of the PRC Criminal Law, e.g. 103(2). Empty if not a statutory charge.",
+    )
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "charge"
+        verbose_name_plural = "charges"
+
+    def __str__(self):
+        return f"{self.name} (Art. {self.article})" if self.article else self.name
+
+
+class Incident(DomainModel):
+    """A wave or operation that many cases belong to, e.g. the 2024 arrests of Kazakh
+    intellectuals."""
+
+    name = models.CharField(max_length=300, unique=True)
+    date = EDTFField()
+    date_earliest, date_latest = edtf_bounds_pair("date", "date")
+    description = models.TextField(blank=True, help_text="Public. What is known of the wave.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date_earliest", "name"]
+        verbose_name = "incident"
+        verbose_name_plural = "incidents"
+
+    def __str__(self):
+        return self.name
+
+
+class CaseStatus(models.TextChoices):
+    DETAINED = "detained", "Detained"
+    SENTENCED = "sentenced", "Sentenced"
+    RELEASED = "released", "Released"
+    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", "Released under restrictions"
+    DISAPPEARED = "disappeared", "Disappeared"
+    DECEASED = "deceased", "Deceased"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ReviewState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    VERIFIED = "verified", "Verified"
+
+
+class CaseReferenceCounter(models.Model):
+    """The last case number given out in a year. Locked row by row while a number is taken."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "case reference counter"
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+    @classmethod
+    def next_reference(cls, year: int) -> str:
+        """Take the next reference of ``year``, e.g. CT-2024-00017.
+
+        The counter row stays locked until the caller's transaction ends, so concurrent
+        creators queue and none can take the same number.
+        """
+        with transaction.atomic():
+            counter, _ = cls.objects.select_for_update().get_or_create(year=year)
+            cls.objects.filter(pk=year).update(last_number=F("last_number") + 1)
+            counter.refresh_from_db()
+        return f"{settings.CASE_REFERENCE_PREFIX}-{year}-{counter.last_number:05d}"
+
+
+class Case(StaffStampedModel):
+    """One case file: one person's detention history as the sources tell it."""
+
+    reference = models.CharField(
+        max_length=20,
+        unique=True,
+        editable=False,
+        help_text="Human reference, given on creation: CT-<year>-<number>.",
+    )
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        help_text="The detained person. Add them under People first if they are new.",
+    )
+    status = models.CharField(
+        "current situation",
+        max_length=30,
+        choices=CaseStatus,
+        default=CaseStatus.UNKNOWN,
+        editable=False,
+        db_index=True,
+        help_text="Derived from the latest dated event, unless overridden.",
+    )
+    status_override = models.CharField(
+        "override current situation",
+        max_length=30,
+        choices=CaseStatus,
+        blank=True,
+        help_text="Only if the events do not show the person's current situation correctly.",
+    )
+    review_state = models.CharField(
+        max_length=20,
+        choices=ReviewState,
+        default=ReviewState.DRAFT,
+        editable=False,
+        db_index=True,
+    )
+    incidents = models.ManyToManyField(
+        Incident,
+        blank=True,
+        related_name="cases",
+        help_text="Waves or operations this case is part of.",
+    )
+    public_summary = models.TextField(
+        blank=True,
+        help_text="Public. A few sentences partners may read once the case is published.",
+    )
+    internal_notes = models.TextField(
+        blank=True,
+        help_text="Restricted. Staff only: never shown to partners or exported.",
+    )
+
+    objects = DomainQuerySet.as_manager()
+    history = HistoricalRecords(m2m_fields=[incidents])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "case"
+        verbose_name_plural = "cases"
+
+    def __str__(self):
+        """Reads self.person: select_related("person") when listing cases."""
+        return f"{self.reference or 'New case'} · {self.person}"
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            if not self.reference:
+                self.reference = CaseReferenceCounter.next_reference(timezone.localdate().year)
+            self.status = self.status_override or self.derived_status()
+            super().save(*args, **kwargs)
+
+    def derived_status(self) -> str:
+        """The situation the latest dated event implies (events that imply none are skipped)."""
+        if self.pk is None:
+            return CaseStatus.UNKNOWN
+        latest = (
+            self.events.filter(kind__in=EVENT_STATUS.keys())
+            .exclude(date_earliest__isnull=True, date_latest__isnull=True)
+            .order_by(
+                F("date_latest").desc(nulls_last=True),
+                F("date_earliest").desc(nulls_last=True),
+                "-pk",
+            )
+            .values_list("kind", flat=True)
+            .first()
+        )
+        return EVENT_STATUS[latest] if latest else CaseStatus.UNKNOWN
+
+    def refresh_status(self) -> None:
+        status = self.status_override or self.derived_status()
+        if status != self.status:
+            self.status = status
+            self.save(update_fields=["status", "updated_at"])
+
+
+class EventKind(models.TextChoices):
+    DETAINED = "detained", "Detained"
+    ARRESTED = "arrested", "Formally arrested"
+    CHARGED = "charged", "Charged"
+    TRIED = "tried", "Tried"
+    SENTENCED = "sentenced", "Sentenced"
+    TRANSFERRED = "transferred", "Transferred"
+    RELEASED = "released", "Released"
+    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", "Released under restrictions"
+    DISAPPEARED = "disappeared", "Disappeared"
+    DIED = "died", "Died"
+    FAMILY_NOTIFIED = "family_notified", "Family notified"
+    SIGHTED = "sighted", "Sighted"
+
+
+# The situation each kind of event leaves the person in; kinds not listed say nothing of it.
+EVENT_STATUS = {
+    EventKind.DETAINED: CaseStatus.DETAINED,
+    EventKind.ARRESTED: CaseStatus.DETAINED,
+    EventKind.CHARGED: CaseStatus.DETAINED,
+    EventKind.TRIED: CaseStatus.DETAINED,
+    EventKind.TRANSFERRED: CaseStatus.DETAINED,
+    EventKind.SENTENCED: CaseStatus.SENTENCED,
+    EventKind.RELEASED: CaseStatus.RELEASED,
+    EventKind.RELEASED_UNDER_RESTRICTIONS: CaseStatus.RELEASED_UNDER_RESTRICTIONS,
+    EventKind.DISAPPEARED: CaseStatus.DISAPPEARED,
+    EventKind.DIED: CaseStatus.DECEASED,
+}
+
+
+class ChargeBasis(models.TextChoices):
+    OFFICIAL = "official", "Officially disclosed (charge sheet, verdict, notice)"
+    REPORTED = "reported", "Reported, not officially disclosed"
+    NONE = "", "No charges known"
+
+
+class DetentionEvent(DomainModel):
+    """One dated step in a case: detention, trial, sentence, transfer, release, notification…"""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind)
+    date = EDTFField()
+    date_earliest, date_latest = edtf_bounds_pair("date", "date")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="Where it happened, as precisely as known (a region, a city, a village).",
+    )
+    facility = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="facility_events",
+        limit_choices_to={"kind": LocationKind.FACILITY},
+        help_text="The prison, camp or detention centre, if known.",
+    )
+    authority = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        help_text="The body that acted: a public security bureau, a court…",
+    )
+    charges = models.ManyToManyField(
+        Charge,
+        blank=True,
+        related_name="events",
+        help_text="Charges or accusations reported with this event.",
+    )
+    charge_basis = models.CharField(
+        "charges known from",
+        max_length=10,
+        choices=ChargeBasis,
+        blank=True,
+        help_text="Whether the authorities disclosed the charges or they are only reported.",
+    )
+    sentence = models.CharField(
+        max_length=200, blank=True, help_text="As reported, e.g. “15 years”, “life”."
+    )
+    description = models.TextField(blank=True, help_text="Public. What happened, briefly.")
+
+    history = HistoricalRecords(m2m_fields=[charges])
+
+    class Meta:
+        ordering = ["case", F("date_earliest").asc(nulls_last=True), "pk"]
+        verbose_name = "event"
+        verbose_name_plural = "events"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_earliest__lte=F("date_latest"))
+                | Q(date_earliest__isnull=True)
+                | Q(date_latest__isnull=True),
+                name="cases_detentionevent_date_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date or '(date unknown)'}"
+
+    def clean(self):
+        if self.facility_id and self.facility.kind != LocationKind.FACILITY:
+            raise ValidationError({"facility": "Choose a facility, not a place."})
+        if self.location_id and self.location.kind == LocationKind.FACILITY:
+            raise ValidationError({"location": "Choose a place here; facilities go below."})
+        if self.facility_id and not self.location_id:
+            self.location = self.facility.parent
+        if self.sentence and self.kind != EventKind.SENTENCED:
+            raise ValidationError({"sentence": "Only a sentencing event has a sentence."})
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.case.refresh_status()
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            self.case.refresh_status()
+        return result

@@ -1,0 +1,234 @@
+"""Where each fact comes from: sources, the citations that tie them to claims, and files."""
+
+import hashlib
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from cases.models import Case, DetentionEvent
+from casetracker.choices import Language
+from casetracker.edtf import EDTFField
+from casetracker.models import DomainModel, StaffStampedModel, edtf_bounds_pair
+from people.models import Organisation, Person
+
+
+class SourceKind(models.TextChoices):
+    NEWS_REPORT = "news_report", "News report"
+    NGO_REPORT = "ngo_report", "NGO report or list"
+    TESTIMONY = "testimony", "Testimony"
+    INTERVIEW = "interview", "Interview"
+    OFFICIAL_DOCUMENT = "official_document", "Official document"
+    COURT_DOCUMENT = "court_document", "Court document"
+    LEAKED_DOCUMENT = "leaked_document", "Leaked official document"
+    SOCIAL_MEDIA_POST = "social_media_post", "Social media post"
+    VIDEO = "video", "Video or broadcast"
+    PHOTO = "photo", "Photograph"
+    OTHER = "other", "Other"
+
+
+class Reliability(models.TextChoices):
+    """Admiralty (NATO) source reliability."""
+
+    A = "A", "A — completely reliable"
+    B = "B", "B — usually reliable"
+    C = "C", "C — fairly reliable"
+    D = "D", "D — not usually reliable"
+    E = "E", "E — unreliable"
+    F = "F", "F — reliability cannot be judged"
+
+
+class Credibility(models.IntegerChoices):
+    """Admiralty (NATO) information credibility."""
+
+    CONFIRMED = 1, "1 — confirmed by other sources"
+    PROBABLY_TRUE = 2, "2 — probably true"
+    POSSIBLY_TRUE = 3, "3 — possibly true"
+    DOUBTFUL = 4, "4 — doubtful"
+    IMPROBABLE = 5, "5 — improbable"
+    CANNOT_JUDGE = 6, "6 — truth cannot be judged"
+
+
+class Access(models.TextChoices):
+    PUBLIC = "public", "Public — may be cited to partners"
+    RESTRICTED = "restricted", "Restricted — staff only"
+    CONFIDENTIAL = "confidential", "Confidential — staff only, endangers people if leaked"
+
+
+class Source(StaffStampedModel):
+    """A report, testimony, document or post that makes claims about cases."""
+
+    title = models.CharField(max_length=500, help_text="Headline or a short description.")
+    kind = models.CharField(max_length=30, choices=SourceKind)
+    publisher = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sources",
+        help_text="The organisation that published it, e.g. Radio Free Asia.",
+    )
+    author = models.CharField(max_length=300, blank=True, help_text="Author or speaker, if named.")
+    url = models.URLField("URL", max_length=1000, blank=True)
+    archive_url = models.URLField(
+        "archived copy",
+        max_length=1000,
+        blank=True,
+        help_text="A web.archive.org or archive.today copy, in case the original disappears.",
+    )
+    published = EDTFField("publication date")
+    published_earliest, published_latest = edtf_bounds_pair("published", "publication date")
+    language = models.CharField(max_length=8, choices=Language, default=Language.ENGLISH)
+    reliability = models.CharField(
+        max_length=1,
+        choices=Reliability,
+        default=Reliability.F,
+        help_text="Admiralty grade of the source's track record (A best, F cannot be judged).",
+    )
+    access = models.CharField(
+        max_length=20,
+        choices=Access,
+        default=Access.RESTRICTED,
+        help_text="Who may see this source. Testimonies are confidential unless agreed otherwise.",
+    )
+    notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = [models.F("published_earliest").desc(nulls_last=True), "title", "pk"]
+        verbose_name = "source"
+        verbose_name_plural = "sources"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(published_earliest__lte=models.F("published_latest"))
+                | Q(published_earliest__isnull=True)
+                | Q(published_latest__isnull=True),
+                name="sources_source_published_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.published})" if self.published else self.title
+
+
+class Citation(DomainModel):
+    """A claim a source makes about exactly one case, event or person."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
+    )
+    event = models.ForeignKey(
+        DetentionEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
+    )
+    claim = models.TextField(
+        help_text="What the source says that this citation supports, in your own words."
+    )
+    locator = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where in the source: page 3, paragraph 4, 12:30 in the video…",
+    )
+    quote = models.TextField(blank=True, help_text="The exact words, if useful.")
+    credibility = models.PositiveSmallIntegerField(
+        "information credibility",
+        choices=Credibility,
+        default=Credibility.CANNOT_JUDGE,
+        help_text="Admiralty grade of this piece of information (1 confirmed … 6 cannot judge).",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source", "pk"]
+        verbose_name = "citation"
+        verbose_name_plural = "citations"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(case__isnull=False, event__isnull=True, person__isnull=True)
+                | Q(case__isnull=True, event__isnull=False, person__isnull=True)
+                | Q(case__isnull=True, event__isnull=True, person__isnull=False),
+                name="sources_citation_exactly_one_subject",
+                violation_error_message="A citation supports exactly one case, event or person.",
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.case or self.event or self.person
+        where = f", {self.locator}" if self.locator else ""
+        return f"{self.source.title}{where} → {subject}"
+
+
+def evidence_path(instance: "EvidenceFile", filename: str) -> str:
+    # A random name on disk: the original name may itself identify someone.
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"evidence/{uuid.uuid4().hex}{suffix}"
+
+
+class EvidenceFile(DomainModel):
+    """A file that backs a source: a scan, a screenshot, a recording. Fixed once uploaded."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="files")
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(max_length=255, editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, editable=False, db_index=True)
+    size = models.PositiveBigIntegerField("size (bytes)", editable=False)
+    content_type = models.CharField(max_length=100, editable=False)
+    description = models.CharField(max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source", "pk"]
+        verbose_name = "evidence file"
+        verbose_name_plural = "evidence files"
+
+    def __str__(self):
+        return self.original_name or self.file.name
+
+    def clean(self):
+        if self.pk is None and self.file and self.file.size > settings.EVIDENCE_MAX_UPLOAD_BYTES:
+            limit = settings.EVIDENCE_MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise ValidationError({"file": f"Files over {limit} MB cannot be uploaded."})
+
+    def save(self, *args, **kwargs):
+        if self.pk is None:
+            self._fingerprint()
+        else:
+            stored = type(self).objects.filter(pk=self.pk).values_list("file", "sha256").get()
+            if stored != (self.file.name, self.sha256):
+                raise ValidationError("An evidence file cannot be replaced after upload.")
+        super().save(*args, **kwargs)
+
+    def _fingerprint(self) -> None:
+        """Hash the upload chunk by chunk, so a large file is never held in memory whole."""
+        digest, size = hashlib.sha256(), 0
+        for chunk in self.file.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+        self.file.seek(0)
+        self.sha256, self.size = digest.hexdigest(), size
+        self.original_name = self.original_name or PurePath(self.file.name).name[:255]
+        # The browser's claim, kept for information; downloads are always sent as attachments.
+        claimed = getattr(self.file.file, "content_type", None)
+        self.content_type = (claimed or self.content_type or "application/octet-stream")[:100]

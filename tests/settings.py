@@ -1,0 +1,18 @@
+"""Settings for the test suite: the project's settings with fast, isolated test-only choices."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 60)
+os.environ.setdefault("DEBUG", "false")
+
+from casetracker.settings import *  # noqa: E402,F403
+
+DEMO = True  # load_demo runs in tests
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = tempfile.mkdtemp(prefix="casetracker-test-media-")
+SECURE_SSL_REDIRECT = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
