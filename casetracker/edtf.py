@@ -133,7 +133,7 @@ class EDTFBoundField(models.DateField):
         errors = super().check(**kwargs)
         try:
             source = self.model._meta.get_field(self.source)
-        except Exception:  # noqa: BLE001 - any lookup failure is the same configuration error
+        except Exception:
             source = None
         if not isinstance(source, EDTFField):
             errors.append(

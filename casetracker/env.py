@@ -103,12 +103,12 @@ def secret_key(var_dir: Path, *, allow_generated: bool) -> str:
     """
     key = env_str("SECRET_KEY")
     if key:
-        if len(key) < 50 or key.lower().startswith(INSECURE_SECRET_PREFIXES):
-            if not allow_generated:
-                raise ImproperlyConfigured(
-                    "SECRET_KEY is too short or a placeholder. Generate one with: "
-                    "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
-                )
+        weak = len(key) < 50 or key.lower().startswith(INSECURE_SECRET_PREFIXES)
+        if weak and not allow_generated:
+            raise ImproperlyConfigured(
+                "SECRET_KEY is too short or a placeholder. Generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+            )
         return key
     if not allow_generated:
         raise ImproperlyConfigured(

@@ -82,7 +82,10 @@ class StaffStampedModel(DomainModel):
 
 
 def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:
-    """The two derived fields of an EDTF field: ``x_earliest, x_latest = edtf_bounds_pair("x", …)``."""
+    """The two derived fields of an EDTF field.
+
+    Usage: ``date_earliest, date_latest = edtf_bounds_pair("date", "date")``.
+    """
     return (
         EDTFBoundField(
             f"{label}, earliest possible day", source=source, bound=EDTFBoundField.EARLIEST

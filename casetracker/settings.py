@@ -146,3 +146,4 @@ LOGGING = {
 # --- Domain -------------------------------------------------------------------------------
 # Prefix of human case references: CT-2024-00017.
 CASE_REFERENCE_PREFIX = env_str("CASE_REFERENCE_PREFIX", "CT")
+SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record, not an undo button

@@ -144,7 +144,7 @@ class PersonName(DomainModel):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names")
     name = models.CharField(
         max_length=300,
-        help_text="Exactly as the source writes it, e.g. Қанат Ережеп, قانات ەرەجەپ, Kanat Yerezhep.",
+        help_text="Exactly as the source writes it: Қанат Ережеп, قانات ەرەجەپ, Kanat Yerezhep.",
     )
     script = models.CharField(
         max_length=4,
@@ -202,9 +202,8 @@ class PersonName(DomainModel):
         if not self.script:
             self.script = Script.HAN_SIMPLIFIED if detected == "Hani" else detected
         elif detected and detected != "Hani" and detected != self.script:
-            raise ValidationError(
-                {"script": f"The name is written in {Script(detected).label}, not {self.get_script_display()}."}
-            )
+            written_in, chosen = Script(detected).label, self.get_script_display()
+            raise ValidationError({"script": f"The name is written in {written_in}, not {chosen}."})
 
     def save(self, *args, **kwargs):
         self.search_name = fold(self.name)

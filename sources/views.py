@@ -24,5 +24,3 @@ def download_evidence(request, uid):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response
-
-

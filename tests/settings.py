@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 60)
 os.environ.setdefault("DEBUG", "false")
 
-from casetracker.settings import *  # noqa: E402,F403
+from casetracker.settings import *  # noqa: F403
 
 DEMO = True  # load_demo runs in tests
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,7 +12,12 @@ from django.db import migrations
 CHARGES = [
     ("Treason", "背叛国家罪", "102", ""),
     ("Splitting the state", "分裂国家罪", "103(1)", "Often reported as “separatism”."),
-    ("Inciting splitting the state", "煽动分裂国家罪", "103(2)", "Often reported as “inciting separatism”."),
+    (
+        "Inciting splitting the state",
+        "煽动分裂国家罪",
+        "103(2)",
+        "Often reported as “inciting separatism”.",
+    ),
     ("Subversion of state power", "颠覆国家政权罪", "105(1)", ""),
     ("Inciting subversion of state power", "煽动颠覆国家政权罪", "105(2)", ""),
     (
@@ -33,7 +38,12 @@ CHARGES = [
         "120-3",
         "",
     ),
-    ("Using extremism to undermine the implementation of the law", "利用极端主义破坏法律实施罪", "120-4", ""),
+    (
+        "Using extremism to undermine the implementation of the law",
+        "利用极端主义破坏法律实施罪",
+        "120-4",
+        "",
+    ),
     (
         "Illegally possessing items that promote terrorism or extremism",
         "非法持有宣扬恐怖主义、极端主义物品罪",
@@ -51,28 +61,99 @@ CHARGES = [
     ),
     ("Illegally crossing the national border", "偷越国（边）境罪", "322", ""),
     ("Accepting bribes", "受贿罪", "385", "Often brought against officials."),
-    ("Unknown or not disclosed", "不明", "", "Detained, but the authorities have not said on what charge."),
+    (
+        "Unknown or not disclosed",
+        "不明",
+        "",
+        "Detained, but the authorities have not said on what charge.",
+    ),
 ]
 
 # (kind, English, Kazakh, Chinese, parent's English name)
 PLACES = [
     ("country", "China", "Қытай", "中国", None),
     ("country", "Kazakhstan", "Қазақстан", "哈萨克斯坦", None),
-    ("region", "Xinjiang Uyghur Autonomous Region", "Шыңжаң Ұйғыр автономиялық ауданы", "新疆维吾尔自治区", "China"),
+    (
+        "region",
+        "Xinjiang Uyghur Autonomous Region",
+        "Шыңжаң Ұйғыр автономиялық ауданы",
+        "新疆维吾尔自治区",
+        "China",
+    ),
     ("prefecture", "Ürümqi", "Үрімжі", "乌鲁木齐市", "Xinjiang Uyghur Autonomous Region"),
     ("prefecture", "Karamay", "Қарамай", "克拉玛依市", "Xinjiang Uyghur Autonomous Region"),
     ("prefecture", "Turpan", "Тұрпан", "吐鲁番市", "Xinjiang Uyghur Autonomous Region"),
     ("prefecture", "Hami (Kumul)", "Құмыл", "哈密市", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Ili Kazakh Autonomous Prefecture", "Іле Қазақ автономиялық облысы", "伊犁哈萨克自治州", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Altay Prefecture", "Алтай аймағы", "阿勒泰地区", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Tacheng Prefecture", "Тарбағатай аймағы", "塔城地区", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Bortala Mongol Autonomous Prefecture", "Бортала Моңғол автономиялық облысы", "博尔塔拉蒙古自治州", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Changji Hui Autonomous Prefecture", "Санжы Хуэй автономиялық облысы", "昌吉回族自治州", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Bayingolin Mongol Autonomous Prefecture", "Баянғол Моңғол автономиялық облысы", "巴音郭楞蒙古自治州", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Aksu Prefecture", "Ақсу аймағы", "阿克苏地区", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Kizilsu Kyrgyz Autonomous Prefecture", "Қызылсу Қырғыз автономиялық облысы", "克孜勒苏柯尔克孜自治州", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Kashgar Prefecture", "Қашқар аймағы", "喀什地区", "Xinjiang Uyghur Autonomous Region"),
-    ("prefecture", "Hotan Prefecture", "Хотан аймағы", "和田地区", "Xinjiang Uyghur Autonomous Region"),
+    (
+        "prefecture",
+        "Ili Kazakh Autonomous Prefecture",
+        "Іле Қазақ автономиялық облысы",
+        "伊犁哈萨克自治州",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Altay Prefecture",
+        "Алтай аймағы",
+        "阿勒泰地区",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Tacheng Prefecture",
+        "Тарбағатай аймағы",
+        "塔城地区",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Bortala Mongol Autonomous Prefecture",
+        "Бортала Моңғол автономиялық облысы",
+        "博尔塔拉蒙古自治州",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Changji Hui Autonomous Prefecture",
+        "Санжы Хуэй автономиялық облысы",
+        "昌吉回族自治州",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Bayingolin Mongol Autonomous Prefecture",
+        "Баянғол Моңғол автономиялық облысы",
+        "巴音郭楞蒙古自治州",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Aksu Prefecture",
+        "Ақсу аймағы",
+        "阿克苏地区",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Kizilsu Kyrgyz Autonomous Prefecture",
+        "Қызылсу Қырғыз автономиялық облысы",
+        "克孜勒苏柯尔克孜自治州",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Kashgar Prefecture",
+        "Қашқар аймағы",
+        "喀什地区",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
+    (
+        "prefecture",
+        "Hotan Prefecture",
+        "Хотан аймағы",
+        "和田地区",
+        "Xinjiang Uyghur Autonomous Region",
+    ),
 ]
 
 
@@ -82,7 +163,12 @@ def load(apps, schema_editor):
     for name, name_zh, article, note in CHARGES:
         Charge.objects.get_or_create(
             name=name,
-            defaults={"uid": uuid.uuid4(), "name_zh": name_zh, "article": article, "description": note},
+            defaults={
+                "uid": uuid.uuid4(),
+                "name_zh": name_zh,
+                "article": article,
+                "description": note,
+            },
         )
     by_name = {}
     for kind, name_en, name_kk, name_zh, parent_name in PLACES:

@@ -1,0 +1,161 @@
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from cases.admin import CaseAdmin, DetentionEventAdmin
+from casetracker.admin import DomainAdmin, StampedAdmin
+from people.admin import PersonAdmin
+from sources.models import Citation, EvidenceFile, Source
+
+
+class CitationInline(admin.StackedInline):
+    model = Citation
+    fields = (("source", "locator", "credibility"), "claim", "quote")
+    autocomplete_fields = ("source",)
+    extra = 0
+
+
+class CaseCitationInline(CitationInline):
+    fk_name = "case"
+    verbose_name_plural = "citations supporting the case as a whole"
+
+
+class EventCitationInline(CitationInline):
+    fk_name = "event"
+    verbose_name_plural = "citations supporting this event"
+
+
+class PersonCitationInline(CitationInline):
+    fk_name = "person"
+    verbose_name_plural = "citations about this person"
+
+
+# Citations sit above cases and people: this app adds its inlines to their admins.
+CaseAdmin.inlines = (*CaseAdmin.inlines, CaseCitationInline)
+DetentionEventAdmin.inlines = (*DetentionEventAdmin.inlines, EventCitationInline)
+PersonAdmin.inlines = (*PersonAdmin.inlines, PersonCitationInline)
+
+
+class SourceCitationInline(admin.StackedInline):
+    model = Citation
+    fk_name = "source"
+    fields = (("case", "event", "person"), ("locator", "credibility"), "claim", "quote")
+    autocomplete_fields = ("case", "event", "person")
+    extra = 0
+    verbose_name_plural = "citations (each supports exactly one case, event or person)"
+
+
+class EvidenceFileForm(forms.ModelForm):
+    class Meta:
+        model = EvidenceFile
+        fields = ("file", "description")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Evidence is fixed once uploaded: upload a new file instead of replacing this one.
+            self.fields["file"].disabled = True
+            self.fields["file"].required = False
+
+
+class EvidenceFileInline(admin.TabularInline):
+    model = EvidenceFile
+    form = EvidenceFileForm
+    fields = ("file", "description", "sha256", "size", "content_type", "download")
+    readonly_fields = ("sha256", "size", "content_type", "download")
+    extra = 0
+
+    @admin.display(description="download")
+    def download(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("evidence-download", args=[obj.uid])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+
+
+@admin.register(Source)
+class SourceAdmin(StampedAdmin):
+    list_display = (
+        "title",
+        "kind",
+        "publisher",
+        "published",
+        "access",
+        "reliability",
+        "citation_count",
+    )
+    list_filter = ("access", "kind", "reliability", "language")
+    list_select_related = ("publisher",)
+    search_fields = ("title", "author", "url", "publisher__name", "=uid")
+    autocomplete_fields = ("publisher",)
+    inlines = (EvidenceFileInline, SourceCitationInline)
+    fieldsets = (
+        (None, {"fields": ("title", "kind", "publisher", "author", "published", "language")}),
+        ("Where to find it", {"fields": ("url", "archive_url")}),
+        ("Assessment and access", {"fields": ("reliability", "access")}),
+        ("Restricted — staff only", {"fields": ("notes",)}),
+        ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(citation_total=Count("citations"))
+
+    @admin.display(description="citations", ordering="citation_total")
+    def citation_count(self, obj):
+        return obj.citation_total
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is EvidenceFile:
+            for evidence in formset.save(commit=False):
+                if evidence.pk is None:
+                    evidence.uploaded_by = request.user
+                evidence.save()
+            for evidence in formset.deleted_objects:
+                evidence.delete()
+            formset.save_m2m()
+            return
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Citation)
+class CitationAdmin(DomainAdmin):
+    list_display = ("__str__", "source", "credibility", "locator")
+    list_filter = ("credibility", "source__access")
+    list_select_related = ("source", "case__person", "event__case__person", "person")
+    search_fields = ("claim", "quote", "locator", "source__title", "case__reference")
+    autocomplete_fields = ("source", "case", "event", "person")
+    fields = (
+        "source",
+        ("case", "event", "person"),
+        ("locator", "credibility"),
+        "claim",
+        "quote",
+        *DomainAdmin.readonly_fields,
+    )
+
+
+@admin.register(EvidenceFile)
+class EvidenceFileAdmin(DomainAdmin):
+    form = EvidenceFileForm
+    list_display = ("__str__", "source", "size", "content_type", "sha256", "uploaded_by")
+    list_select_related = ("source", "uploaded_by")
+    search_fields = ("original_name", "sha256", "source__title")
+    autocomplete_fields = ("source",)
+    readonly_fields = (
+        *DomainAdmin.readonly_fields,
+        "original_name",
+        "sha256",
+        "size",
+        "content_type",
+        "uploaded_by",
+    )
+
+    def get_fields(self, request, obj=None):
+        return ("source", "file", "description", *self.readonly_fields)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.uploaded_by = request.user
+        super().save_model(request, obj, form, change)
