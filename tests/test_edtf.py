@@ -1,0 +1,256 @@
+"""Uncertain dates in EDTF: parsing into bounds, rejection, and keeping derived bounds in step."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+
+from cases.models import DetentionEvent
+from casetracker.edtf import EDTFBounds, edtf_bounds
+from people.models import Person
+from tests.factories import make_case, make_event, make_person
+
+pytestmark = pytest.mark.django_db
+
+D = datetime.date
+
+
+def stored_bounds(event):
+    return DetentionEvent.objects.filter(pk=event.pk).values_list("date_earliest", "date_latest").get()
+
+
+# --- edtf_bounds -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "earliest", "latest"),
+    [
+        ("2024-04-05", D(2024, 4, 5), D(2024, 4, 5)),
+        ("2024-04", D(2024, 4, 1), D(2024, 4, 30)),
+        ("2024-02", D(2024, 2, 1), D(2024, 2, 29)),
+        ("2024", D(2024, 1, 1), D(2024, 12, 31)),
+        ("2019/2023", D(2019, 1, 1), D(2023, 12, 31)),
+        ("2024-04~", D(2024, 4, 1), D(2024, 4, 30)),
+        ("2024-04?", D(2024, 4, 1), D(2024, 4, 30)),
+        ("201X", D(2010, 1, 1), D(2019, 12, 31)),
+        ("2019/..", D(2019, 1, 1), None),
+        ("../2020", None, D(2020, 12, 31)),
+    ],
+)
+def test_edtf_value_has_its_earliest_and_latest_day(value, earliest, latest):
+    assert edtf_bounds(value) == EDTFBounds(earliest, latest)
+
+
+@pytest.mark.parametrize("value", ["", "   ", None])
+def test_empty_date_has_no_bounds(value):
+    assert edtf_bounds(value) == EDTFBounds(None, None)
+
+
+def test_surrounding_spaces_are_ignored():
+    assert edtf_bounds(" 2024-04 ") == edtf_bounds("2024-04")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-13",  # no 13th month
+        "yesterday",  # not EDTF
+        "2023/2019",  # ends before it starts
+        "2024-02-30",  # no such day
+        "2023-02-29",  # not a leap year
+        "..",  # both ends open
+        "../..",  # both ends open
+    ],
+)
+def test_invalid_edtf_is_rejected_with_accepted_examples(value):
+    with pytest.raises(ValidationError) as excinfo:
+        edtf_bounds(value)
+    assert excinfo.value.code == "invalid_edtf"
+    message = excinfo.value.messages[0]
+    assert value in message
+    assert "2019/2023" in message
+    assert "2024-04~" in message
+
+
+def test_interval_running_backwards_says_so():
+    with pytest.raises(ValidationError) as excinfo:
+        edtf_bounds("2023/2019")
+    assert "ends before it starts" in excinfo.value.messages[0]
+
+
+# --- model validation ------------------------------------------------------------------------
+
+def test_full_clean_reports_invalid_date_on_the_date_field():
+    event = DetentionEvent(case=make_case(), kind="detained", date="2024-13")
+    with pytest.raises(ValidationError) as excinfo:
+        event.full_clean()
+    assert set(excinfo.value.error_dict) == {"date"}
+    assert excinfo.value.error_dict["date"][0].code == "invalid_edtf"
+
+
+def test_full_clean_reports_invalid_birth_date_on_the_birth_date_field():
+    person = Person(birth_date="yesterday")
+    with pytest.raises(ValidationError) as excinfo:
+        person.full_clean()
+    assert "birth_date" in excinfo.value.error_dict
+
+
+def test_full_clean_accepts_a_valid_date():
+    event = DetentionEvent(case=make_case(), kind="detained", date="2019/2023")
+    event.full_clean()
+
+
+def test_saving_an_invalid_date_without_full_clean_raises_and_saves_nothing():
+    case = make_case()
+    with pytest.raises(ValidationError):
+        DetentionEvent.objects.create(case=case, kind="detained", date="2024-13")
+    assert not DetentionEvent.objects.filter(case=case).exists()
+
+
+def test_changing_to_an_invalid_date_without_full_clean_leaves_the_row_unchanged():
+    event = make_event(date="2024-04")
+    event.date = "2023/2019"
+    with pytest.raises(ValidationError):
+        event.save()
+    event.refresh_from_db()
+    assert event.date == "2024-04"
+    assert stored_bounds(event) == (D(2024, 4, 1), D(2024, 4, 30))
+
+
+def test_updating_to_an_invalid_date_raises_and_changes_nothing():
+    event = make_event(date="2024-04")
+    with pytest.raises(ValidationError):
+        DetentionEvent.objects.filter(pk=event.pk).update(date="yesterday")
+    event.refresh_from_db()
+    assert event.date == "2024-04"
+
+
+# --- derived bounds stay in step -------------------------------------------------------------
+
+
+def test_bounds_are_derived_on_create():
+    event = DetentionEvent.objects.create(case=make_case(), kind="detained", date="2019/2023")
+    assert stored_bounds(event) == (D(2019, 1, 1), D(2023, 12, 31))
+
+
+def test_bounds_follow_the_date_when_it_is_changed_and_saved():
+    event = make_event(date="2019/2023")
+    event.date = "2024-04~"
+    event.save()
+    assert stored_bounds(event) == (D(2024, 4, 1), D(2024, 4, 30))
+
+
+def test_bounds_are_cleared_when_the_date_is_emptied():
+    event = make_event(date="2024")
+    event.date = ""
+    event.save()
+    assert stored_bounds(event) == (None, None)
+
+
+def test_bounds_follow_the_date_when_only_the_date_field_is_saved():
+    event = make_event(date="2019")
+    event.date = "2024-04"
+    event.save(update_fields=["date"])
+    assert stored_bounds(event) == (D(2024, 4, 1), D(2024, 4, 30))
+
+
+def test_birth_date_bounds_are_derived_on_person_save():
+    person = make_person(birth_date="196X")
+    stored = Person.objects.filter(pk=person.pk)
+    assert stored.values_list("birth_date_earliest", "birth_date_latest").get() == (
+        D(1960, 1, 1),
+        D(1969, 12, 31),
+    )
+
+
+def test_bounds_are_derived_on_bulk_create():
+    case = make_case()
+    DetentionEvent.objects.bulk_create(
+        [
+            DetentionEvent(case=case, kind="detained", date="2019/2023"),
+            DetentionEvent(case=case, kind="released", date="2025-01"),
+        ]
+    )
+    rows = DetentionEvent.objects.filter(case=case).order_by("kind")
+    assert list(rows.values_list("kind", "date_earliest", "date_latest")) == [
+        ("detained", D(2019, 1, 1), D(2023, 12, 31)),
+        ("released", D(2025, 1, 1), D(2025, 1, 31)),
+    ]
+
+
+def test_bulk_update_of_the_date_recomputes_its_bounds():
+    first, second = make_event(date="2019"), make_event(date="2020")
+    first.date, second.date = "2024-04", "201X"
+    DetentionEvent.objects.bulk_update([first, second], ["date"])
+    assert stored_bounds(first) == (D(2024, 4, 1), D(2024, 4, 30))
+    assert stored_bounds(second) == (D(2010, 1, 1), D(2019, 12, 31))
+
+
+def test_bulk_update_of_other_fields_leaves_bounds_alone():
+    event = make_event(date="2019")
+    event.description = "Taken from home at night."
+    DetentionEvent.objects.bulk_update([event], ["description"])
+    assert stored_bounds(event) == (D(2019, 1, 1), D(2019, 12, 31))
+
+
+def test_queryset_update_of_the_date_recomputes_its_bounds():
+    event = make_event(date="2024-04")
+    DetentionEvent.objects.filter(pk=event.pk).update(date="2020")
+    assert stored_bounds(event) == (D(2020, 1, 1), D(2020, 12, 31))
+
+
+def test_queryset_update_to_an_open_interval_clears_the_open_bound():
+    event = make_event(date="2024-04")
+    DetentionEvent.objects.filter(pk=event.pk).update(date="2019/..")
+    assert stored_bounds(event) == (D(2019, 1, 1), None)
+
+
+def test_queryset_update_of_a_derived_bound_is_refused():
+    event = make_event(date="2024-04")
+    with pytest.raises(ValueError, match="derived"):
+        DetentionEvent.objects.filter(pk=event.pk).update(date_earliest=D(2000, 1, 1))
+    assert stored_bounds(event) == (D(2024, 4, 1), D(2024, 4, 30))
+
+
+def test_queryset_update_of_the_date_to_an_expression_is_refused():
+    event = make_event(date="2024-04")
+    with pytest.raises(ValueError):
+        DetentionEvent.objects.filter(pk=event.pk).update(date=F("description"))
+
+
+# --- the database refuses bounds out of order ------------------------------------------------
+
+
+def raw_update(queryset, **values):
+    """Write columns with the plain QuerySet.update, past DomainQuerySet's guard."""
+    return models.QuerySet.update(queryset, **values)
+
+
+def test_database_refuses_event_bounds_out_of_order():
+    event = make_event(date="2024")
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        raw_update(
+            DetentionEvent.objects.filter(pk=event.pk),
+            date_earliest=D(2024, 12, 31),
+            date_latest=D(2024, 1, 1),
+        )
+    assert "cases_detentionevent_date_bounds_ordered" in str(excinfo.value)
+
+
+def test_database_refuses_birth_date_bounds_out_of_order():
+    person = make_person(birth_date="1970")
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        raw_update(
+            Person.objects.filter(pk=person.pk),
+            birth_date_earliest=D(1971, 1, 1),
+            birth_date_latest=D(1970, 1, 1),
+        )
+    assert "people_person_birth_date_bounds_ordered" in str(excinfo.value)
+
+
+def test_database_accepts_bounds_with_one_open_end():
+    event = make_event(date="2024")
+    raw_update(DetentionEvent.objects.filter(pk=event.pk), date_earliest=D(2030, 1, 1), date_latest=None)
+    assert stored_bounds(event) == (D(2030, 1, 1), None)
