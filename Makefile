@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
+	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) $(PY) manage.py load_demo
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -59,7 +59,6 @@ class CaseAdmin(NameSearchMixin, StampedAdmin):
         PlaceFilter,
         "incidents",
     )
-    list_select_related = ("person", "updated_by")
     search_fields = ("reference", "=uid", "person__display_name")
     autocomplete_fields = ("person", "incidents")
     inlines = (DetentionEventInline,)  # sources.admin adds the citations inline
@@ -76,12 +75,9 @@ class CaseAdmin(NameSearchMixin, StampedAdmin):
     )
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("person")
-            .annotate(event_total=Count("events", distinct=True))
-        )
+        # Here, not in list_select_related: autocomplete and the changelist both need it.
+        queryset = super().get_queryset(request).select_related("person", "updated_by")
+        return self.with_counts(queryset, event_total=Count("events", distinct=True))
 
     @admin.display(description="events", ordering="event_total")
     def event_count(self, obj):
@@ -140,7 +136,9 @@ class IncidentAdmin(DomainAdmin):
     fields = ("name", "date", "description", *DomainAdmin.readonly_fields)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(case_total=Count("cases", distinct=True))
+        return self.with_counts(
+            super().get_queryset(request), case_total=Count("cases", distinct=True)
+        )
 
     @admin.display(description="cases", ordering="case_total")
     def case_count(self, obj):

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -106,9 +107,10 @@ class Location(DomainModel):
                 name="cases_location_coordinates_complete",
                 violation_error_message="Give both latitude and longitude, or neither.",
             ),
+            # Coalesce, not nulls_distinct=False: SQLite does not support the latter.
             models.UniqueConstraint(
-                fields=["parent", "name_en"],
-                nulls_distinct=False,
+                Coalesce("parent", Value(0)),
+                "name_en",
                 name="cases_location_unique_name_in_parent",
                 violation_error_message="A place with this name already exists there.",
             ),
@@ -319,7 +321,8 @@ class Case(StaffStampedModel):
             self.events.filter(kind__in=EVENT_STATUS.keys())
             .exclude(date_earliest__isnull=True, date_latest__isnull=True)
             .order_by(
-                F("date_latest").desc(nulls_last=True),
+                # No latest day means an open end ("2025/.."): later than any date.
+                F("date_latest").desc(nulls_first=True),
                 F("date_earliest").desc(nulls_last=True),
                 "-pk",
             )

@@ -1,6 +1,9 @@
 """Admin building blocks shared by the apps' admins."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db import models
 from simple_history.admin import SimpleHistoryAdmin
 
 from casetracker.text import fold
@@ -12,6 +15,13 @@ class DomainAdmin(SimpleHistoryAdmin):
     list_per_page = 50
     show_full_result_count = False
     readonly_fields = ("uid", "created_at", "updated_at")
+    # A bare host typed into a URL field is an https address.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def with_counts(self, queryset, **counts):
+        """Annotate counts for the changelist. An aggregate's GROUP BY drops Meta.ordering,
+        and autocomplete pages through this queryset: order it explicitly again."""
+        return queryset.annotate(**counts).order_by(*self.model._meta.ordering)
 
 
 class StampedAdmin(DomainAdmin):
@@ -24,9 +34,6 @@ class StampedAdmin(DomainAdmin):
             obj.created_by = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("created_by", "updated_by")
 
 
 class NameSearchMixin:
@@ -48,15 +55,33 @@ class NameSearchMixin:
         return results, may_have_duplicates
 
 
-class ReadOnlyInlineMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
+class StaffUserAdmin(UserAdmin):
+    """User admin for Administrators: they manage staff accounts and roles, but only a
+    superuser can grant superuser status or single permissions, or touch a superuser."""
+
+    restricted_fields = ("is_superuser", "user_permissions")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        return [
+            (
+                title,
+                {**opts, "fields": [f for f in opts["fields"] if f not in self.restricted_fields]},
+            )
+            for title, opts in fieldsets
+        ]
+
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        return users if request.user.is_superuser else users.filter(is_superuser=False)
 
     def has_change_permission(self, request, obj=None):
-        return False
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
 
-
-__all__ = ["DomainAdmin", "NameSearchMixin", "ReadOnlyInlineMixin", "StampedAdmin", "admin"]
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

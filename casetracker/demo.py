@@ -102,6 +102,7 @@ def _demo_passwords() -> dict[str, str]:
     passwords = {username: secrets.token_urlsafe(12) for username, _, _ in DEMO_USERS}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)  # also when an older file was left readable by others
     path.write_text("".join(f"{user} {pw}\n" for user, pw in passwords.items()))
     return passwords
 

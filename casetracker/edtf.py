@@ -3,8 +3,9 @@
 Staff type the date as the source gives it ("2019/2023", "2024-04", "2024-04~", "201X"); the
 value is stored as entered, and two derived DateFields hold its earliest and latest possible
 day for filtering and sorting. The derived fields are computed in ``pre_save``, so every ORM
-save path keeps them in step (``save()``, ``create()``, ``bulk_create()``); ``bulk_update()``
-and ``update()`` go through :class:`casetracker.models.DomainQuerySet`, which recomputes them.
+save path keeps them in step (``save()``, ``create()``, ``bulk_create()``);
+``save(update_fields=…)``, ``bulk_update()`` and ``update()`` go through
+:mod:`casetracker.models`, which adds them.
 
 Bounds are the *strict* bounds of the value: "2024-04~" (about April 2024) spans April 2024.
 The qualifiers ``~`` (approximate) and ``?`` (uncertain) are kept in the text and shown to
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
+from edtf.parser.parser_classes import UnspecifiedIntervalSection
 
 EXAMPLES = "2024-04-05, 2024-04, 2024, 2019/2023, 2024-04~, 2024-04?, 201X, 2019/.., ../2020"
 
@@ -36,11 +38,17 @@ class EDTFBounds:
     latest: datetime.date | None
 
 
-def _bound(struct) -> datetime.date | None:
-    # Open ("..") and unknown ("") interval ends come back as +/- infinity: no bound.
-    if not hasattr(struct, "tm_year"):
+def _bound(parsed, end: str) -> datetime.date | None:
+    """The earliest ("lower") or latest ("upper") day of a parsed value.
+
+    An open ("2019/..") or unknown ("2019/") interval end has no bound. The library reports
+    open ends as infinity and invents a date ten years off for unknown ones; neither is a fact.
+    """
+    section = getattr(parsed, end, None)
+    if isinstance(section, UnspecifiedIntervalSection):
         return None
-    return struct_time_to_date(struct)
+    struct = parsed.lower_strict() if end == "lower" else parsed.upper_strict()
+    return struct_time_to_date(struct) if hasattr(struct, "tm_year") else None
 
 
 @lru_cache(maxsize=4096)
@@ -59,10 +67,9 @@ def edtf_bounds(value: str) -> EDTFBounds:
     except (EDTFParseException, ValueError, TypeError):
         raise _invalid(value, "it is not a date in EDTF") from None
     try:
-        earliest = _bound(parsed.lower_strict())
-        latest = _bound(parsed.upper_strict())
+        earliest, latest = _bound(parsed, "lower"), _bound(parsed, "upper")
     except (ValueError, OverflowError, TypeError):
-        raise _invalid(value, "only years 1 to 9999 can be stored") from None
+        raise _invalid(value, "that day does not exist, or the year is outside 1–9999") from None
     if earliest is None and latest is None:
         raise _invalid(value, "at least one end of the interval must be a date")
     if earliest and latest and earliest > latest:

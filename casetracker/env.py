@@ -55,6 +55,10 @@ def parse_database_url(url: str) -> dict:
     options = dict(parse_qsl(parts.query))
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
         name = unquote(parts.path.lstrip("/"))
+        try:
+            port = parts.port
+        except ValueError:
+            raise ImproperlyConfigured("DATABASE_URL has a port that is not a number.") from None
         if not name:
             raise ImproperlyConfigured("DATABASE_URL names no database (postgres://…/NAME).")
         return {
@@ -63,7 +67,7 @@ def parse_database_url(url: str) -> dict:
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
+            "PORT": str(port or ""),
             "OPTIONS": options,
         }
     if parts.scheme == "sqlite":

@@ -26,13 +26,17 @@ class DomainQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         for field in bound_fields(self.model):
-            if field.name in kwargs:
-                raise ValueError(f"{field.name} is derived from {field.source}; update that.")
-            if field.source in kwargs:
-                value = kwargs[field.source]
-                if not isinstance(value, str | None):
-                    raise ValueError(f"{field.source} can only be updated to a literal EDTF value.")
+            if field.source not in kwargs:
+                if field.name in kwargs:
+                    raise ValueError(f"{field.name} is derived from {field.source}; update that.")
+                continue
+            value = kwargs[field.source]
+            if isinstance(value, str | None):
                 kwargs[field.name] = field.bound_of(value)
+            elif field.name not in kwargs:
+                # An expression (F(), Case()) has no bounds we can compute; bulk_update()
+                # above passes the bounds alongside, computed row by row.
+                raise ValueError(f"{field.source} can only be updated to a literal EDTF value.")
         return super().update(**kwargs)
 
 
@@ -53,6 +57,13 @@ class DomainModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        if update_fields is not None:
+            # Saving only an EDTF field must still save the bounds derived from it.
+            update_fields = set(update_fields)
+            update_fields |= {f.name for f in bound_fields(type(self)) if f.source in update_fields}
+        super().save(*args, update_fields=update_fields, **kwargs)
 
 
 class StaffStampedModel(DomainModel):

@@ -39,7 +39,10 @@ ROLES: dict[str, list[str]] = {
     + _perms(["cases.incident"], ("add", "change")),
     ADMINISTRATOR: _perms(CASE_RECORDS, ("view",))
     + _perms(VOCABULARIES, ("view", "add", "change", "delete"))
-    + _perms(["auth.user", "auth.group"], ("view", "add", "change")),
+    # Users and their roles, but not what a role may do: changing a group's permissions, or
+    # making anyone a superuser, is for superusers (casetracker.admin.StaffUserAdmin).
+    + _perms(["auth.user"], ("view", "add", "change"))
+    + _perms(["auth.group"], ("view",)),
 }
 
 

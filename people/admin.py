@@ -89,7 +89,9 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(case_total=Count("cases", distinct=True))
+        return self.with_counts(
+            super().get_queryset(request), case_total=Count("cases", distinct=True)
+        )
 
     @admin.display(description="cases", ordering="case_total")
     def case_count(self, obj):

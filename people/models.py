@@ -5,7 +5,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from casetracker.choices import Language, Script
@@ -199,10 +200,13 @@ class PersonName(DomainModel):
         if not self.name:
             raise ValidationError({"name": "A name cannot be empty."})
         detected = detect_script(self.name)
+        matches = (
+            (Script.HAN_SIMPLIFIED, Script.HAN_TRADITIONAL) if detected == "Hani" else (detected,)
+        )
         if not self.script:
-            self.script = Script.HAN_SIMPLIFIED if detected == "Hani" else detected
-        elif detected and detected != "Hani" and detected != self.script:
-            written_in, chosen = Script(detected).label, self.get_script_display()
+            self.script = matches[0]
+        elif detected and self.script not in matches:
+            written_in, chosen = Script(matches[0]).label, self.get_script_display()
             raise ValidationError({"script": f"The name is written in {written_in}, not {chosen}."})
 
     def save(self, *args, **kwargs):
@@ -269,10 +273,11 @@ class Organisation(DomainModel):
         verbose_name = "organisation"
         verbose_name_plural = "organisations"
         constraints = [
+            # Coalesce, not nulls_distinct=False: SQLite does not support the latter.
             models.UniqueConstraint(
-                fields=["name", "parent"],
+                Coalesce("parent", Value(0)),
+                "name",
                 name="people_organisation_unique_name_in_parent",
-                nulls_distinct=False,
                 violation_error_message="An organisation with this name already exists here.",
             ),
             models.CheckConstraint(

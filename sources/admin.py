@@ -51,6 +51,9 @@ class EvidenceFileForm(forms.ModelForm):
     class Meta:
         model = EvidenceFile
         fields = ("file", "description")
+        # A plain file input: the admin's default widget links to the file's URL, and evidence
+        # has none (it is only streamed through the permission-checked download view).
+        widgets = {"file": forms.FileInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,7 +103,9 @@ class SourceAdmin(StampedAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(citation_total=Count("citations"))
+        return self.with_counts(
+            super().get_queryset(request), citation_total=Count("citations", distinct=True)
+        )
 
     @admin.display(description="citations", ordering="citation_total")
     def citation_count(self, obj):

@@ -11,6 +11,8 @@ from casetracker.settings import *  # noqa: F403
 DEMO = True  # load_demo runs in tests
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="casetracker-test-media-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="casetracker-test-static-")
+VAR_DIR = tempfile.mkdtemp(prefix="casetracker-test-var-")  # demo logins go here, not into var/
 SECURE_SSL_REDIRECT = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -18,7 +18,9 @@ D = datetime.date
 
 
 def stored_bounds(event):
-    return DetentionEvent.objects.filter(pk=event.pk).values_list("date_earliest", "date_latest").get()
+    return (
+        DetentionEvent.objects.filter(pk=event.pk).values_list("date_earliest", "date_latest").get()
+    )
 
 
 # --- edtf_bounds -----------------------------------------------------------------------------
@@ -40,6 +42,16 @@ def stored_bounds(event):
     ],
 )
 def test_edtf_value_has_its_earliest_and_latest_day(value, earliest, latest):
+    assert edtf_bounds(value) == EDTFBounds(earliest, latest)
+
+
+@pytest.mark.parametrize(
+    ("value", "earliest", "latest"),
+    [("2019/", D(2019, 1, 1), None), ("/2020", None, D(2020, 12, 31))],
+    ids=["unknown-end", "unknown-start"],
+)
+def test_unknown_interval_end_has_no_bound(value, earliest, latest):
+    # EDTF "2019/" : the end is unknown, so no latest day can be claimed.
     assert edtf_bounds(value) == EDTFBounds(earliest, latest)
 
 
@@ -81,6 +93,7 @@ def test_interval_running_backwards_says_so():
 
 
 # --- model validation ------------------------------------------------------------------------
+
 
 def test_full_clean_reports_invalid_date_on_the_date_field():
     event = DetentionEvent(case=make_case(), kind="detained", date="2024-13")
@@ -252,5 +265,7 @@ def test_database_refuses_birth_date_bounds_out_of_order():
 
 def test_database_accepts_bounds_with_one_open_end():
     event = make_event(date="2024")
-    raw_update(DetentionEvent.objects.filter(pk=event.pk), date_earliest=D(2030, 1, 1), date_latest=None)
+    raw_update(
+        DetentionEvent.objects.filter(pk=event.pk), date_earliest=D(2030, 1, 1), date_latest=None
+    )
     assert stored_bounds(event) == (D(2030, 1, 1), None)
