@@ -150,3 +150,6 @@ LOGGING = {
 # Prefix of human case references: CT-2024-00017.
 CASE_REFERENCE_PREFIX = env_str("CASE_REFERENCE_PREFIX", "CT")
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record, not an undo button
+# The lowest evidence level (1 reported · 2 testimony · 3 corroborated · 4 documented) a
+# verified case needs before it may be published to partners.
+MIN_PUBLISH_EVIDENCE_LEVEL = env_int("MIN_PUBLISH_EVIDENCE_LEVEL", 2)
