@@ -7,11 +7,11 @@ from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from casetracker.audit import AuditedHistory
 from casetracker.edtf import EDTFField
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
-from people.models import Organisation, Person
+from people.models import Consent, Organisation, Person
 
 
 class LocationKind(models.TextChoices):
@@ -89,7 +89,7 @@ class Location(DomainModel):
     )
 
     objects = LocationQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["path"])
+    history = AuditedHistory(excluded_fields=["path"])
 
     class Meta:
         ordering = ["path"]
@@ -168,7 +168,7 @@ class Charge(DomainModel):
     )
     description = models.TextField(blank=True)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name"]
@@ -188,7 +188,7 @@ class Incident(DomainModel):
     date_earliest, date_latest = edtf_bounds_pair("date", "date")
     description = models.TextField(blank=True, help_text="Public. What is known of the wave.")
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["-date_earliest", "name"]
@@ -213,6 +213,46 @@ class ReviewState(models.TextChoices):
     DRAFT = "draft", "Draft"
     IN_REVIEW = "in_review", "In review"
     VERIFIED = "verified", "Verified"
+
+
+class EvidenceLevel(models.IntegerChoices):
+    REPORTED = 1, "1 — reported (a single secondary mention)"
+    TESTIMONY = 2, "2 — testimony (first-hand account of a relative or witness)"
+    CORROBORATED = 3, "3 — corroborated (two or more independent sources)"
+    DOCUMENTED = 4, "4 — documented (official, court or leaked official document)"
+
+
+# Consent that allows publication.
+PUBLISHABLE_CONSENT = (Consent.GRANTED, Consent.PUBLIC_RECORD)
+
+
+class CaseQuerySet(DomainQuerySet):
+    def published(self):
+        """The single definition of what partners may ever see. Every partner-visible output
+        (API, exports) starts from here."""
+        return self.filter(
+            review_state=ReviewState.VERIFIED,
+            is_published=True,
+            archived_at__isnull=True,
+            sensitive=False,
+            person__consent__in=PUBLISHABLE_CONSENT,
+            evidence_level__gte=settings.MIN_PUBLISH_EVIDENCE_LEVEL,
+        )
+
+    def visible_to(self, user):
+        """Cases a staff member may see: sensitive ones only if assigned, or entitled to all."""
+        if user.has_perm("cases.view_sensitive_case"):
+            return self
+        assigned = Case.assigned_staff.through.objects.filter(user_id=user.pk).values("case_id")
+        return self.filter(Q(sensitive=False) | Q(pk__in=assigned))
+
+    def delete(self):
+        refused = [case.reference for case in self if case.archived_at or case.ever_verified()]
+        if refused:
+            raise DeletionRefused(
+                f"Verified cases can be archived, never deleted: {', '.join(refused)}."
+            )
+        return super().delete()
 
 
 class CaseReferenceCounter(models.Model):
@@ -285,6 +325,36 @@ class Case(StaffStampedModel):
         related_name="cases",
         help_text="Waves or operations this case is part of.",
     )
+    sensitive = models.BooleanField(
+        "sensitive (need to know)",
+        default=False,
+        help_text="Only assigned staff, verifiers and administrators can see a sensitive case. "
+        "A sensitive case is never published.",
+    )
+    assigned_staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="assigned_cases",
+        help_text="Staff working on this case; the only data-entry staff who see it if sensitive.",
+    )
+    evidence_level = models.PositiveSmallIntegerField(
+        choices=EvidenceLevel, null=True, blank=True, editable=False
+    )
+    evidence_level_reason = models.TextField(
+        blank=True, editable=False, help_text="Why the verifier set a lower level than suggested."
+    )
+    submitted_at = models.DateTimeField("submitted for review", null=True, editable=False)
+    verified_at = models.DateTimeField(null=True, editable=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    is_published = models.BooleanField("published", default=False, editable=False)
+    published_at = models.DateTimeField(null=True, editable=False)
+    archived_at = models.DateTimeField(null=True, editable=False, db_index=True)
     public_summary = models.TextField(
         blank=True,
         help_text="Public. A few sentences partners may read once the case is published.",
@@ -294,13 +364,29 @@ class Case(StaffStampedModel):
         help_text="Restricted. Staff only: never shown to partners or exported.",
     )
 
-    objects = DomainQuerySet.as_manager()
-    history = HistoricalRecords(m2m_fields=[incidents])
+    objects = CaseQuerySet.as_manager()
+    history = AuditedHistory(m2m_fields=[incidents])
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = "case"
         verbose_name_plural = "cases"
+        permissions = [
+            ("verify_case", "Can verify cases and request changes"),
+            ("publish_case", "Can publish and unpublish cases"),
+            ("archive_case", "Can archive cases"),
+            ("view_sensitive_case", "Can see sensitive cases without being assigned"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(review_state=ReviewState.VERIFIED),
+                name="cases_case_published_only_if_verified",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_published=False) | Q(sensitive=False),
+                name="cases_case_sensitive_never_published",
+            ),
+        ]
 
     def __str__(self):
         """Reads self.person: select_related("person") when listing cases."""
@@ -313,12 +399,34 @@ class Case(StaffStampedModel):
             self.status = self.status_override or self.derived_status()
             super().save(*args, **kwargs)
 
+    @property
+    def workflow_state(self) -> str:
+        """Where the case stands: draft, in_review, verified, published or archived."""
+        if self.archived_at:
+            return "archived"
+        if self.is_published and self.review_state == ReviewState.VERIFIED:
+            return "published"
+        return self.review_state
+
+    def ever_verified(self) -> bool:
+        return (
+            self.review_state == ReviewState.VERIFIED
+            or self.transitions.filter(to_state__in=["verified", "published"]).exists()
+        )
+
+    def delete(self, *args, **kwargs):
+        if self.pk and (self.archived_at or self.ever_verified()):
+            raise DeletionRefused(
+                f"{self.reference} has been verified: it can be archived, never deleted."
+            )
+        return super().delete(*args, **kwargs)
+
     def derived_status(self) -> str:
         """The situation the latest dated event implies (events that imply none are skipped)."""
         if self.pk is None:
             return CaseStatus.UNKNOWN
         latest = (
-            self.events.filter(kind__in=EVENT_STATUS.keys())
+            self.events.filter(kind__in=list(EVENT_STATUS))
             .exclude(date_earliest__isnull=True, date_latest__isnull=True)
             .order_by(
                 # No latest day means an open end ("2025/.."): later than any date.
@@ -334,8 +442,64 @@ class Case(StaffStampedModel):
     def refresh_status(self) -> None:
         status = self.status_override or self.derived_status()
         if status != self.status:
-            self.status = status
-            self.save(update_fields=["status", "updated_at"])
+            # A derived value, not an edit: it does not take part in the version check.
+            self.status, self.updated_at = status, timezone.now()
+            Case.objects.filter(pk=self.pk).update(status=status, updated_at=self.updated_at)
+
+
+class DeletionRefused(Exception):
+    """The record is part of the verified archive: archive it instead."""
+
+
+class TransitionAction(models.TextChoices):
+    SUBMIT = "submit", "Submitted for review"
+    REQUEST_CHANGES = "request_changes", "Changes requested"
+    VERIFY = "verify", "Verified"
+    PUBLISH = "publish", "Published"
+    UNPUBLISH = "unpublish", "Unpublished"
+    ARCHIVE = "archive", "Archived"
+    REOPEN = "reopen", "Back to review after an edit"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The transition log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The transition log is append-only.")
+
+
+class CaseTransition(models.Model):
+    """One step of a case through review and publication. Append-only: never changed."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
+    action = models.CharField(max_length=20, choices=TransitionAction)
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    reason = models.TextField(blank=True)
+    evidence_level = models.PositiveSmallIntegerField(choices=EvidenceLevel, null=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "at", "pk"]
+        verbose_name = "workflow step"
+        verbose_name_plural = "workflow log"
+
+    def __str__(self):
+        return f"{self.case_id}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The transition log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The transition log is append-only.")
 
 
 class EventKind(models.TextChoices):
@@ -424,7 +588,7 @@ class DetentionEvent(DomainModel):
     )
     description = models.TextField(blank=True, help_text="Public. What happened, briefly.")
 
-    history = HistoricalRecords(m2m_fields=[charges])
+    history = AuditedHistory(m2m_fields=[charges])
 
     class Meta:
         ordering = ["case", F("date_earliest").asc(nulls_last=True), "pk"]

@@ -21,7 +21,6 @@ from cases.models import (
     EventKind,
     Incident,
     Location,
-    ReviewState,
 )
 from casetracker import roles
 from people.models import (
@@ -290,10 +289,6 @@ def load_demo() -> list[tuple[str, str, str, str]]:
         created_by=entered_by,
         updated_by=entered_by,
     )
-    if case.review_state != ReviewState.VERIFIED:
-        # The real case comes verified; the verification workflow records how from then on.
-        Case.objects.filter(pk=case.pk).update(review_state=ReviewState.VERIFIED)
-        case.review_state = ReviewState.VERIFIED
     detained = _get_or_create(
         DetentionEvent,
         "event/kanat-detained",

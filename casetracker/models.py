@@ -5,23 +5,32 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from casetracker.audit import record_bulk_history
 from casetracker.edtf import EDTFBoundField, bound_fields, edtf_bounds
 
 
 class DomainQuerySet(models.QuerySet):
-    """QuerySet base for every domain model.
+    """QuerySet base for every domain model: the only bulk write paths the project uses.
 
-    Keeps derived EDTF bounds right on the two ORM write paths that skip ``Field.pre_save``:
-    ``bulk_update()`` and ``update()``.
+    Each writes history rows like single saves do (casetracker.audit), and keeps derived
+    EDTF bounds right where Django skips ``Field.pre_save`` (``bulk_update()``, ``update()``).
     """
 
+    def bulk_create(self, objs, *args, **kwargs):
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise ValueError("Conflict-skipping bulk inserts cannot be audited; save rows instead.")
+        created = super().bulk_create(objs, *args, **kwargs)
+        record_bulk_history(self.model, created, update=False)
+        return created
+
     def bulk_update(self, objs, fields, batch_size=None):
-        fields = list(fields)
+        objs, fields = list(objs), list(fields)
         derived = [f for f in bound_fields(self.model) if f.source in fields]
         for obj in objs:
             for field in derived:
                 setattr(obj, field.attname, field.bound_of(getattr(obj, field.source)))
         fields += [f.name for f in derived if f.name not in fields]
+        # Django's bulk_update() runs update() per batch, which writes the history.
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def update(self, **kwargs):
@@ -37,7 +46,11 @@ class DomainQuerySet(models.QuerySet):
                 # An expression (F(), Case()) has no bounds we can compute; bulk_update()
                 # above passes the bounds alongside, computed row by row.
                 raise ValueError(f"{field.source} can only be updated to a literal EDTF value.")
-        return super().update(**kwargs)
+        pks = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        # Re-read the rows as they now are, so their history shows the new values.
+        record_bulk_history(self.model, self.model._base_manager.filter(pk__in=pks), update=True)
+        return rows
 
 
 class DomainModel(models.Model):
@@ -88,8 +101,48 @@ class StaffStampedModel(DomainModel):
         verbose_name="last changed by",
     )
 
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Goes up by one on every save; a save based on an older version is refused.",
+    )
+
     class Meta:
         abstract = True
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        """Save only if nobody saved this record since it was read (no lost updates)."""
+        expected = self.version
+        values = [
+            (field, model, expected + 1 if field.attname == "version" else value)
+            for field, model, value in values
+        ]
+        if not any(field.attname == "version" for field, _, _ in values):
+            values.append((self._meta.get_field("version"), None, expected + 1))
+        updated = super()._do_update(
+            base_qs.filter(version=expected), using, pk_val, values, update_fields, forced_update
+        )
+        if updated:
+            self.version = expected + 1
+        elif base_qs.filter(pk=pk_val).exists():
+            raise ConcurrentEditError(self)
+        return updated
+
+
+class ConcurrentEditError(Exception):
+    """Someone else saved the record after this copy of it was read."""
+
+    def __init__(self, instance):
+        current = type(instance)._base_manager.filter(pk=instance.pk).first()
+        by = getattr(current, "updated_by", None) if current else None
+        when = current.updated_at if current else None
+        self.changed_by, self.changed_at = by, when
+        who = f" by {by.get_full_name() or by.get_username()}" if by else ""
+        at = f" at {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        super().__init__(
+            f"This {instance._meta.verbose_name} was changed{who}{at} after you opened it. "
+            "Your changes were not saved: reload the page to see theirs, then make yours again."
+        )
 
 
 def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:

@@ -1,6 +1,10 @@
 """casetracker settings, read from the environment (see README "Configuration")."""
 
+from datetime import timedelta
 from pathlib import Path
+
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from casetracker.env import (
     env_bool,
@@ -32,6 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
     "casetracker",
     "people",
     "cases",
@@ -40,15 +48,31 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends sessions older than SESSION_ABSOLUTE_AGE, however active (before OTP: it may sign out).
+    "casetracker.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # With REQUIRE_2FA, a signed-in user without a second factor may only set one up or sign out.
+    "casetracker.middleware.SecondFactorMiddleware",
+    # Writes 403 and 404 answers to signed-in staff into the security log.
+    "casetracker.middleware.RefusedAccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Attributes every history record to the signed-in user.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a lockout into the ordinary failed-login page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out sign-ins before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "casetracker.urls"
@@ -116,17 +140,68 @@ STORAGES = {
 }
 
 # --- Security -----------------------------------------------------------------------------
+# Staff sign in with a password and a TOTP code (README "Staff account security"). Only the
+# local demo may turn the second factor off; production refuses to start without it.
+REQUIRE_2FA = env_bool("REQUIRE_2FA", True)
+if not REQUIRE_2FA and not (DEBUG or DEMO):
+    raise ImproperlyConfigured(
+        "REQUIRE_2FA is false, which only the local demo may do (DEMO=true or DEBUG=true). "
+        "Production requires two-factor sign-in: unset REQUIRE_2FA or set it to true."
+    )
+OTP_TOTP_ISSUER = env_str("TOTP_ISSUER", "casetracker")  # the name staff see in their app
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # never show a device's secret or QR code again
+
+# Sessions end after SESSION_COOKIE_AGE seconds idle (every request renews them) and
+# SESSION_ABSOLUTE_AGE seconds after sign-in however active (SessionLifetimeMiddleware).
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_AGE = env_int("SESSION_ABSOLUTE_AGE", 12 * 60 * 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Brute-force lockout (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins (wrong password or
+# wrong code) from one address for one username lock that pair out for 15 minutes. Keyed on
+# both, so an attacker cannot lock a colleague out from elsewhere. The locked-out answer is the
+# ordinary failed-login page (casetracker.security.lockout_response): it tells an attacker
+# nothing. Unlock early with `manage.py axes_reset_username USERNAME`.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT must be 1 or more.")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "casetracker.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "casetracker.security.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp_token"]
+# The security log (casetracker.SecurityEvent) already records sign-ins and lockouts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. The Django 5.2
+# admin needs neither inline script nor inline style (the enrolment QR code is inline SVG).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
+# Production runs behind a TLS-terminating reverse proxy (README "Production"), which also
+# tells the client's address (X-Forwarded-For) for lockouts and the security log.
+BEHIND_TLS_PROXY = not DEBUG and env_bool("BEHIND_TLS_PROXY", True)
+
 if not DEBUG:
-    # Production runs behind a TLS-terminating reverse proxy (README "Production").
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -136,7 +211,7 @@ if not DEBUG:
     if not SECURE_HSTS_PRELOAD:
         # Preloading is a hard-to-undo commitment for the whole domain: opt in, don't nag.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-    if env_bool("BEHIND_TLS_PROXY", True):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
@@ -144,6 +219,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Sign-ins, lockouts, 2FA and refused access (casetracker.security): kept whatever LOG_LEVEL.
+    "loggers": {"casetracker.security": {"level": "INFO"}},
 }
 
 # --- Domain -------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
-from simple_history.models import HistoricalRecords
 
+from casetracker.audit import AuditedHistory
 from casetracker.choices import Language, Script
 from casetracker.edtf import EDTFField, edtf_bounds
 from casetracker.models import DomainModel, StaffStampedModel, edtf_bounds_pair
@@ -103,7 +103,7 @@ class Person(StaffStampedModel):
         help_text="Whether the person or their family agreed that the case may be published.",
     )
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["display_name", "pk"]
@@ -172,7 +172,7 @@ class PersonName(DomainModel):
         help_text="Folded form used by search (lower case, separators normalised).",
     )
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["person", "-is_preferred", "pk"]
@@ -266,7 +266,7 @@ class Organisation(DomainModel):
     website = models.URLField(blank=True)
     description = models.TextField(blank=True, help_text="Public. A line on what the body is.")
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["name", "pk"]
@@ -318,7 +318,7 @@ class Affiliation(DomainModel):
         help_text="Tick if the role has ended, even when the end date is unknown.",
     )
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["person", "start_earliest", "pk"]
@@ -373,7 +373,7 @@ class Relationship(DomainModel):
     )
     notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["from_person", "kind", "pk"]

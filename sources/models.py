@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
-from cases.models import Case, DetentionEvent
+from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
+from casetracker.audit import AuditedHistory
 from casetracker.choices import Language
 from casetracker.edtf import EDTFField
 from casetracker.models import DomainModel, StaffStampedModel, edtf_bounds_pair
@@ -96,8 +96,9 @@ class Source(StaffStampedModel):
         help_text="Who may see this source. Testimonies are confidential unless agreed otherwise.",
     )
     notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = [models.F("published_earliest").desc(nulls_last=True), "title", "pk"]
@@ -114,6 +115,48 @@ class Source(StaffStampedModel):
 
     def __str__(self):
         return f"{self.title} ({self.published})" if self.published else self.title
+
+    # What a source weighs as evidence (cases.services.suggest_evidence_level).
+    @property
+    def is_documentary(self) -> bool:
+        return self.kind in DOCUMENTARY_KINDS
+
+    @property
+    def is_first_hand(self) -> bool:
+        return self.kind in FIRST_HAND_KINDS
+
+    @property
+    def independence_key(self) -> tuple:
+        """Sources with the same key are not independent: same publisher, or for testimony
+        without a publisher, the same testifier."""
+        if self.publisher_id:
+            return ("publisher", self.publisher_id)
+        if self.author.strip():
+            return ("author", self.author.strip().casefold())
+        return ("source", self.pk)
+
+    def ever_cited_by_verified_case(self) -> bool:
+        verified = Case.objects.filter(
+            Q(review_state=ReviewState.VERIFIED) | Q(transitions__to_state="verified")
+        )
+        return self.citations.filter(
+            Q(case__in=verified) | Q(event__case__in=verified) | Q(person__cases__in=verified)
+        ).exists()
+
+    def delete(self, *args, **kwargs):
+        if self.pk and self.ever_cited_by_verified_case():
+            raise DeletionRefused(
+                "This source supports a verified case: it can be archived, never deleted."
+            )
+        return super().delete(*args, **kwargs)
+
+
+DOCUMENTARY_KINDS = {
+    SourceKind.OFFICIAL_DOCUMENT,
+    SourceKind.COURT_DOCUMENT,
+    SourceKind.LEAKED_DOCUMENT,
+}
+FIRST_HAND_KINDS = {SourceKind.TESTIMONY, SourceKind.INTERVIEW}
 
 
 class Citation(DomainModel):
@@ -149,7 +192,7 @@ class Citation(DomainModel):
         help_text="Admiralty grade of this piece of information (1 confirmed … 6 cannot judge).",
     )
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["source", "pk"]
@@ -196,7 +239,7 @@ class EvidenceFile(DomainModel):
         related_name="+",
     )
 
-    history = HistoricalRecords()
+    history = AuditedHistory()
 
     class Meta:
         ordering = ["source", "pk"]

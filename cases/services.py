@@ -1,0 +1,283 @@
+"""The verification workflow: the only code that moves a case between states.
+
+draft → in_review → verified, or back to draft with a reason (changes requested); published
+and archived are separate steps. Admin actions, the API and imports call these functions;
+each checks the actor's permission and the rules, writes the case and one CaseTransition
+row, and raises TransitionRefused with a message for staff when a rule says no.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.models import (
+    PUBLISHABLE_CONSENT,
+    Case,
+    CaseTransition,
+    DetentionEvent,
+    EvidenceLevel,
+    ReviewState,
+    TransitionAction,
+)
+from casetracker.audit import acting_as
+from people.models import Person, PersonName
+
+
+class TransitionRefused(Exception):
+    """A workflow rule refused the step; the message says which and why."""
+
+
+# True while a service writes a case, so that its own write does not count as an edit.
+_in_transition: ContextVar[bool] = ContextVar("casetracker_in_transition", default=False)
+
+
+@contextmanager
+def _transition(case: Case, user, action: str, reason: str) -> Iterator[Case]:
+    token = _in_transition.set(True)
+    try:
+        with transaction.atomic(), acting_as(user, f"{TransitionAction(action).label}. {reason}"):
+            yield case
+    finally:
+        _in_transition.reset(token)
+
+
+def _lock(case: Case) -> Case:
+    """Re-read the case under a row lock: two verifiers cannot act on it at once."""
+    return Case.objects.select_for_update().select_related("person").get(pk=case.pk)
+
+
+def _require(user, permission: str, doing: str) -> None:
+    if not (user and user.is_active and user.has_perm(permission)):
+        raise TransitionRefused(f"You do not have permission to {doing}.")
+
+
+def _step(case: Case, user, action: str, before: str, reason: str, level=None) -> CaseTransition:
+    case.updated_by = user
+    case.save()
+    return CaseTransition.objects.create(
+        case=case,
+        action=action,
+        from_state=before,
+        to_state=case.workflow_state,
+        user=user,
+        reason=reason,
+        evidence_level=level,
+    )
+
+
+def _reason_required(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionRefused(f"Give a reason {what}.")
+    return reason
+
+
+def submit_for_review(case: Case, user, reason: str = "") -> CaseTransition:
+    _require(user, "cases.change_case", "submit cases for review")
+    with _transition(case, user, TransitionAction.SUBMIT, reason):
+        case = _lock(case)
+        if case.archived_at or case.review_state != ReviewState.DRAFT:
+            raise TransitionRefused(
+                f"Only a draft can be submitted for review; {case.reference} is "
+                f"{case.workflow_state.replace('_', ' ')}."
+            )
+        before = case.workflow_state
+        case.review_state, case.submitted_at = ReviewState.IN_REVIEW, timezone.now()
+        return _step(case, user, TransitionAction.SUBMIT, before, reason)
+
+
+def request_changes(case: Case, user, reason: str) -> CaseTransition:
+    _require(user, "cases.verify_case", "request changes")
+    reason = _reason_required(reason, "saying what must change")
+    with _transition(case, user, TransitionAction.REQUEST_CHANGES, reason):
+        case = _lock(case)
+        if case.review_state != ReviewState.IN_REVIEW:
+            raise TransitionRefused(f"{case.reference} is not in review.")
+        before = case.workflow_state
+        case.review_state = ReviewState.DRAFT
+        return _step(case, user, TransitionAction.REQUEST_CHANGES, before, reason)
+
+
+def verify(case: Case, user, evidence_level: int | None = None, reason: str = "") -> CaseTransition:
+    """Verify a case in review. ``evidence_level`` defaults to the suggested level; a
+    verifier may lower it, with a reason, never raise it."""
+    _require(user, "cases.verify_case", "verify cases")
+    with _transition(case, user, TransitionAction.VERIFY, reason):
+        case = _lock(case)
+        if case.review_state != ReviewState.IN_REVIEW:
+            raise TransitionRefused(
+                f"Only a case in review can be verified; {case.reference} is not."
+            )
+        check_four_eyes(case, user)
+        uncited = uncited_events(case)
+        if uncited:
+            raise TransitionRefused(
+                "Every event needs at least one citation before the case can be verified. "
+                f"Without a citation: {', '.join(str(event) for event in uncited)}."
+            )
+        suggested = suggest_evidence_level(case)
+        if suggested is None:
+            raise TransitionRefused("The case cites no source: add a citation first.")
+        level = suggested if evidence_level is None else int(evidence_level)
+        if level > suggested:
+            raise TransitionRefused(
+                f"The citations support evidence level {suggested} at most "
+                f"({EvidenceLevel(suggested).label}); add sources to claim more."
+            )
+        if level < suggested:
+            reason = _reason_required(reason, f"for lowering the evidence level below {suggested}")
+        before = case.workflow_state
+        case.review_state = ReviewState.VERIFIED
+        case.evidence_level = level
+        case.evidence_level_reason = reason if level < suggested else ""
+        case.verified_by, case.verified_at = user, timezone.now()
+        return _step(case, user, TransitionAction.VERIFY, before, reason, level)
+
+
+def publish(case: Case, user, reason: str = "") -> CaseTransition:
+    _require(user, "cases.publish_case", "publish cases")
+    with _transition(case, user, TransitionAction.PUBLISH, reason):
+        case = _lock(case)
+        problems = publication_problems(case)
+        if problems:
+            raise TransitionRefused(f"{case.reference} cannot be published: {' '.join(problems)}")
+        before = case.workflow_state
+        case.is_published, case.published_at = True, timezone.now()
+        return _step(case, user, TransitionAction.PUBLISH, before, reason)
+
+
+def unpublish(case: Case, user, reason: str) -> CaseTransition:
+    _require(user, "cases.publish_case", "unpublish cases")
+    reason = _reason_required(reason, "for withdrawing the case from partners")
+    with _transition(case, user, TransitionAction.UNPUBLISH, reason):
+        case = _lock(case)
+        if not case.is_published:
+            raise TransitionRefused(f"{case.reference} is not published.")
+        before = case.workflow_state
+        case.is_published = False
+        return _step(case, user, TransitionAction.UNPUBLISH, before, reason)
+
+
+def archive(case: Case, user, reason: str) -> CaseTransition:
+    """Take a case out of use for good: unpublished, kept with its history, never deleted."""
+    _require(user, "cases.archive_case", "archive cases")
+    reason = _reason_required(reason, "for archiving")
+    with _transition(case, user, TransitionAction.ARCHIVE, reason):
+        case = _lock(case)
+        if case.archived_at:
+            raise TransitionRefused(f"{case.reference} is already archived.")
+        before = case.workflow_state
+        case.is_published, case.archived_at = False, timezone.now()
+        return _step(case, user, TransitionAction.ARCHIVE, before, reason)
+
+
+def reopen_after_edit(case: Case, user, what: str) -> CaseTransition | None:
+    """An edit to a verified case, its events, citations, person or names sends it back to
+    review and out of partner outputs until it is verified again."""
+    if _in_transition.get():
+        return None
+    reason = f"{what} changed after verification."
+    with _transition(case, user, TransitionAction.REOPEN, reason):
+        case = _lock(case)
+        if case.review_state != ReviewState.VERIFIED:
+            return None
+        before = case.workflow_state
+        case.review_state, case.submitted_at = ReviewState.IN_REVIEW, timezone.now()
+        return _step(case, user, TransitionAction.REOPEN, before, reason)
+
+
+# --- Rules -----------------------------------------------------------------------------------
+
+
+def check_four_eyes(case: Case, user) -> None:
+    """A case is verified by a second person: not its creator, and nobody who submitted it or
+    changed it, its events, citations, person or names since it was last submitted."""
+    if case.created_by_id == user.pk:
+        raise TransitionRefused("You created this case: another verifier must verify it.")
+    if user.pk in editors_since_submission(case):
+        raise TransitionRefused(
+            "You submitted or changed this case since it was submitted for review: "
+            "another verifier must verify it."
+        )
+
+
+def editors_since_submission(case: Case) -> set[int]:
+    """Ids of everyone who wrote to the case file since it last entered review."""
+    entered = case.transitions.filter(to_state=ReviewState.IN_REVIEW).order_by("-at", "-pk").first()
+    if entered is None:
+        return set()
+    since = entered.at
+    editors = {entered.user_id}
+    citation_history = Case.citations.rel.related_model.history
+    event_ids = list(case.events.values_list("pk", flat=True))
+    histories = [
+        case.history.filter(history_date__gte=since),
+        DetentionEvent.history.filter(case_id=case.pk, history_date__gte=since),
+        citation_history.filter(case_id=case.pk, history_date__gte=since),
+        citation_history.filter(event_id__in=event_ids, history_date__gte=since),
+        citation_history.filter(person_id=case.person_id, history_date__gte=since),
+        Person.history.filter(id=case.person_id, history_date__gte=since),
+        PersonName.history.filter(person_id=case.person_id, history_date__gte=since),
+    ]
+    for history in histories:
+        editors.update(history.values_list("history_user_id", flat=True))
+    editors.discard(None)
+    return editors
+
+
+def uncited_events(case: Case) -> list[DetentionEvent]:
+    return list(case.events.filter(citations__isnull=True))
+
+
+def case_citations(case: Case):
+    """Every citation supporting the case: on the case, its events, or its person.
+
+    Citations live in the sources app, above this one: reach them through the relation."""
+    Citation = Case.citations.rel.related_model
+    return Citation.objects.filter(
+        Q(case=case) | Q(event__case=case) | Q(person_id=case.person_id)
+    ).select_related("source")
+
+
+def suggest_evidence_level(case: Case) -> int | None:
+    """The level the citations support (None without citations):
+    4 documented: an official, court or leaked official document is cited;
+    3 corroborated: two or more independent sources (different publishers or testifiers);
+    2 testimony: a first-hand testimony or interview is cited;
+    1 reported: otherwise."""
+    sources = {citation.source for citation in case_citations(case)}
+    if not sources:
+        return None
+    if any(source.is_documentary for source in sources):
+        return EvidenceLevel.DOCUMENTED
+    if len({source.independence_key for source in sources}) >= 2:
+        return EvidenceLevel.CORROBORATED
+    if any(source.is_first_hand for source in sources):
+        return EvidenceLevel.TESTIMONY
+    return EvidenceLevel.REPORTED
+
+
+def publication_problems(case: Case) -> list[str]:
+    problems = []
+    if case.archived_at:
+        problems.append("It is archived.")
+    if case.review_state != ReviewState.VERIFIED:
+        problems.append("It is not verified.")
+    if case.is_published:
+        problems.append("It is already published.")
+    if case.sensitive:
+        problems.append("It is marked sensitive (need to know).")
+    if case.person.consent not in PUBLISHABLE_CONSENT:
+        problems.append(
+            f"Consent to publish is “{case.person.get_consent_display()}”: it must be granted "
+            "or the case already public record."
+        )
+    minimum = settings.MIN_PUBLISH_EVIDENCE_LEVEL
+    if case.evidence_level is not None and case.evidence_level < minimum:
+        problems.append(f"Its evidence level {case.evidence_level} is below the minimum {minimum}.")
+    return problems

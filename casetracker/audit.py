@@ -1,0 +1,168 @@
+"""The audit trail: who changed what, when, and why, for every write to every domain model.
+
+History rows come from django-simple-history. This module decides *who* and *why* for writes
+that have no request (services, management commands, imports) and extends the trail to the
+bulk paths (:class:`casetracker.models.DomainQuerySet`). On PostgreSQL the history and
+transition tables refuse UPDATE and DELETE (:func:`append_only_operation`).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import migrations, models
+from django.dispatch import Signal
+from simple_history.models import HistoricalRecords
+
+_actor: ContextVar = ContextVar("casetracker_audit_actor", default=None)
+_reason: ContextVar[str] = ContextVar("casetracker_audit_reason", default="")
+
+# Sent after any write to a domain model, single or bulk: sender is the model class,
+# ``instances`` the rows written, ``history_type`` "+", "~" or "-".
+records_changed = Signal()
+
+
+@contextmanager
+def acting_as(user, reason: str = "") -> Iterator[None]:
+    """Attribute every write inside the block to ``user``, with ``reason``.
+
+    Management commands and services use it; requests get their user from the middleware.
+    """
+    user_token, reason_token = _actor.set(user), _reason.set(reason)
+    try:
+        yield
+    finally:
+        _actor.reset(user_token)
+        _reason.reset(reason_token)
+
+
+@contextmanager
+def because(reason: str) -> Iterator[None]:
+    """Record ``reason`` on every history row written inside the block."""
+    token = _reason.set(reason)
+    try:
+        yield
+    finally:
+        _reason.reset(token)
+
+
+def current_actor():
+    return _actor.get()
+
+
+def current_reason() -> str:
+    return _reason.get()
+
+
+def current_user():
+    """Who is writing now: the acting_as() user, else the signed-in user of this request."""
+    actor = _actor.get()
+    if actor is not None:
+        return actor
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def history_user(instance=None, request=None, **kwargs):
+    """simple-history's ``get_user``: the acting_as() user, else the signed-in user."""
+    actor = _actor.get()
+    if actor is not None:
+        return actor
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+class AuditedHistory(HistoricalRecords):
+    """HistoricalRecords with the project's rules for who and why."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("get_user", history_user)
+        # Reasons can be longer than the library's 100 characters.
+        kwargs.setdefault("history_change_reason_field", models.TextField(null=True))
+        super().__init__(**kwargs)
+
+    def get_change_reason_for_object(self, instance, history_type, using):
+        return super().get_change_reason_for_object(instance, history_type, using) or (
+            _reason.get() or None
+        )
+
+    def post_save(self, instance, created, using=None, **kwargs):
+        super().post_save(instance, created, using=using, **kwargs)
+        if not kwargs.get("raw"):
+            records_changed.send(
+                sender=type(instance), instances=[instance], history_type="+" if created else "~"
+            )
+
+    def post_delete(self, instance, using=None, **kwargs):
+        super().post_delete(instance, using=using, **kwargs)
+        records_changed.send(sender=type(instance), instances=[instance], history_type="-")
+
+    def m2m_changed(self, instance, action, attr, pk_set, reverse, **kwargs):
+        super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
+        if action in ("post_add", "post_remove", "post_clear"):
+            records_changed.send(sender=type(instance), instances=[instance], history_type="~")
+
+
+def record_bulk_history(model, objs, *, update: bool) -> None:
+    """History rows for objects written in bulk, attributed like single writes."""
+    objs = list(objs)
+    if not objs:
+        return
+    history = getattr(model, "history", None)
+    if history is not None:
+        history.bulk_history_create(
+            objs,
+            update=update,
+            default_user=current_actor(),
+            default_change_reason=current_reason(),
+        )
+    records_changed.send(sender=model, instances=objs, history_type="~" if update else "+")
+
+
+# --- Append-only tables on PostgreSQL ------------------------------------------------------
+
+_FUNCTION = """
+CREATE OR REPLACE FUNCTION casetracker_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'casetracker: % on % refused: the audit trail is append-only',
+        TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END $$;
+"""
+
+
+def append_only_tables(apps, app_label: str, extra: tuple[str, ...] = ()) -> list[str]:
+    config = apps.get_app_config(app_label)
+    return [
+        model._meta.db_table
+        for model in config.get_models()
+        if model.__name__.startswith("Historical") or model.__name__ in extra
+    ]
+
+
+def append_only_operation(app_label: str, extra: tuple[str, ...] = ()) -> migrations.RunPython:
+    """A migration operation: on PostgreSQL, triggers that refuse UPDATE and DELETE on the
+    app's history tables (and the ``extra`` models' tables). Other databases: nothing."""
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        schema_editor.execute(_FUNCTION)
+        for table in append_only_tables(apps, app_label, extra):
+            quoted = schema_editor.quote_name(table)
+            trigger = schema_editor.quote_name(f"{table}_append_only")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {quoted}")
+            schema_editor.execute(
+                f"CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {quoted} "
+                "FOR EACH ROW EXECUTE FUNCTION casetracker_append_only()"
+            )
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in append_only_tables(apps, app_label, extra):
+            quoted = schema_editor.quote_name(table)
+            trigger = schema_editor.quote_name(f"{table}_append_only")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {quoted}")
+
+    return migrations.RunPython(forwards, backwards)

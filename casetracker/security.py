@@ -1,0 +1,139 @@
+"""The security log: sign-ins, sign-outs, failures, lockouts, two-factor events and refused
+access, written to the ``casetracker.security`` logger and kept as :class:`SecurityEvent` rows.
+
+Only the event, username, client address, path and a short detail are recorded: never a
+password, a one-time code or a query string. The receivers are connected in
+``CasetrackerConfig.ready()``; the middleware that records refused access is in
+``casetracker.middleware``.
+"""
+
+import ipaddress
+import logging
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import models
+from django.utils import timezone
+
+logger = logging.getLogger("casetracker.security")
+
+# Session key: when this session signed in (seconds since the epoch), for the absolute timeout.
+SIGNED_IN_AT = "casetracker_signed_in_at"
+
+
+class SecurityEvent(models.Model):
+    """One entry of the security log. Written by the application only; nobody edits it."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", "signed in"
+        LOGOUT = "logout", "signed out"
+        LOGIN_FAILED = "login_failed", "failed sign-in"
+        LOCKOUT = "lockout", "locked out"
+        OTP_ENROLLED = "otp_enrolled", "two-factor set up"
+        OTP_FAILED = "otp_failed", "wrong two-factor code"
+        OTP_RESET = "otp_reset", "two-factor reset"
+        ACCESS_DENIED = "access_denied", "access refused (403)"
+        NOT_FOUND = "not_found", "not found (404)"
+
+    created_at = models.DateTimeField("when", default=timezone.now, editable=False, db_index=True)
+    kind = models.CharField("event", max_length=20, choices=Kind.choices, db_index=True)
+    username = models.CharField(
+        max_length=150,
+        blank=True,
+        db_index=True,
+        help_text="The account concerned, or the username typed in a failed sign-in.",
+    )
+    ip_address = models.GenericIPAddressField(
+        "IP address", null=True, blank=True, help_text="The client's address, as the proxy saw it."
+    )
+    path = models.CharField(max_length=300, blank=True, help_text="The page asked for.")
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "security event"
+        # Only ever viewed: no role can be given the right to add, change or delete entries.
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.username or 'anonymous'}"
+
+
+def client_ip(request) -> str | None:
+    """The client's address (``AXES_CLIENT_IP_CALLABLE`` too).
+
+    Behind the TLS proxy every connection comes from the proxy, so the client is the last
+    address in X-Forwarded-For: the one our proxy appended (earlier ones the client may forge).
+    """
+    address = request.META.get("REMOTE_ADDR")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.BEHIND_TLS_PROXY and forwarded:
+        address = forwarded.rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def record(kind: str, request=None, username: str = "", detail: str = "") -> SecurityEvent:
+    """Log a security event and keep it in the database."""
+    ip = client_ip(request) if request is not None else None
+    path = (getattr(request, "path", "") or "")[:300]
+    username = (username or "")[:150]
+    level = logging.INFO if kind in _ROUTINE else logging.WARNING
+    logger.log(
+        level,
+        "security event=%s username=%r ip=%s path=%r detail=%r",
+        kind,
+        username,
+        ip,
+        path,
+        detail,
+        extra={"event": kind, "username": username, "ip": ip, "path": path},
+    )
+    return SecurityEvent.objects.create(
+        kind=kind, username=username, ip_address=ip, path=path, detail=detail[:200]
+    )
+
+
+_ROUTINE = {SecurityEvent.Kind.LOGIN, SecurityEvent.Kind.LOGOUT, SecurityEvent.Kind.OTP_ENROLLED}
+
+
+def lockout_response(request, original_response, credentials=None):
+    """``AXES_LOCKOUT_CALLABLE``: a locked-out sign-in gets exactly the page an ordinary failed
+    sign-in gets. A "locked" page would tell an attacker the lock exists, and when it lifts."""
+    return original_response
+
+
+# --- receivers ------------------------------------------------------------------------------
+
+
+def on_login(sender, request, user, **kwargs):
+    request.session[SIGNED_IN_AT] = int(time.time())
+    record(SecurityEvent.Kind.LOGIN, request, user.get_username())
+
+
+def on_logout(sender, request, user, **kwargs):
+    username = user.get_username() if user is not None else ""
+    record(SecurityEvent.Kind.LOGOUT, request, username, getattr(request, "logout_reason", ""))
+
+
+def on_login_failed(sender, credentials, request=None, second_factor=False, **kwargs):
+    # Django has already masked the password in ``credentials``; only the username is kept.
+    kind = SecurityEvent.Kind.OTP_FAILED if second_factor else SecurityEvent.Kind.LOGIN_FAILED
+    record(kind, request, str(credentials.get("username") or ""))
+
+
+def on_locked_out(sender, request, username, ip_address, **kwargs):
+    record(SecurityEvent.Kind.LOCKOUT, request, username or "")
+
+
+def connect_receivers():
+    from axes.signals import user_locked_out
+
+    uid = "casetracker.security"
+    user_logged_in.connect(on_login, dispatch_uid=f"{uid}.login")
+    user_logged_out.connect(on_logout, dispatch_uid=f"{uid}.logout")
+    user_login_failed.connect(on_login_failed, dispatch_uid=f"{uid}.login_failed")
+    user_locked_out.connect(on_locked_out, dispatch_uid=f"{uid}.locked_out")

@@ -1,0 +1,59 @@
+"""The admin site with two-factor sign-in, and the security log's admin.
+
+The apps register their admins on ``django.contrib.admin.site`` as usual; ``install()``
+(called from ``CasetrackerConfig.ready()``) turns that same site into a StaffAdminSite, so
+every registration keeps working and no URL changes.
+"""
+
+from django.conf import settings
+from django.contrib import admin
+
+from casetracker.security import SecurityEvent
+from casetracker.two_factor import StaffAuthenticationForm
+
+
+class StaffAdminSite(admin.AdminSite):
+    """The admin, open only to active staff who passed the second factor in this session
+    (when ``settings.REQUIRE_2FA``, read on every request)."""
+
+    login_form = StaffAuthenticationForm
+    login_template = "admin/staff_login.html"
+
+    def has_permission(self, request):
+        if not super().has_permission(request):
+            return False
+        if not settings.REQUIRE_2FA:
+            return True
+        is_verified = getattr(request.user, "is_verified", None)  # set by OTPMiddleware
+        return callable(is_verified) and is_verified()
+
+
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The security log, read-only for everyone: superusers and Administrators may view it."""
+
+    list_display = ("created_at", "kind", "username", "ip_address", "path", "detail")
+    list_filter = ("kind", "created_at")
+    search_fields = ("username", "ip_address", "path")
+    date_hierarchy = "created_at"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def install():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin.site.__class__ = StaffAdminSite
+    admin.site.register(SecurityEvent, SecurityEventAdmin)
+    # django-otp registers an admin for devices that can show their secret keys; devices are
+    # managed by their owners (enrolment) and reset with `manage.py reset_two_factor`.
+    if admin.site.is_registered(TOTPDevice):
+        admin.site.unregister(TOTPDevice)
