@@ -1,7 +1,24 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
-from cases.models import Case, Charge, DetentionEvent, Incident, Location, LocationKind
+from cases import services
+from cases.models import (
+    Case,
+    CaseTransition,
+    Charge,
+    DetentionEvent,
+    EvidenceLevel,
+    Incident,
+    Location,
+    LocationKind,
+    ReviewState,
+)
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
 
 
@@ -39,33 +56,105 @@ class DetentionEventInline(admin.StackedInline):
     show_change_link = True  # event-level citations are added on the event's own page
 
 
+class CaseTransitionInline(admin.TabularInline):
+    model = CaseTransition
+    fields = ("at", "action", "from_state", "to_state", "user", "evidence_level", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "workflow log (append-only)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class WorkflowForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the workflow log. Required to request changes, unpublish, archive, "
+        "or lower the evidence level.",
+    )
+    evidence_level = forms.TypedChoiceField(
+        choices=EvidenceLevel.choices, coerce=int, required=False
+    )
+
+
+# action name → (service, label, the permission that offers it)
+WORKFLOW_ACTIONS = {
+    "submit": (services.submit_for_review, "Submit for review", "cases.change_case"),
+    "request_changes": (services.request_changes, "Request changes", "cases.verify_case"),
+    "verify": (services.verify, "Verify", "cases.verify_case"),
+    "publish": (services.publish, "Publish", "cases.publish_case"),
+    "unpublish": (services.unpublish, "Unpublish", "cases.publish_case"),
+    "archive": (services.archive, "Archive", "cases.archive_case"),
+}
+
+
 @admin.register(Case)
 class CaseAdmin(NameSearchMixin, StampedAdmin):
     name_search_lookup = "person__names__search_name"
+    change_form_template = "admin/cases/case/change_form.html"
     list_display = (
         "reference",
         "person",
         "status",
         "review_state",
+        "is_published",
+        "evidence_level",
+        "sensitive",
         "event_count",
         "updated_at",
         "updated_by",
     )
     list_filter = (
-        "status",
         "review_state",
+        "is_published",
+        "evidence_level",
+        "sensitive",
+        "status",
         "person__ethnicity",
         ("events__charges", admin.RelatedOnlyFieldListFilter),
         PlaceFilter,
         "incidents",
+        ("archived_at", admin.EmptyFieldListFilter),
     )
     search_fields = ("reference", "=uid", "person__display_name")
-    autocomplete_fields = ("person", "incidents")
+    autocomplete_fields = ("person", "incidents", "assigned_staff")
     inlines = (DetentionEventInline,)  # sources.admin adds the citations inline
-    readonly_fields = (*StampedAdmin.readonly_fields, "reference", "status", "review_state")
+    readonly_fields = (
+        *StampedAdmin.readonly_fields,
+        "reference",
+        "status",
+        "review_state",
+        "evidence_level",
+        "evidence_level_reason",
+        "verified_by",
+        "verified_at",
+        "is_published",
+        "published_at",
+        "archived_at",
+    )
     fieldsets = (
         (None, {"fields": ("reference", "person", "incidents")}),
-        ("Situation", {"fields": ("status", "status_override", "review_state")}),
+        ("Situation", {"fields": ("status", "status_override")}),
+        (
+            "Verification and publication",
+            {
+                "fields": (
+                    ("review_state", "is_published", "archived_at"),
+                    ("evidence_level", "evidence_level_reason"),
+                    ("verified_by", "verified_at", "published_at"),
+                )
+            },
+        ),
+        ("Need to know", {"fields": ("sensitive", "assigned_staff")}),
         ("Public", {"fields": ("public_summary",)}),
         (
             "Restricted — staff only",
@@ -73,11 +162,21 @@ class CaseAdmin(NameSearchMixin, StampedAdmin):
         ),
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
+    actions = ("submit_selected", "publish_selected")
 
     def get_queryset(self, request):
         # Here, not in list_select_related: autocomplete and the changelist both need it.
-        queryset = super().get_queryset(request).select_related("person", "updated_by")
+        queryset = (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .select_related("person", "updated_by")
+        )
         return self.with_counts(queryset, event_total=Count("events", distinct=True))
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        return [*inlines, CaseTransitionInline] if obj else inlines
 
     @admin.display(description="events", ordering="event_total")
     def event_count(self, obj):
@@ -85,7 +184,145 @@ class CaseAdmin(NameSearchMixin, StampedAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        form.instance.refresh_status()
+        case = form.instance
+        if case.sensitive and not case.assigned_staff.filter(pk=request.user.pk).exists():
+            # Whoever marks a case sensitive keeps seeing it.
+            case.assigned_staff.add(request.user)
+        case.refresh_status()
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not (obj and (obj.archived_at or obj.ever_verified()))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # verified cases are archived, never deleted
+        return actions
+
+    # --- workflow ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="cases_case_workflow",
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_actions(self, request, case) -> list[tuple[str, str]]:
+        return [
+            (name, label)
+            for name, (_, label, permission) in WORKFLOW_ACTIONS.items()
+            if request.user.has_perm(permission) and name in ACTIONS_BY_STATE[case.workflow_state]
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        case = self.get_object(request, unquote(object_id))
+        if case is not None:
+            extra_context["workflow_actions"] = self.available_actions(request, case)
+            if case.review_state == ReviewState.VERIFIED:
+                extra_context["verified_warning"] = VERIFIED_WARNING
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def workflow_view(self, request, object_id, action):
+        case = self.get_object(request, unquote(object_id))
+        if case is None or action not in WORKFLOW_ACTIONS:
+            raise Http404
+        service, label, permission = WORKFLOW_ACTIONS[action]
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        form = WorkflowForm(request.POST or None, initial={"evidence_level": None})
+        suggested = services.suggest_evidence_level(case) if action == "verify" else None
+        if action == "verify" and not request.POST:
+            form.initial["evidence_level"] = suggested
+        if request.method == "POST" and form.is_valid():
+            kwargs = {"reason": form.cleaned_data["reason"]}
+            if action == "verify":
+                kwargs["evidence_level"] = form.cleaned_data["evidence_level"]
+            try:
+                service(case, request.user, **kwargs)
+            except services.TransitionRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                self.message_user(request, f"{case.reference}: {label.lower()} — done.")
+                return HttpResponseRedirect(reverse("admin:cases_case_change", args=[case.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {case}",
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "action": action,
+            "action_label": label,
+            "form": form,
+            "suggested_level": suggested and EvidenceLevel(suggested).label,
+            "checks": workflow_checks(case, request.user) if action in CHECKED_ACTIONS else [],
+        }
+        return TemplateResponse(request, "admin/cases/case/workflow.html", context)
+
+    def _bulk(self, request, queryset, service, done):
+        succeeded = 0
+        for case in queryset:
+            try:
+                service(case, request.user)
+                succeeded += 1
+            except services.TransitionRefused as refusal:
+                self.message_user(request, f"{case.reference}: {refusal}", messages.WARNING)
+        if succeeded:
+            self.message_user(request, f"{succeeded} case(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Submit selected cases for review", permissions=["change"])
+    def submit_selected(self, request, queryset):
+        self._bulk(request, queryset, services.submit_for_review, "submitted for review")
+
+    @admin.action(description="Publish selected verified cases", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._bulk(request, queryset, services.publish, "published")
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("cases.publish_case")
+
+
+CHECKED_ACTIONS = ("verify", "publish")
+
+VERIFIED_WARNING = (
+    "This case is verified. Saving any change to it, its events, citations, person or names "
+    "sends it back to review and withdraws it from partners until it is verified again."
+)
+
+# Which workflow steps each state offers.
+ACTIONS_BY_STATE = {
+    "draft": {"submit", "archive"},
+    "in_review": {"request_changes", "verify", "archive"},
+    "verified": {"publish", "archive"},
+    "published": {"unpublish", "archive"},
+    "archived": set(),
+}
+
+
+def workflow_checks(case, user) -> list[tuple[bool, str]]:
+    """The rules a verifier sees before verifying or publishing: (passed, what)."""
+    uncited = services.uncited_events(case)
+    try:
+        services.check_four_eyes(case, user)
+        four_eyes = (True, "You did not create or change this case since it was submitted.")
+    except services.TransitionRefused as refusal:
+        four_eyes = (False, str(refusal))
+    problems = services.publication_problems(case) if case.review_state == "verified" else []
+    checks = [
+        four_eyes,
+        (
+            not uncited,
+            "Every event has a citation."
+            if not uncited
+            else f"Events without a citation: {', '.join(map(str, uncited))}.",
+        ),
+    ]
+    checks += [(False, problem) for problem in problems]
+    return checks
 
 
 @admin.register(DetentionEvent)
@@ -94,6 +331,10 @@ class DetentionEventAdmin(DomainAdmin):
     list_filter = ("kind", "charge_basis")
     list_select_related = ("case__person", "location", "facility")
     search_fields = ("case__reference", "case__person__display_name", "description")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
     autocomplete_fields = ("case", "location", "facility", "authority", "charges")
     fields = (
         "case",

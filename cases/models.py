@@ -538,6 +538,11 @@ class ChargeBasis(models.TextChoices):
     NONE = "", "No charges known"
 
 
+class EventQuerySet(DomainQuerySet):
+    def visible_to(self, user):
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+
 class DetentionEvent(DomainModel):
     """One dated step in a case: detention, trial, sentence, transfer, release, notification…"""
 
@@ -588,6 +593,7 @@ class DetentionEvent(DomainModel):
     )
     description = models.TextField(blank=True, help_text="Public. What happened, briefly.")
 
+    objects = EventQuerySet.as_manager()
     history = AuditedHistory(m2m_fields=[charges])
 
     class Meta:

@@ -1,16 +1,21 @@
 """Admin building blocks shared by the apps' admins."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db import models
+from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
+from casetracker.models import ConcurrentEditError
 from casetracker.text import fold
 
 
 class DomainAdmin(SimpleHistoryAdmin):
-    """Base admin: history button on every record, timestamps and public id read-only."""
+    """Base admin: history (read-only) on every record, timestamps and public id read-only,
+    and related-record pickers that offer only what the user may see."""
 
     list_per_page = 50
     show_full_result_count = False
@@ -23,17 +28,104 @@ class DomainAdmin(SimpleHistoryAdmin):
         and autocomplete pages through this queryset: order it explicitly again."""
         return queryset.annotate(**counts).order_by(*self.model._meta.ordering)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = visible_choices(db_field, request, kwargs.get("queryset"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs["queryset"] = visible_choices(db_field, request, kwargs.get("queryset"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _check_visible(self, request, object_id):
+        # simple-history falls back to the history rows of objects the queryset hides:
+        # a record the user may not see has no visible history either.
+        visible = self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        if not visible and not request.user.is_superuser:
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def visible_choices(db_field, request, queryset=None):
+    """The related records a picker may offer: those the user may see (need to know)."""
+    if queryset is None:
+        queryset = db_field.remote_field.model._default_manager.all()
+    if hasattr(queryset, "visible_to"):
+        queryset = queryset.visible_to(request.user)
+    return queryset
+
+
+class AdminInlineVisibility:
+    """For inlines: pickers offer only what the user may see."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = visible_choices(db_field, request, kwargs.get("queryset"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class StampedForm(forms.ModelForm):
+    """Carries the version the user opened, and asks why they change the record."""
+
+    # Not "version": the model's own field of that name is not editable.
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional. Kept in the record's history, e.g. “corrected the date from "
+        "the court notice”.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["opened_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is not None:
+            opened = cleaned.get("opened_version")
+            current = type(self.instance)._base_manager.filter(pk=self.instance.pk)
+            if opened is None or not current.filter(version=opened).exists():
+                self.instance.version = opened or 0
+                raise forms.ValidationError(str(ConcurrentEditError(self.instance)))
+        return cleaned
+
 
 class StampedAdmin(DomainAdmin):
-    """Stamps created_by/updated_by from the signed-in user on every admin save."""
+    """Stamps created_by/updated_by from the signed-in user, refuses saves based on an older
+    version of the record (no lost updates), and records the reason given."""
 
+    form = StampedForm
     readonly_fields = (*DomainAdmin.readonly_fields, "created_by", "updated_by")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        return [*fieldsets, ("Why", {"fields": ("change_reason", "opened_version")})]
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        else:
+            obj.version = form.cleaned_data["opened_version"]
         obj.updated_by = request.user
+        reason = form.cleaned_data.get("change_reason", "").strip()
+        if reason:
+            obj._change_reason = reason
         super().save_model(request, obj, form, change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ConcurrentEditError as error:
+            # Another save landed between the form's check and ours: nothing was kept.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.path)
 
 
 class NameSearchMixin:

@@ -1,7 +1,9 @@
 """Staff roles as Django groups. ``setup_roles`` makes them exist with exactly these rights.
 
-Deny by default: a role has only the model permissions listed here. Nobody but a superuser
-deletes case records (records are archived, not deleted).
+Deny by default: a role has only the permissions listed here. Data entry records cases and
+submits them for review; verifiers also verify, publish and archive, and see sensitive cases;
+administrators manage users, roles and vocabularies. Nobody but a superuser deletes case
+records (verified records are archived, never deleted).
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -32,17 +34,36 @@ def _perms(models: list[str], actions: tuple[str, ...]) -> list[str]:
     return [f"{m.split('.')[0]}.{action}_{m.split('.')[1]}" for m in models for action in actions]
 
 
+# The verification workflow (cases.services) and the need-to-know rule.
+WORKFLOW = [
+    "cases.verify_case",
+    "cases.publish_case",
+    "cases.archive_case",
+    "sources.archive_source",
+]
+SEE_SENSITIVE = ["cases.view_sensitive_case"]
+WORKFLOW_LOG = ["cases.view_casetransition"]
+
 ROLES: dict[str, list[str]] = {
-    DATA_ENTRY: _perms(CASE_RECORDS, ("view", "add", "change")) + _perms(VOCABULARIES, ("view",)),
+    DATA_ENTRY: _perms(CASE_RECORDS, ("view", "add", "change"))
+    + _perms(VOCABULARIES, ("view",))
+    + WORKFLOW_LOG,
     VERIFIER: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
-    + _perms(["cases.incident"], ("add", "change")),
+    + _perms(["cases.incident"], ("add", "change"))
+    + WORKFLOW
+    + SEE_SENSITIVE
+    + WORKFLOW_LOG,
     ADMINISTRATOR: _perms(CASE_RECORDS, ("view",))
+    + SEE_SENSITIVE
+    + WORKFLOW_LOG
     + _perms(VOCABULARIES, ("view", "add", "change", "delete"))
     # Users and their roles, but not what a role may do: changing a group's permissions, or
     # making anyone a superuser, is for superusers (casetracker.admin.StaffUserAdmin).
     + _perms(["auth.user"], ("view", "add", "change"))
-    + _perms(["auth.group"], ("view",)),
+    + _perms(["auth.group"], ("view",))
+    # The security log: sign-ins, lockouts, refused access (casetracker.security).
+    + _perms(["casetracker.securityevent"], ("view",)),
 }
 
 

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 from django.views.generic import RedirectView
 
+from casetracker import two_factor
 from sources.views import download_evidence
 
 admin.site.site_header = "casetracker"
@@ -11,5 +13,14 @@ admin.site.index_title = "Case records"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("evidence/<uuid:uid>/download/", download_evidence, name="evidence-download"),
+    # Two-factor pages, before the admin's own URLs (its catch-all would take them).
+    path("admin/two-factor/setup/", two_factor.enrol, name="two-factor-enrol"),
+    path("admin/two-factor/verify/", two_factor.verify, name="two-factor-verify"),
+    # The admin's logout refuses users it does not admit, such as those without a second factor.
+    path(
+        "admin/two-factor/sign-out/",
+        LogoutView.as_view(next_page="admin:login"),
+        name="two-factor-sign-out",
+    ),
     path("admin/", admin.site.urls),
 ]

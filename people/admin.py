@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 
-from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
+from casetracker.admin import AdminInlineVisibility, DomainAdmin, NameSearchMixin, StampedAdmin
 from people.models import Affiliation, Organisation, Person, PersonName, Relationship
 
 
@@ -48,7 +48,7 @@ class AffiliationInline(admin.TabularInline):
     extra = 0
 
 
-class RelationshipInline(admin.TabularInline):
+class RelationshipInline(AdminInlineVisibility, admin.TabularInline):
     model = Relationship
     fk_name = "from_person"
     fields = ("kind", "to_person", "notes")
@@ -89,9 +89,8 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     )
 
     def get_queryset(self, request):
-        return self.with_counts(
-            super().get_queryset(request), case_total=Count("cases", distinct=True)
-        )
+        people = super().get_queryset(request).visible_to(request.user)
+        return self.with_counts(people, case_total=Count("cases", distinct=True))
 
     @admin.display(description="cases", ordering="case_total")
     def case_count(self, obj):
@@ -127,3 +126,7 @@ class RelationshipAdmin(DomainAdmin):
     search_fields = ("from_person__display_name", "to_person__display_name")
     autocomplete_fields = ("from_person", "to_person")
     fields = ("from_person", "kind", "to_person", "notes", *DomainAdmin.readonly_fields)
+
+    def get_queryset(self, request):
+        people = Person.objects.visible_to(request.user)
+        return super().get_queryset(request).filter(from_person__in=people, to_person__in=people)

@@ -2,6 +2,7 @@
 
 import re
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -11,7 +12,7 @@ from django.db.models.functions import Coalesce
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language, Script
 from casetracker.edtf import EDTFField, edtf_bounds
-from casetracker.models import DomainModel, StaffStampedModel, edtf_bounds_pair
+from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from casetracker.text import detect_script, fold
 
 validate_country_codes = RegexValidator(
@@ -48,6 +49,18 @@ class Consent(models.TextChoices):
     REFUSED = "refused", "Refused"
     WITHDRAWN = "withdrawn", "Withdrawn"
     PUBLIC_RECORD = "public_record", "Not needed — already public record"
+
+
+class PersonQuerySet(DomainQuerySet):
+    def visible_to(self, user):
+        """People a staff member may see: not the subject of a sensitive case hidden from them."""
+        if user.has_perm("cases.view_sensitive_case"):
+            return self
+        # Cases sit above this app: reach them by name, not by import.
+        Case = apps.get_model("cases", "Case")
+        visible = Case.objects.visible_to(user).values("pk")
+        hidden = Case.objects.filter(sensitive=True).exclude(pk__in=visible).values("person_id")
+        return self.exclude(pk__in=hidden)
 
 
 class Person(StaffStampedModel):
@@ -103,6 +116,7 @@ class Person(StaffStampedModel):
         help_text="Whether the person or their family agreed that the case may be published.",
     )
 
+    objects = PersonQuerySet.as_manager()
     history = AuditedHistory()
 
     class Meta:

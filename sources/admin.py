@@ -2,10 +2,12 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from cases.admin import CaseAdmin, DetentionEventAdmin
-from casetracker.admin import DomainAdmin, StampedAdmin
+from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin
+from casetracker.audit import because
 from people.admin import PersonAdmin
 from sources.models import Citation, EvidenceFile, Source
 
@@ -38,13 +40,16 @@ DetentionEventAdmin.inlines = (*DetentionEventAdmin.inlines, EventCitationInline
 PersonAdmin.inlines = (*PersonAdmin.inlines, PersonCitationInline)
 
 
-class SourceCitationInline(admin.StackedInline):
+class SourceCitationInline(AdminInlineVisibility, admin.StackedInline):
     model = Citation
     fk_name = "source"
     fields = (("case", "event", "person"), ("locator", "credibility"), "claim", "quote")
     autocomplete_fields = ("case", "event", "person")
     extra = 0
     verbose_name_plural = "citations (each supports exactly one case, event or person)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
 
 
 class EvidenceFileForm(forms.ModelForm):
@@ -89,7 +94,13 @@ class SourceAdmin(StampedAdmin):
         "reliability",
         "citation_count",
     )
-    list_filter = ("access", "kind", "reliability", "language")
+    list_filter = (
+        "access",
+        "kind",
+        "reliability",
+        "language",
+        ("archived_at", admin.EmptyFieldListFilter),
+    )
     list_select_related = ("publisher",)
     search_fields = ("title", "author", "url", "publisher__name", "=uid")
     autocomplete_fields = ("publisher",)
@@ -101,6 +112,26 @@ class SourceAdmin(StampedAdmin):
         ("Restricted — staff only", {"fields": ("notes",)}),
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
+
+    actions = ("archive_selected",)
+
+    @admin.action(description="Archive selected sources", permissions=["archive"])
+    def archive_selected(self, request, queryset):
+        with because("Archived from the source list."):
+            archived = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now())
+        self.message_user(request, f"{archived} source(s) archived.")
+
+    def has_archive_permission(self, request):
+        return request.user.has_perm("sources.archive_source")
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not (obj and obj.ever_cited_by_verified_case())
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # sources of verified cases are never deleted
+        return actions
 
     def get_queryset(self, request):
         return self.with_counts(
@@ -130,6 +161,10 @@ class CitationAdmin(DomainAdmin):
     list_filter = ("credibility", "source__access")
     list_select_related = ("source", "case__person", "event__case__person", "person")
     search_fields = ("claim", "quote", "locator", "source__title", "case__reference")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
     autocomplete_fields = ("source", "case", "event", "person")
     fields = (
         "source",

@@ -13,7 +13,7 @@ from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language
 from casetracker.edtf import EDTFField
-from casetracker.models import DomainModel, StaffStampedModel, edtf_bounds_pair
+from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from people.models import Organisation, Person
 
 
@@ -104,6 +104,7 @@ class Source(StaffStampedModel):
         ordering = [models.F("published_earliest").desc(nulls_last=True), "title", "pk"]
         verbose_name = "source"
         verbose_name_plural = "sources"
+        permissions = [("archive_source", "Can archive sources")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(published_earliest__lte=models.F("published_latest"))
@@ -159,6 +160,17 @@ DOCUMENTARY_KINDS = {
 FIRST_HAND_KINDS = {SourceKind.TESTIMONY, SourceKind.INTERVIEW}
 
 
+class CitationQuerySet(DomainQuerySet):
+    def visible_to(self, user):
+        """Citations of cases, events and people the user may see (need to know)."""
+        cases = Case.objects.visible_to(user)
+        return self.filter(
+            Q(case__in=cases)
+            | Q(event__case__in=cases)
+            | Q(person__in=Person.objects.visible_to(user))
+        )
+
+
 class Citation(DomainModel):
     """A claim a source makes about exactly one case, event or person."""
 
@@ -192,6 +204,7 @@ class Citation(DomainModel):
         help_text="Admiralty grade of this piece of information (1 confirmed … 6 cannot judge).",
     )
 
+    objects = CitationQuerySet.as_manager()
     history = AuditedHistory()
 
     class Meta:

@@ -18,3 +18,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The suite signs staff in with force_login() and client.login(): no second factor, and no
+# request for django-axes to key lockouts on. tests/test_security.py turns both back on.
+REQUIRE_2FA = False
+AXES_ENABLED = False
