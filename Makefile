@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The demo and the development server run with demo data and DEBUG; production does not (README).
-DEMO_ENV := DEBUG=true DEMO=true
+# The demo and the development server run with demo data and DEBUG, and sign in without a second
+# factor (REQUIRE_2FA=false); production does none of these (README).
+DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
 .PHONY: install run demo test test-sqlite test-postgres lint format check ci clean
 

@@ -147,7 +147,7 @@ def append_only_operation(app_label: str, extra: tuple[str, ...] = ()) -> migrat
     def forwards(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
-        schema_editor.execute(_FUNCTION)
+        schema_editor.execute(_FUNCTION, params=None)  # its "%" are not placeholders
         for table in append_only_tables(apps, app_label, extra):
             quoted = schema_editor.quote_name(table)
             trigger = schema_editor.quote_name(f"{table}_append_only")

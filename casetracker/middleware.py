@@ -44,12 +44,16 @@ class SecondFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if settings.REQUIRE_2FA and user.is_authenticated and not user.is_verified():
-            if request.path not in two_factor.open_paths():
-                url = two_factor.next_step_url(user)
-                if request.method == "GET":
-                    url += "?" + urlencode({"next": request.get_full_path()})
-                return HttpResponseRedirect(url)
+        if (
+            settings.REQUIRE_2FA
+            and user.is_authenticated
+            and not user.is_verified()
+            and request.path not in two_factor.open_paths()
+        ):
+            url = two_factor.next_step_url(user)
+            if request.method == "GET":
+                url += "?" + urlencode({"next": request.get_full_path()})
+            return HttpResponseRedirect(url)
         return self.get_response(request)
 
 

@@ -76,6 +76,10 @@ def client_ip(request) -> str | None:
         return None
 
 
+# Logged at INFO; everything else (failures, lockouts, refusals, resets) at WARNING.
+_ROUTINE = {SecurityEvent.Kind.LOGIN, SecurityEvent.Kind.LOGOUT, SecurityEvent.Kind.OTP_ENROLLED}
+
+
 def record(kind: str, request=None, username: str = "", detail: str = "") -> SecurityEvent:
     """Log a security event and keep it in the database."""
     ip = client_ip(request) if request is not None else None
@@ -95,9 +99,6 @@ def record(kind: str, request=None, username: str = "", detail: str = "") -> Sec
     return SecurityEvent.objects.create(
         kind=kind, username=username, ip_address=ip, path=path, detail=detail[:200]
     )
-
-
-_ROUTINE = {SecurityEvent.Kind.LOGIN, SecurityEvent.Kind.LOGOUT, SecurityEvent.Kind.OTP_ENROLLED}
 
 
 def lockout_response(request, original_response, credentials=None):
