@@ -19,7 +19,7 @@ from cases.models import (
     LocationKind,
     ReviewState,
 )
-from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
+from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, warn_if_verified
 
 
 class PlaceFilter(admin.SimpleListFilter):
@@ -334,6 +334,12 @@ class DetentionEventAdmin(DomainAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, unquote(object_id))
+        if event is not None:
+            warn_if_verified(request, [event.case])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     autocomplete_fields = ("case", "location", "facility", "authority", "charges")
     fields = (

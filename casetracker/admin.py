@@ -52,6 +52,19 @@ class DomainAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
+VERIFIED_WARNING = (
+    "This is part of a verified case ({references}). Saving a change sends the case back to "
+    "review and withdraws it from partners until it is verified again."
+)
+
+
+def warn_if_verified(request, cases) -> None:
+    """Say so before the user saves: editing a verified case's records reopens it."""
+    references = [case.reference for case in cases if case.review_state == "verified"]
+    if references and request.method == "GET":
+        messages.warning(request, VERIFIED_WARNING.format(references=", ".join(references)))
+
+
 def visible_choices(db_field, request, queryset=None):
     """The related records a picker may offer: those the user may see (need to know)."""
     if queryset is None:

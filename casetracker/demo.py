@@ -23,6 +23,7 @@ from cases.models import (
     Location,
 )
 from casetracker import roles
+from casetracker.audit import acting_as
 from people.models import (
     Affiliation,
     Consent,
@@ -128,6 +129,13 @@ def load_demo() -> list[tuple[str, str, str, str]]:
     roles.setup_roles()
     logins = load_users()
     entered_by = get_user_model().objects.get(username="dataentry")
+    # Every record below is attributed, in its history, to the demo data-entry user.
+    with acting_as(entered_by, "Demo data (load_demo)"):
+        _load_records(entered_by)
+    return logins
+
+
+def _load_records(entered_by) -> None:
 
     kazakhstan = Location.objects.get(name_en="Kazakhstan", parent=None)
     xinjiang = Location.objects.get(name_en="Xinjiang Uyghur Autonomous Region")
@@ -393,7 +401,6 @@ def load_demo() -> list[tuple[str, str, str, str]]:
         )
 
     _load_fictional(entered_by, xinjiang)
-    return logins
 
 
 def _load_fictional(entered_by, xinjiang) -> None:

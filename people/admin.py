@@ -1,8 +1,15 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import Count
 
-from casetracker.admin import AdminInlineVisibility, DomainAdmin, NameSearchMixin, StampedAdmin
+from casetracker.admin import (
+    AdminInlineVisibility,
+    DomainAdmin,
+    NameSearchMixin,
+    StampedAdmin,
+    warn_if_verified,
+)
 from people.models import Affiliation, Organisation, Person, PersonName, Relationship
 
 
@@ -87,6 +94,12 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
         ),
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        person = self.get_object(request, unquote(object_id))
+        if person is not None:
+            warn_if_verified(request, person.cases.all())
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request):
         people = super().get_queryset(request).visible_to(request.user)
