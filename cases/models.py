@@ -146,13 +146,15 @@ class Location(DomainModel):
         new_path, old_path = f"{prefix}{self.pk}/", self.path
         if new_path == old_path:
             return
-        Location.objects.filter(pk=self.pk).update(path=new_path)
+        # The path is derived and left out of history: the base manager writes it directly.
+        places = Location._base_manager
+        places.filter(pk=self.pk).update(path=new_path)
         self.path = new_path
         if old_path:  # moved: carry everything inside along
-            moved = list(Location.objects.filter(path__startswith=old_path).exclude(pk=self.pk))
+            moved = list(places.filter(path__startswith=old_path).exclude(pk=self.pk))
             for place in moved:
                 place.path = new_path + place.path[len(old_path) :]
-            Location.objects.bulk_update(moved, ["path"])
+            places.bulk_update(moved, ["path"])
 
 
 class Charge(DomainModel):

@@ -59,6 +59,16 @@ class Access(models.TextChoices):
     CONFIDENTIAL = "confidential", "Confidential — staff only, endangers people if leaked"
 
 
+class SourceQuerySet(DomainQuerySet):
+    def delete(self):
+        refused = [source.title for source in self if source.ever_cited_by_verified_case()]
+        if refused:
+            raise DeletionRefused(
+                f"Sources of verified cases can be archived, never deleted: {'; '.join(refused)}."
+            )
+        return super().delete()
+
+
 class Source(StaffStampedModel):
     """A report, testimony, document or post that makes claims about cases."""
 
@@ -98,6 +108,7 @@ class Source(StaffStampedModel):
     notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = SourceQuerySet.as_manager()
     history = AuditedHistory()
 
     class Meta:
