@@ -504,6 +504,32 @@ class CaseTransition(models.Model):
         raise PermissionError("The transition log is append-only.")
 
 
+class PublicationRecord(models.Model):
+    """One stretch of time during which a case was in ``Case.objects.published()``.
+
+    Kept by cases.publication.sync() after every write that can change it, so that partners
+    who keep copies learn when a case leaves the published set (withdrawn: unpublished,
+    consent withdrawn, back in review, archived) and remove it."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="publication_records")
+    published_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["case", "published_at", "pk"]
+        verbose_name = "publication record"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="cases_publicationrecord_one_open_per_case",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id}: {self.published_at:%Y-%m-%d} – {self.withdrawn_at or 'now'}"
+
+
 class EventKind(models.TextChoices):
     DETAINED = "detained", "Detained"
     ARRESTED = "arrested", "Formally arrested"

@@ -9,9 +9,11 @@ password, a one-time code or a query string. The receivers are connected in
 
 import ipaddress
 import logging
+import secrets
 import time
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import models
 from django.utils import timezone
@@ -103,7 +105,13 @@ def record(kind: str, request=None, username: str = "", detail: str = "") -> Sec
 
 def lockout_response(request, original_response, credentials=None):
     """``AXES_LOCKOUT_CALLABLE``: a locked-out sign-in gets exactly the page an ordinary failed
-    sign-in gets. A "locked" page would tell an attacker the lock exists, and when it lifts."""
+    sign-in gets. A "locked" page would tell an attacker the lock exists, and when it lifts.
+
+    Past the limit, django-axes refuses before any password is checked; hashing one anyway
+    keeps the answer from coming back faster than a wrong password's would.
+    """
+    if (getattr(request, "axes_failures_since_start", 0) or 0) > settings.AXES_FAILURE_LIMIT:
+        make_password(secrets.token_urlsafe())
     return original_response
 
 

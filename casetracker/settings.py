@@ -178,7 +178,9 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. The Django 5.2
-# admin needs neither inline script nor inline style (the enrolment QR code is inline SVG).
+# admin needs neither inline script nor inline style (the enrolment QR code is inline SVG). Its
+# one inline <style> comes only with a ModelAdmin that turns off both action bars (it widens a
+# column); keep the action bars rather than loosen style-src.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -32,6 +32,32 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
 
 
+def pending_device(user) -> TOTPDevice:
+    """The device being set up: the same one on every visit, so the QR code stays put."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).order_by("pk").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def confirm(device: TOTPDevice) -> None:
+    device.refresh_from_db()  # verifying the code moved its counter on
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.devices_for_user(device.user, confirmed=False).delete()
+
+
+def qr_code_svg(device: TOTPDevice) -> str:
+    """The device's otpauth:// URL as an inline SVG QR code (no image request, no data: URI).
+    Dark on a white ground, so that it scans in the admin's dark theme too."""
+    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return mark_safe(svg)  # noqa: S308 (segno's own markup; the URL is encoded in the modules)
+
+
+def typed_key(device: TOTPDevice) -> str:
+    """The secret in base32, in groups of four, for apps that cannot scan."""
+    key = b32encode(device.bin_key).decode()
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
 def next_step_url(user) -> str:
     """Where a signed-in, unverified user goes: the code page, or enrolment if they have no
     device yet."""
@@ -163,18 +189,10 @@ def enrol(request):
     if confirmed_device(request.user) is not None:
         # Enrolment is once: a stolen password must not be enough to add a device.
         return redirect("two-factor-verify")
-    unconfirmed = TOTPDevice.objects.devices_for_user(request.user, confirmed=False)
-    device = unconfirmed.order_by("pk").first()
-    if device is None:
-        device = TOTPDevice.objects.create(
-            user=request.user, name="Authenticator app", confirmed=False
-        )
+    device = pending_device(request.user)
     form = TokenForm(request.user, device, request.POST or None)
     if form.is_valid():
-        device.refresh_from_db()
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        unconfirmed.exclude(pk=device.pk).delete()
+        confirm(device)
         record(SecurityEvent.Kind.OTP_ENROLLED, request, request.user.get_username())
         return _verified(request, device)
     if form.errors:
@@ -184,15 +202,13 @@ def enrol(request):
             request.user.get_username(),
             "while setting up two-factor sign-in",
         )
-    qr = segno.make(device.config_url, error="m")
-    key = b32encode(device.bin_key).decode()
     return _render(
         request,
         "two_factor/enrol.html",
         "Set up two-factor sign-in",
         form=form,
-        qr_svg=mark_safe(qr.svg_inline(scale=5, dark="#000", light="#fff")),  # noqa: S308
-        secret=" ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+        qr_svg=qr_code_svg(device),
+        secret=typed_key(device),
     )
 
 

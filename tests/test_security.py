@@ -316,6 +316,16 @@ def test_a_locked_out_sign_in_looks_like_an_ordinary_failure(client, staff, axes
     assert b"locked" not in locked.content.lower()
 
 
+def test_a_refused_sign_in_still_takes_the_time_of_a_password_check(
+    client, staff, axes_on, monkeypatch
+):
+    fail_five_times(client)
+    hashed = []
+    monkeypatch.setattr("casetracker.security.make_password", hashed.append)
+    sign_in(client)
+    assert len(hashed) == 1
+
+
 def test_the_lockout_holds_one_username_at_one_address(client, staff, axes_on):
     fail_five_times(client, ip=HERE)
     assert sign_in(client, ip=ELSEWHERE).status_code == 302

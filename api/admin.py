@@ -1,0 +1,126 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from rest_framework_api_key.models import APIKey
+
+from api.models import DEFAULT_TOKEN_DAYS, ApiRequest, Partner, PartnerToken
+from casetracker.admin import DomainAdmin
+
+# The library's own key model is not used: partner tokens are PartnerToken.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=50, required=False, help_text="e.g. “sync server”.")
+    days = forms.IntegerField(
+        label="valid for (days)", min_value=1, max_value=3650, initial=DEFAULT_TOKEN_DAYS
+    )
+
+
+class PartnerTokenInline(admin.TabularInline):
+    model = PartnerToken
+    fields = ("name", "prefix", "created", "expiry_date", "last_used_at", "revoked")
+    readonly_fields = ("name", "prefix", "created", "expiry_date", "last_used_at")
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "tokens (revoke by ticking; a revoked token cannot be restored)"
+
+    def has_add_permission(self, request, obj=None):
+        return False  # tokens are issued with the "Issue a token" button: shown once
+
+
+@admin.register(Partner)
+class PartnerAdmin(DomainAdmin):
+    list_display = ("name", "organisation", "contact_name", "is_active", "token_count")
+    list_filter = ("is_active",)
+    search_fields = ("name", "contact_name", "contact_email")
+    autocomplete_fields = ("organisation",)
+    inlines = (PartnerTokenInline,)
+    fields = (
+        "name",
+        "organisation",
+        "contact_name",
+        "contact_email",
+        "is_active",
+        "notes",
+        "issue_token_link",
+        *DomainAdmin.readonly_fields,
+    )
+    readonly_fields = (*DomainAdmin.readonly_fields, "issue_token_link")
+
+    @admin.display(description="tokens")
+    def token_count(self, obj):
+        return obj.token_total
+
+    def get_queryset(self, request):
+        from django.db.models import Count, Q
+
+        return self.with_counts(
+            super().get_queryset(request),
+            token_total=Count("tokens", filter=Q(tokens__revoked=False), distinct=True),
+        )
+
+    @admin.display(description="new token")
+    def issue_token_link(self, obj):
+        if not obj.pk:
+            return "Save the partner first."
+        url = reverse("admin:api_partner_issue_token", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Issue a token</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/issue-token/",
+                self.admin_site.admin_view(self.issue_token_view),
+                name="api_partner_issue_token",
+            ),
+            *super().get_urls(),
+        ]
+
+    def issue_token_view(self, request, object_id):
+        partner = self.get_object(request, unquote(object_id))
+        if partner is None:
+            raise Http404
+        if not self.has_change_permission(request, partner):
+            raise PermissionDenied
+        form = TokenForm(request.POST or None)
+        key = None
+        if request.method == "POST" and form.is_valid():
+            token, key = partner.issue_token(form.cleaned_data["name"], form.cleaned_data["days"])
+            messages.success(request, f"Token “{token.name}” issued; copy it now.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Issue a token for {partner}",
+            "opts": self.model._meta,
+            "original": partner,
+            "form": form,
+            "key": key,
+        }
+        response = TemplateResponse(request, "admin/api/partner/issue_token.html", context)
+        response["Cache-Control"] = "no-store"  # the key is on this page, once
+        return response
+
+
+@admin.register(ApiRequest)
+class ApiRequestAdmin(admin.ModelAdmin):
+    list_display = ("at", "partner", "token_name", "method", "path", "query", "status")
+    list_filter = ("status", "partner")
+    list_select_related = ("partner",)
+    search_fields = ("path", "query", "partner__name")
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,352 @@
+"""What partners may see: the one explicit allow-list of public fields.
+
+Every partner-visible output (the API here, and the exports) is built from these serializers
+and from querysets that start at ``Case.objects.published()`` (``published_*`` below). A field
+is public only if it is listed here; nothing is "all fields minus some". Restricted data
+(internal notes, contacts, relationships and testifiers, staff identities, restricted and
+confidential sources, evidence files, unpublished or sensitive cases) has no field here.
+"""
+
+from django.db.models import Prefetch, Q
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.models import Case, Charge, DetentionEvent, Incident, Location
+from people.models import Organisation, Person, PersonName
+from sources.models import Access, Citation, Source
+
+# --- Querysets: everything starts from the published cases ------------------------------
+
+
+def published_cases():
+    return Case.objects.published()
+
+
+def public_citations():
+    return Citation.objects.filter(source__access=Access.PUBLIC, source__archived_at__isnull=True)
+
+
+def published_people():
+    return Person.objects.filter(cases__in=published_cases()).distinct()
+
+
+def published_incidents():
+    return Incident.objects.filter(cases__in=published_cases()).distinct()
+
+
+def published_charges():
+    return Charge.objects.filter(events__case__in=published_cases()).distinct()
+
+
+def published_sources():
+    cases = published_cases()
+    cited = public_citations().filter(
+        Q(case__in=cases) | Q(event__case__in=cases) | Q(person__cases__in=cases)
+    )
+    return Source.objects.filter(pk__in=cited.values("source_id"))
+
+
+def published_locations():
+    """Places a published case names, and the places they lie in."""
+    cases = published_cases()
+    used = Location.objects.filter(
+        Q(events__case__in=cases)
+        | Q(facility_events__case__in=cases)
+        | Q(people_from_here__cases__in=cases)
+    ).values_list("path", flat=True)
+    ids = {int(part) for path in used for part in path.strip("/").split("/") if part}
+    return Location.objects.filter(pk__in=ids)
+
+
+def published_organisations():
+    cases = published_cases()
+    return Organisation.objects.filter(
+        Q(events__case__in=cases) | Q(sources__in=published_sources())
+    ).distinct()
+
+
+def case_queryset():
+    """Published cases with everything their representation reads, in a fixed number of
+    queries whatever the page size."""
+    citations = public_citations().select_related("source__publisher")
+    return published_cases().prefetch_related(
+        Prefetch("person", queryset=Person.objects.select_related("place_of_origin")),
+        Prefetch("person__names", queryset=PersonName.objects.order_by("-is_preferred", "pk")),
+        Prefetch("person__citations", queryset=citations, to_attr="public_citations"),
+        Prefetch(
+            "events",
+            queryset=DetentionEvent.objects.select_related(
+                "location", "facility", "authority"
+            ).prefetch_related(
+                "charges", Prefetch("citations", queryset=citations, to_attr="public_citations")
+            ),
+        ),
+        "incidents",
+        Prefetch("citations", queryset=citations, to_attr="public_citations"),
+    )
+
+
+# --- Pieces ------------------------------------------------------------------------------
+
+
+class EDTFDateSerializer(serializers.Serializer):
+    edtf = serializers.CharField(help_text="As the sources give it, in EDTF, e.g. 2019/2023.")
+    earliest = serializers.DateField(allow_null=True, help_text="Earliest possible day.")
+    latest = serializers.DateField(allow_null=True, help_text="Latest possible day.")
+
+
+def edtf(value, earliest, latest):
+    return {"edtf": value, "earliest": earliest, "latest": latest} if value else None
+
+
+class PlaceSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:location-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+
+    class Meta:
+        model = Location
+        fields = ["uid", "url", "kind", "facility_type", "name_en", "name_kk", "name_zh"]
+
+
+class OrganisationBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:organisation-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["uid", "url", "name", "name_kk", "name_zh", "abbreviation", "kind"]
+
+
+class ChargeSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:charge-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+
+    class Meta:
+        model = Charge
+        fields = ["uid", "url", "name", "name_zh", "article", "description"]
+
+
+class IncidentBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:incident-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+    date = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = ["uid", "url", "name", "date"]
+
+    @extend_schema_field(EDTFDateSerializer(allow_null=True))
+    def get_date(self, incident):
+        return edtf(incident.date, incident.date_earliest, incident.date_latest)
+
+
+class NameSerializer(serializers.ModelSerializer):
+    preferred = serializers.BooleanField(source="is_preferred")
+
+    class Meta:
+        model = PersonName
+        fields = ["name", "script", "language", "kind", "preferred"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:person-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+    name = serializers.CharField(source="display_name", help_text="The preferred name.")
+    names = NameSerializer(many=True, help_text="Every recorded spelling, in every script.")
+    birth_date = serializers.SerializerMethodField()
+    place_of_origin = PlaceSerializer(allow_null=True)
+
+    class Meta:
+        model = Person
+        fields = [
+            "uid",
+            "url",
+            "name",
+            "names",
+            "gender",
+            "birth_date",
+            "ethnicity",
+            "place_of_origin",
+            "occupation",
+            "public_summary",
+        ]
+
+    @extend_schema_field(EDTFDateSerializer(allow_null=True))
+    def get_birth_date(self, person):
+        return edtf(person.birth_date, person.birth_date_earliest, person.birth_date_latest)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    date = serializers.SerializerMethodField()
+    location = PlaceSerializer(allow_null=True)
+    facility = PlaceSerializer(allow_null=True)
+    authority = OrganisationBriefSerializer(allow_null=True)
+    charges = ChargeSerializer(many=True)
+
+    class Meta:
+        model = DetentionEvent
+        fields = [
+            "uid",
+            "kind",
+            "date",
+            "location",
+            "facility",
+            "authority",
+            "charges",
+            "charge_basis",
+            "sentence",
+            "description",
+        ]
+
+    @extend_schema_field(EDTFDateSerializer(allow_null=True))
+    def get_date(self, event):
+        return edtf(event.date, event.date_earliest, event.date_latest)
+
+
+class CitationRefSerializer(serializers.Serializer):
+    locator = serializers.CharField(help_text="Where in the source: page, paragraph, timestamp.")
+    supports = serializers.ChoiceField(choices=["case", "event", "person"])
+    event = serializers.UUIDField(allow_null=True, help_text="The event's uid, if it cites one.")
+
+
+class SourceBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:source-detail", lookup_field="uid", lookup_url_kwarg="uid"
+    )
+    link = serializers.URLField(source="url", help_text="The source itself, on the web.")
+    published = serializers.SerializerMethodField()
+    publisher = OrganisationBriefSerializer(allow_null=True)
+
+    class Meta:
+        model = Source
+        fields = [
+            "uid",
+            "url",
+            "title",
+            "kind",
+            "publisher",
+            "author",
+            "link",
+            "archive_url",
+            "published",
+            "language",
+            "reliability",
+        ]
+
+    @extend_schema_field(EDTFDateSerializer(allow_null=True))
+    def get_published(self, source):
+        return edtf(source.published, source.published_earliest, source.published_latest)
+
+
+class CitedSourceSerializer(SourceBriefSerializer):
+    citations = CitationRefSerializer(many=True)
+
+    class Meta(SourceBriefSerializer.Meta):
+        fields = [*SourceBriefSerializer.Meta.fields, "citations"]
+
+
+def cited_sources(case: Case) -> list[dict]:
+    """The public sources of a case with the locators of their citations, from the
+    prefetched ``public_citations`` of the case, its events and its person."""
+    by_source: dict[int, tuple[Source, list[dict]]] = {}
+    refs = [(c, "case", None) for c in case.public_citations]
+    refs += [(c, "person", None) for c in case.person.public_citations]
+    for event in case.events.all():
+        refs += [(c, "event", event.uid) for c in event.public_citations]
+    for citation, supports, event_uid in refs:
+        source, citations = by_source.setdefault(citation.source_id, (citation.source, []))
+        citations.append({"locator": citation.locator, "supports": supports, "event": event_uid})
+    sources = sorted(by_source.values(), key=lambda pair: (pair[0].title, pair[0].pk))
+    for source, citations in sources:
+        source.citations = citations
+    return [source for source, _ in sources]
+
+
+# --- Records -----------------------------------------------------------------------------
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:case-detail", lookup_field="reference", lookup_url_kwarg="key"
+    )
+    person = PersonSerializer()
+    events = EventSerializer(many=True)
+    incidents = IncidentBriefSerializer(many=True)
+    sources = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "uid",
+            "reference",
+            "url",
+            "status",
+            "evidence_level",
+            "verified_at",
+            "updated_at",
+            "public_summary",
+            "person",
+            "events",
+            "incidents",
+            "sources",
+        ]
+
+    @extend_schema_field(CitedSourceSerializer(many=True))
+    def get_sources(self, case):
+        return CitedSourceSerializer(cited_sources(case), many=True, context=self.context).data
+
+
+class CaseRefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:case-detail", lookup_field="reference", lookup_url_kwarg="key"
+    )
+
+    class Meta:
+        model = Case
+        fields = ["uid", "reference", "url"]
+
+
+class PersonRecordSerializer(PersonSerializer):
+    cases = serializers.SerializerMethodField()
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "cases"]
+
+    @extend_schema_field(CaseRefSerializer(many=True))
+    def get_cases(self, person):
+        return CaseRefSerializer(person.published_cases, many=True, context=self.context).data
+
+
+class IncidentSerializer(IncidentBriefSerializer):
+    class Meta(IncidentBriefSerializer.Meta):
+        fields = [*IncidentBriefSerializer.Meta.fields, "description"]
+
+
+class OrganisationSerializer(OrganisationBriefSerializer):
+    class Meta(OrganisationBriefSerializer.Meta):
+        fields = [*OrganisationBriefSerializer.Meta.fields, "website", "description"]
+
+
+class LocationSerializer(PlaceSerializer):
+    parent = serializers.UUIDField(source="parent.uid", allow_null=True, default=None)
+
+    class Meta(PlaceSerializer.Meta):
+        fields = [*PlaceSerializer.Meta.fields, "parent", "latitude", "longitude"]
+
+
+class SourceSerializer(SourceBriefSerializer):
+    pass
+
+
+class WithdrawalSerializer(serializers.Serializer):
+    uid = serializers.UUIDField(source="case.uid")
+    reference = serializers.CharField(source="case.reference")
+    withdrawn_at = serializers.DateTimeField()
+
+

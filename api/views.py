@@ -1,0 +1,220 @@
+"""Partner API v1: read-only views over the published cases (api.public)."""
+
+import re
+import uuid
+
+from django.db.models import Prefetch
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, filters, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from api import public
+from api.filters import CaseFilter
+from api.models import ApiRequest, PartnerToken
+from cases import publication
+
+REFERENCE_PATTERN = r"[A-Z]+-\d{4}-\d{5}"
+
+
+class Pages(CursorPagination):
+    """Cursor pages: stable while records are added, and as fast on page 1,000 as on page 1."""
+
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+    ordering = ("-updated_at", "-pk")
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+
+class StrictOrdering(filters.OrderingFilter):
+    """Like DRF's, but an unknown ordering is a 400 instead of being ignored."""
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw is not None:
+            allowed = {f for field in view.ordering_fields for f in (field, f"-{field}")}
+            asked = [term.strip() for term in raw.split(",") if term.strip()]
+            unknown = [term for term in asked if term not in allowed]
+            if unknown or not asked:
+                raise exceptions.ValidationError(
+                    {"ordering": [f"Use one of: {', '.join(sorted(allowed))}."]}
+                )
+            return [*asked, "-pk" if asked[0].startswith("-") else "pk"]
+        return self.get_default_ordering(view)
+
+
+class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Base of every partner endpoint: read-only, records by uid, no caching anywhere, every
+    token-authenticated request logged (without the token), unknown parameters refused."""
+
+    lookup_field = "uid"
+    lookup_url_kwarg = "uid"
+    pagination_class = Pages
+    known_params = {"cursor", "page_size", "format"}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        allowed = self.known_params | self.filter_params()
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"Unknown parameter. Accepted: {', '.join(sorted(allowed))}."] for name in unknown}
+            )
+
+    def filter_params(self) -> set[str]:
+        params = set()
+        if getattr(self, "filterset_class", None):
+            params |= set(self.filterset_class.base_filters)
+        if getattr(self, "ordering_fields", None):
+            params.add("ordering")
+        return params
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        token = getattr(request, "auth", None)
+        if isinstance(token, PartnerToken):
+            ApiRequest.objects.create(
+                partner_id=token.partner_id,
+                token_name=token.name,
+                method=request.method,
+                path=request.path[:300],
+                query=request.META.get("QUERY_STRING", "")[:1000],
+                status=response.status_code,
+            )
+        return response
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Published cases", description="Verified, published cases."),
+    retrieve=extend_schema(
+        summary="One published case",
+        parameters=[
+            OpenApiParameter(
+                "key",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="The case's reference (CT-2024-00017) or uid.",
+            )
+        ],
+    ),
+)
+class CaseViewSet(PartnerViewSet):
+    serializer_class = public.CaseSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filterset_class = CaseFilter
+    ordering_fields = ["updated_at", "reference"]
+    ordering = ["-updated_at"]
+    lookup_url_kwarg = "key"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return public.case_queryset()
+
+    def get_object(self):
+        """By reference (CT-2024-00017) or by uid; anything else is simply not found."""
+        key = self.kwargs["key"]
+        if re.fullmatch(REFERENCE_PATTERN, key.upper()):
+            lookup = {"reference": key.upper()}
+        else:
+            try:
+                lookup = {"uid": uuid.UUID(key)}
+            except ValueError:
+                raise exceptions.NotFound() from None
+        return get_object_or_404(self.get_queryset(), **lookup)
+
+    @extend_schema(
+        summary="Cases withdrawn from partners",
+        description="Cases that left the published set at or after `since` (unpublished, "
+        "consent withdrawn, back in review, archived) and are not published again. Delete "
+        "them from local copies. Use with `updated_since` on the case list.",
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, required=True, description="ISO 8601 time."
+            )
+        ],
+        responses=public.WithdrawalSerializer(many=True),
+    )
+    @action(detail=False, url_path="withdrawn", filter_backends=[], pagination_class=None)
+    def withdrawn(self, request):
+        raw = request.query_params.get("since")
+        since = parse_since(raw)
+        latest = {}
+        for record in publication.withdrawn_since(since):
+            latest[record.case_id] = record
+        data = public.WithdrawalSerializer(list(latest.values()), many=True).data
+        return Response(data)
+
+
+def parse_since(raw):
+    when = parse_datetime(raw or "")
+    if when is None:
+        raise exceptions.ValidationError(
+            {"since": ["Required: an ISO 8601 time, e.g. 2024-11-05T00:00:00Z."]}
+        )
+    return make_aware(when) if is_naive(when) else when
+
+
+class PersonViewSet(PartnerViewSet):
+    serializer_class = public.PersonRecordSerializer
+
+    def get_queryset(self):
+        return (
+            public.published_people()
+            .select_related("place_of_origin")
+            .prefetch_related(
+                "names",
+                Prefetch("cases", queryset=public.published_cases(), to_attr="published_cases"),
+            )
+        )
+
+
+class IncidentViewSet(PartnerViewSet):
+    serializer_class = public.IncidentSerializer
+
+    def get_queryset(self):
+        return public.published_incidents()
+
+
+class OrganisationViewSet(PartnerViewSet):
+    serializer_class = public.OrganisationSerializer
+
+    def get_queryset(self):
+        return public.published_organisations()
+
+
+class LocationViewSet(PartnerViewSet):
+    serializer_class = public.LocationSerializer
+
+    def get_queryset(self):
+        return public.published_locations().select_related("parent")
+
+
+class ChargeViewSet(PartnerViewSet):
+    serializer_class = public.ChargeSerializer
+
+    def get_queryset(self):
+        return public.published_charges()
+
+
+class SourceViewSet(PartnerViewSet):
+    serializer_class = public.SourceSerializer
+
+    def get_queryset(self):
+        return public.published_sources().select_related("publisher")
