@@ -39,6 +39,7 @@ class PartnerTokenInline(admin.TabularInline):
 class PartnerAdmin(DomainAdmin):
     list_display = ("name", "organisation", "contact_name", "is_active", "token_count")
     list_filter = ("is_active",)
+    list_select_related = ("organisation",)
     search_fields = ("name", "contact_name", "contact_email")
     autocomplete_fields = ("organisation",)
     inlines = (PartnerTokenInline,)

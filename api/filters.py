@@ -25,7 +25,7 @@ class EDTFFilter(django_filters.CharFilter):
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=CaseStatus.choices,
-        help_text="Current situation; repeat the parameter for several (status=detained&status=sentenced).",
+        help_text="Current situation; repeat for several: status=detained&status=sentenced.",
     )
     ethnicity = django_filters.ChoiceFilter(
         field_name="person__ethnicity", choices=Ethnicity.choices, help_text="e.g. kazakh."
@@ -42,7 +42,9 @@ class CaseFilter(django_filters.FilterSet):
     facility = django_filters.UUIDFilter(
         method="filter_facility", help_text="uid of a facility (prison, camp, detention centre)."
     )
-    incident = django_filters.UUIDFilter(field_name="incidents__uid", help_text="uid of an incident.")
+    incident = django_filters.UUIDFilter(
+        field_name="incidents__uid", help_text="uid of an incident."
+    )
     min_evidence_level = django_filters.TypedChoiceFilter(
         field_name="evidence_level",
         lookup_expr="gte",
@@ -89,10 +91,14 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(Exists(events))
 
     def filter_facility(self, queryset, name, value):
-        return queryset.filter(Exists(DetentionEvent.objects.filter(case=OuterRef("pk"), facility__uid=value)))
+        return queryset.filter(
+            Exists(DetentionEvent.objects.filter(case=OuterRef("pk"), facility__uid=value))
+        )
 
     def filter_event_kind(self, queryset, name, value):
-        return queryset.filter(Exists(DetentionEvent.objects.filter(case=OuterRef("pk"), kind=value)))
+        return queryset.filter(
+            Exists(DetentionEvent.objects.filter(case=OuterRef("pk"), kind=value))
+        )
 
     def filter_dates(self, queryset, name, value):
         # Both ends are applied together, once, in filter_queryset() below.
@@ -122,12 +128,12 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(Exists(DetentionEvent.objects.filter(overlap)))
 
     def is_valid(self):
-        valid = super().is_valid()
+        if not super().is_valid():
+            return False
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
-        if valid and start and end and edtf_bounds(start).earliest and edtf_bounds(end).latest:
-            if edtf_bounds(start).earliest > edtf_bounds(end).latest:
-                self.form.add_error("date_to", "date_to is before date_from.")
-                return False
-        return valid
-
-
+        earliest = edtf_bounds(start).earliest if start else None
+        latest = edtf_bounds(end).latest if end else None
+        if earliest and latest and earliest > latest:
+            self.form.add_error("date_to", "date_to is before date_from.")
+            return False
+        return True

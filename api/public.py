@@ -7,8 +7,7 @@ is public only if it is listed here; nothing is "all fields minus some". Restric
 confidential sources, evidence files, unpublished or sensitive cases) has no field here.
 """
 
-from django.db.models import Prefetch, Q
-
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -48,15 +47,15 @@ def published_sources():
 
 
 def published_locations():
-    """Places a published case names, and the places they lie in."""
+    """Places a published case names, and the places they lie in (a lazy queryset)."""
     cases = published_cases()
     used = Location.objects.filter(
         Q(events__case__in=cases)
         | Q(facility_events__case__in=cases)
         | Q(people_from_here__cases__in=cases)
-    ).values_list("path", flat=True)
-    ids = {int(part) for path in used for part in path.strip("/").split("/") if part}
-    return Location.objects.filter(pk__in=ids)
+    )
+    # A place is listed if a used place lies in it: the used place's path starts with its own.
+    return Location.objects.filter(Exists(used.filter(path__startswith=OuterRef("path"))))
 
 
 def published_organisations():
@@ -245,7 +244,7 @@ class SourceBriefSerializer(serializers.ModelSerializer):
 
 
 class CitedSourceSerializer(SourceBriefSerializer):
-    citations = CitationRefSerializer(many=True)
+    citations = CitationRefSerializer(many=True, source="case_citations")
 
     class Meta(SourceBriefSerializer.Meta):
         fields = [*SourceBriefSerializer.Meta.fields, "citations"]
@@ -264,7 +263,7 @@ def cited_sources(case: Case) -> list[dict]:
         citations.append({"locator": citation.locator, "supports": supports, "event": event_uid})
     sources = sorted(by_source.values(), key=lambda pair: (pair[0].title, pair[0].pk))
     for source, citations in sources:
-        source.citations = citations
+        source.case_citations = citations  # read by CitedSourceSerializer
     return [source for source, _ in sources]
 
 
@@ -348,5 +347,3 @@ class WithdrawalSerializer(serializers.Serializer):
     uid = serializers.UUIDField(source="case.uid")
     reference = serializers.CharField(source="case.reference")
     withdrawn_at = serializers.DateTimeField()
-
-

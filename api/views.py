@@ -3,10 +3,12 @@
 import re
 import uuid
 
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, filters, viewsets
@@ -42,6 +44,22 @@ class Pages(CursorPagination):
         return int(raw)
 
 
+class Filters(DjangoFilterBackend):
+    """django-filter, with errors that say what each parameter accepts."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None and not filterset.is_valid():
+            errors = {}
+            for name, messages in filterset.errors.items():
+                field = filterset.form.fields.get(name)
+                choices = [str(value) for value, _ in getattr(field, "choices", []) if value != ""]
+                hint = [f"Accepted: {', '.join(choices)}."] if choices else []
+                errors[name] = [*messages, *hint]
+            raise exceptions.ValidationError(errors)
+        return filterset
+
+
 class StrictOrdering(filters.OrderingFilter):
     """Like DRF's, but an unknown ordering is a 400 instead of being ignored."""
 
@@ -68,16 +86,27 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = Pages
     known_params = {"cursor", "page_size", "format"}
 
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        # Reads only, outside the per-request transaction, so that the request log is kept
+        # for refused requests too (an error rolls the request's transaction back).
+        return transaction.non_atomic_requests(super().as_view(*args, **kwargs))
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         allowed = self.known_params | self.filter_params()
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:
             raise exceptions.ValidationError(
-                {name: [f"Unknown parameter. Accepted: {', '.join(sorted(allowed))}."] for name in unknown}
+                {
+                    name: [f"Unknown parameter. Accepted: {', '.join(sorted(allowed))}."]
+                    for name in unknown
+                }
             )
 
     def filter_params(self) -> set[str]:
+        if self.action == "withdrawn":
+            return {"since"}
         params = set()
         if getattr(self, "filterset_class", None):
             params |= set(self.filterset_class.base_filters)
@@ -117,7 +146,7 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class CaseViewSet(PartnerViewSet):
     serializer_class = public.CaseSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrdering]
+    filter_backends = [Filters, StrictOrdering]
     filterset_class = CaseFilter
     ordering_fields = ["updated_at", "reference"]
     ordering = ["-updated_at"]
@@ -218,3 +247,18 @@ class SourceViewSet(PartnerViewSet):
 
     def get_queryset(self):
         return public.published_sources().select_related("publisher")
+
+
+class PartnerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the partner token in the OpenAPI schema."""
+
+    target_class = "api.authentication.PartnerTokenAuthentication"
+    name = "partnerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <key>` (or `Bearer <key>`), as issued by your contact.",
+        }

@@ -82,7 +82,10 @@ class WorkflowForm(forms.Form):
         "or lower the evidence level.",
     )
     evidence_level = forms.TypedChoiceField(
-        choices=EvidenceLevel.choices, coerce=int, required=False
+        choices=[("", "As suggested"), *EvidenceLevel.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
     )
 
 

@@ -379,16 +379,6 @@ class Case(StaffStampedModel):
             ("archive_case", "Can archive cases"),
             ("view_sensitive_case", "Can see sensitive cases without being assigned"),
         ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(review_state=ReviewState.VERIFIED),
-                name="cases_case_published_only_if_verified",
-            ),
-            models.CheckConstraint(
-                condition=Q(is_published=False) | Q(sensitive=False),
-                name="cases_case_sensitive_never_published",
-            ),
-        ]
 
     def __str__(self):
         """Reads self.person: select_related("person") when listing cases."""

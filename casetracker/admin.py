@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
@@ -49,6 +50,9 @@ class DomainAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._check_visible(request, object_id)
+        if request.method != "GET":
+            # SIMPLE_HISTORY_REVERT_DISABLED only hides the button: refuse the revert itself.
+            raise PermissionDenied("History is read-only.")
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

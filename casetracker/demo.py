@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from api.models import Partner
+from cases import services
 from cases.models import (
     Case,
     Charge,
@@ -40,6 +42,7 @@ from people.models import (
 from sources.models import Access, Citation, Credibility, Reliability, Source, SourceKind
 
 FICTIONAL = "[FICTIONAL SAMPLE DATA]"
+DEMO_PARTNER = "Demo partner (fictional)"
 NAMESPACE = uuid.UUID("6f1d0a52-8c1e-4c59-9a57-2a4d3b0c7e11")
 
 DEMO_USERS = [
@@ -132,7 +135,27 @@ def load_demo() -> list[tuple[str, str, str, str]]:
     # Every record below is attributed, in its history, to the demo data-entry user.
     with acting_as(entered_by, "Demo data (load_demo)"):
         _load_records(entered_by)
+    _publish_seed_case(entered_by, get_user_model().objects.get(username="verifier"))
+    _get_or_create(
+        Partner,
+        "partner/demo",
+        name=DEMO_PARTNER,
+        contact_name="Fictional contact",
+        notes=f"{FICTIONAL} A partner for trying the API: "
+        f'python manage.py issue_token --partner "{DEMO_PARTNER}"',
+    )
     return logins
+
+
+def _publish_seed_case(entered_by, verifier) -> None:
+    """The seed case goes through the workflow like any case: submitted by the data-entry
+    user, verified and published by the verifier (once; later runs leave it as it is)."""
+    case = Case.objects.get(uid=uid("case/kanat-yerezhep"))
+    if case.transitions.exists():
+        return
+    services.submit_for_review(case, entered_by, "Demo: both sources cited.")
+    services.verify(case, verifier, reason="Demo: RFA and Atajurt's list agree.")
+    services.publish(case, verifier, "Demo: already public record (RFA, 2024-11-05).")
 
 
 def _load_records(entered_by) -> None:

@@ -158,4 +158,15 @@ def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBound
     )
 
 
-__all__ = ["DomainModel", "DomainQuerySet", "StaffStampedModel", "edtf_bounds", "edtf_bounds_pair"]
+__all__ = [
+    "DomainModel",
+    "DomainQuerySet",
+    "SecurityEvent",
+    "StaffStampedModel",
+    "edtf_bounds",
+    "edtf_bounds_pair",
+]
+
+
+# The security log's model lives with the rest of the security log.
+from casetracker.security import SecurityEvent  # noqa: E402

@@ -40,10 +40,16 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "csp",
+    "rest_framework",
+    "rest_framework_api_key",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "casetracker",
     "people",
     "cases",
     "sources",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +182,7 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "otp_token"]
 # The security log (casetracker.SecurityEvent) already records sign-ins and lockouts.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every manage.py command
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere. The Django 5.2
 # admin needs neither inline script nor inline style (the enrolment QR code is inline SVG). Its
@@ -232,3 +239,49 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record, not an undo button
 # The lowest evidence level (1 reported · 2 testimony · 3 corroborated · 4 documented) a
 # verified case needs before it may be published to partners.
 MIN_PUBLISH_EVIDENCE_LEVEL = env_int("MIN_PUBLISH_EVIDENCE_LEVEL", 2)
+
+# --- Partner API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Deny by default: partner tokens only, reads only; staff sessions do not reach the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.PartnerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.IsPartner"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.PartnerBurstThrottle",
+        "api.throttling.PartnerSustainedThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "partner_burst": env_str("API_RATE_BURST", "120/min"),
+        "partner_sustained": env_str("API_RATE_SUSTAINED", "20000/day"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "casetracker partner API",
+    "DESCRIPTION": (
+        "Verified, published detainee cases for partner groups. Send your token as "
+        "`Authorization: Token <key>`. Records are identified by `uid` (cases also by "
+        "`reference`). Lists are cursor-paginated: follow `next`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "cases.models.EventKind",
+        "LocationKindEnum": "cases.models.LocationKind",
+        "OrganisationKindEnum": "people.models.OrganisationKind",
+        "NameKindEnum": "people.models.NameKind",
+        "SourceKindEnum": "sources.models.SourceKind",
+    },
+}
+# Throttle counters must be shared by every worker process: a file cache needs no server.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR_DIR / "cache",
+    }
+}

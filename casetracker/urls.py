@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from casetracker import two_factor
@@ -23,4 +23,5 @@ urlpatterns = [
         name="two-factor-sign-out",
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
 ]

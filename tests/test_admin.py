@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from api.models import ApiRequest, Partner
 from cases.models import (
     Case,
     CaseStatus,
@@ -209,6 +210,7 @@ def world(superuser):
     citation = make_citation(source, case=case)
     make_citation(source, event=event)
     make_citation(source, person=person)
+    partner = Partner.objects.create(name="UN research team")
     group = Group.objects.create(name="Researchers")
     group.permissions.add(Permission.objects.get(codename="view_case"))
     return {
@@ -226,6 +228,10 @@ def world(superuser):
         Citation: citation,
         EvidenceFile: evidence,
         SecurityEvent: SecurityEvent.objects.create(kind=SecurityEvent.Kind.LOGIN, username="root"),
+        Partner: partner,
+        ApiRequest: ApiRequest.objects.create(
+            partner=partner, token_name="sync", method="GET", path="/api/v1/cases/", status=200
+        ),
     }
 
 
@@ -240,7 +246,7 @@ def test_changelist_opens_and_lists_the_object(admin_client, world, model):
 
 
 # Logs that the application alone writes: nobody adds to them, superusers included.
-READ_ONLY = {SecurityEvent}
+READ_ONLY = {SecurityEvent, ApiRequest}
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=model_id)
@@ -342,6 +348,16 @@ ROW_MAKERS = {
     ),
     SecurityEvent: lambda ctx: SecurityEvent.objects.create(
         kind=SecurityEvent.Kind.LOGIN_FAILED, username=f"user{next(_seq)}"
+    ),
+    Partner: lambda ctx: Partner.objects.create(
+        name=f"Partner {next(_seq)}", organisation=ctx["organisation"]
+    ),
+    ApiRequest: lambda ctx: ApiRequest.objects.create(
+        partner=Partner.objects.get_or_create(name="Logged partner")[0],
+        token_name="sync",
+        method="GET",
+        path="/api/v1/cases/",
+        status=200,
     ),
 }
 

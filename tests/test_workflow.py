@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils import timezone
 
 from cases import services
@@ -557,6 +558,21 @@ def test_published_leaves_out_an_archived_case_still_marked_published(data_entry
     assert case.pk not in published_pks()
 
 
+def test_published_leaves_out_a_published_case_marked_sensitive(data_entry, verifier):
+    case = published(data_entry, verifier)
+    with without_reopening():
+        Case.objects.filter(pk=case.pk).update(sensitive=True)
+    assert case.pk not in published_pks()
+
+
+def test_marking_a_published_case_sensitive_takes_it_out(data_entry, verifier):
+    case = fresh(published(data_entry, verifier))
+    case.sensitive = True
+    with acting_as(data_entry):
+        case.save()
+    assert case.pk not in published_pks()
+
+
 def test_published_leaves_out_a_verified_case_not_marked_published(data_entry, verifier):
     case = verified(data_entry, verifier)
     assert case.pk not in published_pks()
@@ -617,9 +633,7 @@ EDITS_AFTER_VERIFICATION = {
     "person citation changed": lambda case: _save_citation(
         Citation.objects.get(person_id=case.person_id)
     ),
-    "person citation deleted": lambda case: Citation.objects.get(
-        person_id=case.person_id
-    ).delete(),
+    "person citation deleted": lambda case: Citation.objects.get(person_id=case.person_id).delete(),
     "person changed": _edit_person,
     "name added": _edit_name,
     "name changed": lambda case: _save_name(PersonName.objects.get(person_id=case.person_id)),
@@ -712,9 +726,7 @@ def test_the_workflow_steps_themselves_do_not_reopen_the_case(data_entry, verifi
     assert not CaseTransition.objects.filter(action=TransitionAction.REOPEN).exists()
 
 
-def test_reverifying_an_edited_published_case_brings_it_back(
-    data_entry, verifier, second_verifier
-):
+def test_reverifying_an_edited_published_case_brings_it_back(data_entry, verifier, second_verifier):
     case = published(data_entry, verifier)
     with acting_as(data_entry):
         _change_summary(case)
@@ -975,7 +987,8 @@ def test_a_transition_cannot_be_changed_through_a_queryset(step):
 
 def test_a_transition_cannot_be_changed_through_bulk_update(step):
     step.reason = "Something else."
-    with pytest.raises(PermissionError):
+    # bulk_update() runs in the caller's transaction: give it its own, as callers must.
+    with pytest.raises(PermissionError), transaction.atomic():
         CaseTransition.objects.bulk_update([step], ["reason"])
     assert CaseTransition.objects.get(pk=step.pk).reason == "Ready."
 

@@ -6,24 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_append_only_history'),
+        ("cases", "0004_append_only_history"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PublicationRecord',
+            name="PublicationRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('withdrawn_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publication_records', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("withdrawn_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="publication_records",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'publication record',
-                'ordering': ['case', 'published_at', 'pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('withdrawn_at__isnull', True)), fields=('case',), name='cases_publicationrecord_one_open_per_case')],
+                "verbose_name": "publication record",
+                "ordering": ["case", "published_at", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("withdrawn_at__isnull", True)),
+                        fields=("case",),
+                        name="cases_publicationrecord_one_open_per_case",
+                    )
+                ],
             },
         ),
     ]
