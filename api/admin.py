@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.models import APIKey
 
 from api.models import DEFAULT_TOKEN_DAYS, ApiRequest, Partner, PartnerToken
-from casetracker.admin import DomainAdmin
+from casetracker.admin import DomainAdmin, ReadOnlyAdmin
 
 # The library's own key model is not used: partner tokens are PartnerToken.
 if admin.site.is_registered(APIKey):
@@ -109,19 +109,9 @@ class PartnerAdmin(DomainAdmin):
 
 
 @admin.register(ApiRequest)
-class ApiRequestAdmin(admin.ModelAdmin):
+class ApiRequestAdmin(ReadOnlyAdmin):
     list_display = ("at", "partner", "token_name", "method", "path", "query", "status")
     list_filter = ("status", "partner")
     list_select_related = ("partner",)
     search_fields = ("path", "query", "partner__name")
     date_hierarchy = "at"
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -89,6 +89,14 @@ def case_queryset():
 # --- Pieces ------------------------------------------------------------------------------
 
 
+def api_url(basename: str, by: str = "uid") -> serializers.HyperlinkedIdentityField:
+    """The record's own API address: partners follow these, never integer ids."""
+    kwarg = "key" if basename == "case" else "uid"
+    return serializers.HyperlinkedIdentityField(
+        view_name=f"api:{basename}-detail", lookup_field=by, lookup_url_kwarg=kwarg
+    )
+
+
 class EDTFDateSerializer(serializers.Serializer):
     edtf = serializers.CharField(help_text="As the sources give it, in EDTF, e.g. 2019/2023.")
     earliest = serializers.DateField(allow_null=True, help_text="Earliest possible day.")
@@ -100,9 +108,7 @@ def edtf(value, earliest, latest):
 
 
 class PlaceSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:location-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("location")
 
     class Meta:
         model = Location
@@ -110,9 +116,7 @@ class PlaceSerializer(serializers.ModelSerializer):
 
 
 class OrganisationBriefSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:organisation-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("organisation")
 
     class Meta:
         model = Organisation
@@ -120,9 +124,7 @@ class OrganisationBriefSerializer(serializers.ModelSerializer):
 
 
 class ChargeSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:charge-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("charge")
 
     class Meta:
         model = Charge
@@ -130,9 +132,7 @@ class ChargeSerializer(serializers.ModelSerializer):
 
 
 class IncidentBriefSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:incident-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("incident")
     date = serializers.SerializerMethodField()
 
     class Meta:
@@ -153,9 +153,7 @@ class NameSerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:person-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("person")
     name = serializers.CharField(source="display_name", help_text="The preferred name.")
     names = NameSerializer(many=True, help_text="Every recorded spelling, in every script.")
     birth_date = serializers.SerializerMethodField()
@@ -215,9 +213,7 @@ class CitationRefSerializer(serializers.Serializer):
 
 
 class SourceBriefSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:source-detail", lookup_field="uid", lookup_url_kwarg="uid"
-    )
+    url = api_url("source")
     link = serializers.URLField(source="url", help_text="The source itself, on the web.")
     published = serializers.SerializerMethodField()
     publisher = OrganisationBriefSerializer(allow_null=True)
@@ -271,9 +267,7 @@ def cited_sources(case: Case) -> list[dict]:
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:case-detail", lookup_field="reference", lookup_url_kwarg="key"
-    )
+    url = api_url("case", by="reference")
     person = PersonSerializer()
     events = EventSerializer(many=True)
     incidents = IncidentBriefSerializer(many=True)
@@ -302,9 +296,7 @@ class CaseSerializer(serializers.ModelSerializer):
 
 
 class CaseRefSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:case-detail", lookup_field="reference", lookup_url_kwarg="key"
-    )
+    url = api_url("case", by="reference")
 
     class Meta:
         model = Case

@@ -86,6 +86,22 @@ class AdminInlineVisibility:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For logs the application alone writes: nobody adds, changes or deletes, superusers
+    included; viewing follows the view permission."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class StampedForm(forms.ModelForm):
     """Carries the version the user opened, and asks why they change the record."""
 

@@ -8,6 +8,7 @@ every registration keeps working and no URL changes.
 from django.conf import settings
 from django.contrib import admin
 
+from casetracker.admin import ReadOnlyAdmin
 from casetracker.security import SecurityEvent
 from casetracker.two_factor import StaffAuthenticationForm
 
@@ -28,7 +29,7 @@ class StaffAdminSite(admin.AdminSite):
         return callable(is_verified) and is_verified()
 
 
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     """The security log, read-only for everyone: superusers and Administrators may view it."""
 
     list_display = ("created_at", "kind", "username", "ip_address", "path", "detail")
@@ -36,16 +37,6 @@ class SecurityEventAdmin(admin.ModelAdmin):
     search_fields = ("username", "ip_address", "path")
     date_hierarchy = "created_at"
     list_per_page = 100
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def install():
