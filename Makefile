@@ -8,7 +8,7 @@ PORT ?= 8000
 # factor (REQUIRE_2FA=false); production does none of these (README).
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
-.PHONY: install run demo test test-sqlite test-postgres lint format check ci clean
+.PHONY: install run demo test test-sqlite test-postgres lint format check ci bench clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,11 @@ check: install
 
 ci:
 	bash .ci/run
+
+# Partner API benchmark on a throwaway database (SQLite, or PostgreSQL with DATABASE_URL: it
+# creates and drops casetracker_bench). Figures go to benchmarks/results/. BENCH_ARGS=--cases 5000
+bench: install
+	$(PY) benchmarks/api_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

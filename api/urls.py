@@ -1,6 +1,9 @@
+from csp.constants import SELF
+from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
 from api import views
@@ -17,18 +20,44 @@ router.register("locations", views.LocationViewSet, basename="location")
 router.register("charges", views.ChargeViewSet, basename="charge")
 router.register("sources", views.SourceViewSet, basename="source")
 
-# The schema and its docs page: for partners (token) and signed-in staff, no one else.
-docs_access = {
-    "authentication_classes": [PartnerTokenAuthentication, SessionAuthentication],
-    "permission_classes": [IsPartnerOrStaff],
-}
+
+class DocsAccess:
+    """The schema and its docs page: for partners (token) and signed-in staff, no one else.
+    Like the partner endpoints, never cached, and refused in JSON (not YAML or HTML)."""
+
+    authentication_classes = [PartnerTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsPartnerOrStaff]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class SchemaView(DocsAccess, SpectacularAPIView):
+    pass
+
+
+class DocsPage(DocsAccess, SpectacularSwaggerSplitView):
+    """Swagger UI under the site's Content-Security-Policy, script-src 'self' included: the UI
+    comes from our static files (drf-spectacular-sidecar), its settings script from this same
+    view (?script, the "split" view), and templates/api/docs.html drops the package page's
+    inline <style>."""
+
+    url_name = "api:schema"
+    template_name = "api/docs.html"
+
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(**docs_access), name="schema"),
-    path(
-        "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api:schema", **docs_access),
-        name="docs",
-    ),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    # One exception to the policy, on this page only: Swagger UI's stylesheet draws its icons
+    # as data: SVG images (an image runs no script).
+    path("docs/", csp_update({"img-src": [SELF, "data:"]})(DocsPage.as_view()), name="docs"),
     path("", include(router.urls)),
 ]

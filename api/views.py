@@ -17,7 +17,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from api import public
+from api import openapi, public
 from api.filters import CaseFilter
 from api.models import ApiRequest, PartnerToken
 from cases import publication
@@ -131,17 +131,27 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Published cases", description="Verified, published cases."),
+    list=extend_schema(
+        summary="Published cases",
+        description="Verified, published cases.",
+        parameters=openapi.CASE_LIST_PARAMETERS,
+        responses=openapi.case_list_responses(public.CaseSerializer),
+        examples=[openapi.SEED_CASE_EXAMPLE],
+    ),
     retrieve=extend_schema(
         summary="One published case",
+        description="A published case by its reference or uid.",
         parameters=[
             OpenApiParameter(
                 "key",
                 OpenApiTypes.STR,
                 OpenApiParameter.PATH,
                 description="The case's reference (CT-2024-00017) or uid.",
-            )
+            ),
+            *openapi.ERROR_HEADERS,
         ],
+        responses=openapi.case_detail_responses(public.CaseSerializer),
+        examples=[openapi.SEED_CASE_EXAMPLE],
     ),
 )
 class CaseViewSet(PartnerViewSet):
@@ -176,9 +186,11 @@ class CaseViewSet(PartnerViewSet):
         parameters=[
             OpenApiParameter(
                 "since", OpenApiTypes.DATETIME, required=True, description="ISO 8601 time."
-            )
+            ),
+            *openapi.ERROR_HEADERS,
         ],
-        responses=public.WithdrawalSerializer(many=True),
+        responses=openapi.withdrawn_responses(public.WithdrawalSerializer(many=True)),
+        examples=[openapi.WITHDRAWN_EXAMPLE],
     )
     @action(detail=False, url_path="withdrawn", filter_backends=[], pagination_class=None)
     def withdrawn(self, request):
@@ -200,6 +212,7 @@ def parse_since(raw):
     return make_aware(when) if is_naive(when) else when
 
 
+@extend_schema_view(**openapi.record_schema(public.PersonRecordSerializer, "Person"))
 class PersonViewSet(PartnerViewSet):
     serializer_class = public.PersonRecordSerializer
 
@@ -214,6 +227,7 @@ class PersonViewSet(PartnerViewSet):
         )
 
 
+@extend_schema_view(**openapi.record_schema(public.IncidentSerializer, "Incident"))
 class IncidentViewSet(PartnerViewSet):
     serializer_class = public.IncidentSerializer
 
@@ -221,6 +235,7 @@ class IncidentViewSet(PartnerViewSet):
         return public.published_incidents()
 
 
+@extend_schema_view(**openapi.record_schema(public.OrganisationSerializer, "Organisation"))
 class OrganisationViewSet(PartnerViewSet):
     serializer_class = public.OrganisationSerializer
 
@@ -228,6 +243,7 @@ class OrganisationViewSet(PartnerViewSet):
         return public.published_organisations()
 
 
+@extend_schema_view(**openapi.record_schema(public.LocationSerializer, "Location"))
 class LocationViewSet(PartnerViewSet):
     serializer_class = public.LocationSerializer
 
@@ -235,6 +251,7 @@ class LocationViewSet(PartnerViewSet):
         return public.published_locations().select_related("parent")
 
 
+@extend_schema_view(**openapi.record_schema(public.ChargeSerializer, "Charge"))
 class ChargeViewSet(PartnerViewSet):
     serializer_class = public.ChargeSerializer
 
@@ -242,6 +259,7 @@ class ChargeViewSet(PartnerViewSet):
         return public.published_charges()
 
 
+@extend_schema_view(**openapi.record_schema(public.SourceSerializer, "Source"))
 class SourceViewSet(PartnerViewSet):
     serializer_class = public.SourceSerializer
 

@@ -258,17 +258,46 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+_rates = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "casetracker partner API",
-    "DESCRIPTION": (
-        "Verified, published detainee cases for partner groups. Send your token as "
-        "`Authorization: Token <key>`. Records are identified by `uid` (cases also by "
-        "`reference`). Lists are cursor-paginated: follow `next`."
-    ),
+    "DESCRIPTION": f"""Verified, published detainee cases for partner groups. Read-only.
+
+You get the public part of published cases: the person and every recorded spelling of their
+name, the detention events with dates (EDTF, with earliest and latest days), places, charges
+and sentences, the incidents, and the public sources cited, with locators. You never get
+unpublished or sensitive cases, internal notes, contact details, relatives and testifiers,
+restricted or confidential sources, evidence files, or who on the staff did what.
+
+**Token.** Send `Authorization: Token <key>` (or `Bearer <key>`) with every request.
+
+**Records** are identified by `uid`, which never changes; cases also by `reference`
+(`CT-2024-00017`).
+
+**Lists** are cursor-paginated: follow `next` until it is `null`. `page_size` is 1 to 500
+(default 50).
+
+**Keeping a copy.** Ask `/api/v1/cases/?updated_since=<start of your last sync>` for the cases
+that changed, and `/api/v1/cases/withdrawn/?since=<the same time>` for those to delete.
+
+**Errors.** A 400 names each refused parameter: `{{"date_from": ["…"]}}`; unknown parameters
+are refused, not ignored. 401, 404 and 429 say why in `{{"detail": "…"}}`. A record that is not
+published is not found (404), whatever the reason.
+
+**Limits.** {_rates["partner_burst"]} and {_rates["partner_sustained"]} per token; beyond, 429
+with `Retry-After` (seconds).""",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page (/api/v1/docs/) loads Swagger UI from our own static files, never a CDN,
+    # and runs under the site's Content-Security-Policy (api/urls.py).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        # A token typed into "Authorize" is forgotten with the tab, never kept in the browser.
+        "persistAuthorization": False,
+        "displayRequestDuration": True,
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "cases.models.EventKind",
@@ -277,6 +306,19 @@ SPECTACULAR_SETTINGS = {
         "NameKindEnum": "people.models.NameKind",
         "SourceKindEnum": "sources.models.SourceKind",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.openapi.cursor_links",
+    ],
+    "TAGS": [
+        {"name": "cases", "description": "Published cases, and those withdrawn since a time."},
+        {"name": "people", "description": "People named in published cases."},
+        {"name": "incidents", "description": "Waves and operations."},
+        {"name": "organisations", "description": "Authorities and publishers."},
+        {"name": "locations", "description": "Places and facilities, with their parents."},
+        {"name": "charges", "description": "PRC Criminal Law charges."},
+        {"name": "sources", "description": "Public sources cited by published cases."},
+    ],
 }
 # Throttle counters must be shared by every worker process: a file cache needs no server.
 CACHES = {

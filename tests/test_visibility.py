@@ -7,7 +7,7 @@ from django.urls import reverse
 from cases.models import Case, DetentionEvent
 from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
 from people.models import Person
-from sources.models import Citation, Source
+from sources.models import Citation
 from tests.factories import make_case, make_citation, make_event, make_person, make_source
 from tests.test_admin import AdminForm, assert_saved, autocomplete_url, errors_of
 from tests.test_workflow import staff_in
@@ -384,11 +384,3 @@ def test_a_case_marked_sensitive_disappears_for_other_data_entry_staff(client, a
     assert_saved(page.post(sensitive="on"))
     client = signed_in(client, outsider)
     assert case not in results(client, "admin:cases_case_changelist")
-
-
-def test_a_source_of_a_hidden_case_stays_listed_for_sources_are_shared(client, outsider, hidden):
-    # Sources are not need-to-know: only the citations tying them to the case are hidden.
-    assert Source.objects.filter(pk=hidden["source"].pk).exists()
-    assert hidden["source"] in results(
-        signed_in(client, outsider), "admin:sources_source_changelist"
-    )

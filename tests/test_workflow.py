@@ -296,6 +296,22 @@ def test_an_edit_after_changes_were_requested_but_before_resubmission_does_not_b
     assert fresh(case).review_state == ReviewState.VERIFIED
 
 
+def test_data_entry_cannot_verify(data_entry):
+    case = in_review(data_entry)
+    other = staff_in(DATA_ENTRY, "other_data_entry")
+    with pytest.raises(TransitionRefused, match="permission"):
+        services.verify(case, other)
+    assert fresh(case).review_state == ReviewState.IN_REVIEW
+
+
+def test_an_inactive_verifier_cannot_verify(data_entry, verifier):
+    case = in_review(data_entry)
+    verifier.is_active = False
+    verifier.save()
+    with pytest.raises(TransitionRefused, match="permission"):
+        services.verify(case, verifier)
+
+
 # --- every event needs a citation ------------------------------------------------------------
 
 

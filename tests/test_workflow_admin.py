@@ -424,9 +424,17 @@ def test_data_entry_is_not_offered_publish_selected(client, data_entry, verifier
     assert not fresh(ready).is_published
 
 
-def test_the_changelist_offers_no_bulk_delete(client, verifier):
-    client.force_login(verifier)
-    page = client.get(reverse("admin:cases_case_changelist"))
+def test_the_changelist_offers_no_bulk_delete_even_to_a_superuser(admin_client):
+    page = admin_client.get(reverse("admin:cases_case_changelist"))
     actions = [name for name, _ in page.context["action_form"].fields["action"].choices]
     assert "delete_selected" not in actions
     assert {"submit_selected", "publish_selected"} <= set(actions)
+
+
+def test_a_superuser_cannot_bulk_delete_a_verified_case(admin_client, data_entry, verifier):
+    case = verified(data_entry, verifier)
+    admin_client.post(
+        reverse("admin:cases_case_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(case.pk)], "post": "yes"},
+    )
+    assert Case.objects.filter(pk=case.pk).exists()

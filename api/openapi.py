@@ -1,0 +1,532 @@
+"""What the partner API's OpenAPI schema says beyond what drf-spectacular reads from the code:
+the error answers (400, 401, 404, 429) and examples, drawn from the demo's seed case
+(casetracker/demo.py: Kanat Yerezhep). api/views.py attaches them with @extend_schema_view.
+
+Schema only: nothing here runs while a request is served. Every example is an answer the
+demo server gave (host replaced), so keep them in step with the API's messages.
+"""
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import serializers
+
+from people.models import Gender
+
+API = "https://casetracker.example.org/api/v1"
+
+
+# --- Error bodies ------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 401, 404 and 429 answer."""
+
+    detail = serializers.CharField(help_text="What went wrong.")
+
+
+class ParameterErrorsSerializer(serializers.Serializer):
+    """The body of a 400 answer: see ParameterErrorsScheme."""
+
+
+class ParameterErrorsScheme(OpenApiSerializerExtension):
+    """A 400 names each refused parameter; its keys are parameter names, so no fields."""
+
+    target_class = ParameterErrorsSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "description": "Each refused query parameter, with what is wrong with it and, "
+            "where it helps, what it accepts.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
+
+
+def _examples(*pairs):
+    return [OpenApiExample(name, value=value) for name, value in pairs]
+
+
+UNKNOWN_PARAMETER = (
+    "Unknown parameter",
+    {"colour": ["Unknown parameter. Accepted: cursor, format, page_size."]},
+)
+PAGE_SIZE = ("page_size out of range", {"page_size": ["A whole number from 1 to 500."]})
+
+
+def bad_request(*examples) -> OpenApiResponse:
+    return OpenApiResponse(
+        ParameterErrorsSerializer,
+        "A query parameter is unknown or has a value it does not accept. Nothing is returned: "
+        "fix the request rather than retry it.",
+        _examples(*examples),
+    )
+
+
+UNAUTHORIZED = OpenApiResponse(
+    ErrorSerializer,
+    "No usable token: missing or malformed `Authorization` header, a token that is unknown, "
+    "revoked or expired, or a partner whose access is suspended. Ask your contact for a new "
+    "token.",
+    _examples(
+        ("No token", {"detail": "Authentication credentials were not provided."}),
+        ("Unknown or revoked token", {"detail": "Invalid or revoked token."}),
+        ("Expired token", {"detail": "This token has expired."}),
+        ("Partner suspended", {"detail": "This partner's access is suspended."}),
+        (
+            "Malformed header",
+            {
+                "detail": "Send the token as “Authorization: Token <key>” or "
+                "“Authorization: Bearer <key>”."
+            },
+        ),
+    ),
+)
+INVALID_CURSOR = OpenApiResponse(
+    ErrorSerializer,
+    "The `cursor` is not one this API gave out: follow `next` and `previous` as they are.",
+    _examples(("Invalid cursor", {"detail": "Invalid cursor"})),
+)
+THROTTLED = OpenApiResponse(
+    ErrorSerializer,
+    "Too many requests from this token: more than {partner_burst} or {partner_sustained}. "
+    "Wait the number of seconds in `Retry-After`, then repeat the request.".format(
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    ),
+    _examples(
+        ("Throttled", {"detail": "Request was throttled. Expected available in 60 seconds."})
+    ),
+)
+
+
+def not_found(model: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        f"No published {model.lower()} with this key. Records that are not published, or no "
+        "longer are, are not found either: the API never tells them apart.",
+        _examples(
+            ("Unknown key", {"detail": f"No {model} matches the given query."}),
+            ("Not a key", {"detail": "Not found."}),
+        ),
+    )
+
+
+# Response headers of the error answers.
+ERROR_HEADERS = [
+    OpenApiParameter(
+        "WWW-Authenticate",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[401],
+        description='Token realm="casetracker partner API"',
+    ),
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[429],
+        description="Seconds to wait before the next request.",
+    ),
+]
+
+# --- Parameters whose generated description says too little ------------------------------
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+        description="Records per page: 1 to 500 (default 50).",
+    ),
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        description="Where a page starts. Opaque: take it from the `next` or `previous` link "
+        "of the page before rather than building it.",
+    ),
+    *ERROR_HEADERS,
+]
+CASE_LIST_PARAMETERS = [
+    *LIST_PARAMETERS,
+    OpenApiParameter(
+        "ordering",
+        OpenApiTypes.STR,
+        description="Sort by `updated_at` or `reference`; a leading `-` sorts downwards, and "
+        "several are separated by commas. Default: `-updated_at` (last changed first).",
+    ),
+    OpenApiParameter(
+        "gender",
+        OpenApiTypes.STR,
+        enum=Gender.values,
+        description="The detained person's gender, as recorded.",
+    ),
+]
+
+# --- Answers -----------------------------------------------------------------------------
+
+
+def list_responses(serializer, refused=(UNKNOWN_PARAMETER, PAGE_SIZE)) -> dict:
+    return {
+        200: serializer,
+        400: bad_request(*refused),
+        401: UNAUTHORIZED,
+        404: INVALID_CURSOR,
+        429: THROTTLED,
+    }
+
+
+def detail_responses(serializer, model: str, unknown=UNKNOWN_PARAMETER) -> dict:
+    return {
+        200: serializer,
+        400: bad_request(unknown),
+        401: UNAUTHORIZED,
+        404: not_found(model),
+        429: THROTTLED,
+    }
+
+
+CASE_FILTER_ERRORS = (
+    (
+        "Unknown parameter",
+        {
+            "colour": [
+                "Unknown parameter. Accepted: charge, cursor, date_from, date_to, ethnicity, "
+                "event_kind, facility, format, gender, incident, location, "
+                "min_evidence_level, ordering, page_size, search, status, updated_since."
+            ]
+        },
+    ),
+    (
+        "Not a date",
+        {
+            "date_from": [
+                "“2020-13” is not a valid date: it is not a date in EDTF. Accepted forms: "
+                "2024-04-05, 2024-04, 2024, 2019/2023, 2024-04~, 2024-04?, 201X, 2019/.., "
+                "../2020."
+            ]
+        },
+    ),
+    ("Dates the wrong way round", {"date_to": ["date_to is before date_from."]}),
+    (
+        "Not a status",
+        {
+            "status": [
+                "Select a valid choice. jailed is not one of the available choices.",
+                "Accepted: detained, sentenced, released, released_under_restrictions, "
+                "disappeared, deceased, unknown.",
+            ]
+        },
+    ),
+    ("Not a time", {"updated_since": ["Enter a valid date/time."]}),
+    (
+        "Unknown ordering",
+        {"ordering": ["Use one of: -reference, -updated_at, reference, updated_at."]},
+    ),
+    PAGE_SIZE,
+)
+
+
+def case_list_responses(serializer) -> dict:
+    return list_responses(serializer, refused=CASE_FILTER_ERRORS)
+
+
+def case_detail_responses(serializer) -> dict:
+    return detail_responses(serializer, "Case", unknown=CASE_FILTER_ERRORS[0])
+
+
+def withdrawn_responses(serializer) -> dict:
+    return {
+        200: serializer,
+        400: bad_request(
+            (
+                "since missing or not a time",
+                {"since": ["Required: an ISO 8601 time, e.g. 2024-11-05T00:00:00Z."]},
+            )
+        ),
+        401: UNAUTHORIZED,
+        429: THROTTLED,
+    }
+
+
+# --- The seed case, as the demo server answers with it ------------------------------------
+
+_XINJIANG = {
+    "uid": "935f9aca-75ed-49e6-9198-d5c05aff4a0c",
+    "url": f"{API}/locations/935f9aca-75ed-49e6-9198-d5c05aff4a0c/",
+    "kind": "region",
+    "facility_type": "",
+    "name_en": "Xinjiang Uyghur Autonomous Region",
+    "name_kk": "Шыңжаң Ұйғыр автономиялық ауданы",
+    "name_zh": "新疆维吾尔自治区",
+}
+_DETAINED = "4de2b442-ec2c-53f0-9b7e-01438a4eca63"
+_NOTIFIED = "d1d1767e-8253-5b39-87b9-924cd4602b65"
+
+
+def _publisher(uid, name, name_kk, abbreviation, kind):
+    return {
+        "uid": uid,
+        "url": f"{API}/organisations/{uid}/",
+        "name": name,
+        "name_kk": name_kk,
+        "name_zh": "",
+        "abbreviation": abbreviation,
+        "kind": kind,
+    }
+
+
+def _day(day):
+    return {"edtf": day, "earliest": day, "latest": day}
+
+
+SEED_CASE = {
+    "uid": "91b0d23f-8ede-5d14-bff5-3bfa6b1d8f6f",
+    "reference": "CT-2026-00001",
+    "url": f"{API}/cases/CT-2026-00001/",
+    "status": "detained",
+    "evidence_level": 3,
+    "verified_at": "2026-11-28T05:33:37.591856Z",
+    "updated_at": "2026-11-28T05:33:37.597877Z",
+    "public_summary": "Former director of Xinjiang TV's Kazakh-language service. Detained at "
+    "some time between 2019 and 2023; his family was notified verbally by the authorities "
+    "only in April 2024. Accused of separatism and treason; the authorities have not "
+    "disclosed specific charges.",
+    "person": {
+        "uid": "f8385e76-d116-5ec1-96df-33752b45997d",
+        "url": f"{API}/people/f8385e76-d116-5ec1-96df-33752b45997d/",
+        "name": "Kanat Yerezhep",
+        "names": [
+            {
+                "name": "Kanat Yerezhep",
+                "script": "Latn",
+                "language": "en",
+                "kind": "transliteration",
+                "preferred": True,
+            },
+            {
+                "name": "Қанат Ережеп",
+                "script": "Cyrl",
+                "language": "kk",
+                "kind": "native",
+                "preferred": False,
+            },
+            {
+                "name": "قانات ەرەجەپ",
+                "script": "Arab",
+                "language": "kk",
+                "kind": "native",
+                "preferred": False,
+            },
+        ],
+        "gender": "male",
+        "birth_date": None,
+        "ethnicity": "kazakh",
+        "place_of_origin": None,
+        "occupation": "Former director of Xinjiang TV's Kazakh-language service",
+        "public_summary": "Former director of the Kazakh-language service of Xinjiang "
+        "Television, named by Atajurt among Kazakh officials and intellectuals detained in "
+        "Xinjiang.",
+    },
+    "events": [
+        {
+            "uid": _DETAINED,
+            "kind": "detained",
+            "date": {"edtf": "2019/2023", "earliest": "2019-01-01", "latest": "2023-12-31"},
+            "location": _XINJIANG,
+            "facility": None,
+            "authority": None,
+            "charges": [
+                {
+                    "uid": "57c2793d-1d8a-4c9d-86e9-48070e7ec3fd",
+                    "url": f"{API}/charges/57c2793d-1d8a-4c9d-86e9-48070e7ec3fd/",
+                    "name": "Splitting the state",
+                    "name_zh": "分裂国家罪",
+                    "article": "103(1)",
+                    "description": "Often reported as “separatism”.",
+                },
+                {
+                    "uid": "accbe7a7-6180-4abe-b543-32e27a00a6cd",
+                    "url": f"{API}/charges/accbe7a7-6180-4abe-b543-32e27a00a6cd/",
+                    "name": "Treason",
+                    "name_zh": "背叛国家罪",
+                    "article": "102",
+                    "description": "",
+                },
+            ],
+            "charge_basis": "reported",
+            "sentence": "",
+            "description": "Detained at an unknown date between 2019 and 2023.",
+        },
+        {
+            "uid": _NOTIFIED,
+            "kind": "family_notified",
+            "date": {"edtf": "2024-04", "earliest": "2024-04-01", "latest": "2024-04-30"},
+            "location": _XINJIANG,
+            "facility": None,
+            "authority": None,
+            "charges": [],
+            "charge_basis": "",
+            "sentence": "",
+            "description": "The authorities notified the family of the detention, verbally.",
+        },
+    ],
+    "incidents": [
+        {
+            "uid": "a82abf02-2884-5c06-be69-f7dfe2615ec3",
+            "url": f"{API}/incidents/a82abf02-2884-5c06-be69-f7dfe2615ec3/",
+            "name": "2024 arrests of Kazakh officials and intellectuals in Xinjiang",
+            "date": {"edtf": "2024-04/2024-11", "earliest": "2024-04-01", "latest": "2024-11-30"},
+        }
+    ],
+    "sources": [
+        {
+            "uid": "89f249a1-d8a3-52d4-8680-52cf428d96e7",
+            "url": f"{API}/sources/89f249a1-d8a3-52d4-8680-52cf428d96e7/",
+            "title": "Atajurt list of Kazakh officials and intellectuals detained in Xinjiang "
+            "since 2024",
+            "kind": "ngo_report",
+            "publisher": _publisher(
+                "5a5299d3-fc75-5e10-a3fd-1e81e7def54c",
+                "Atajurt Kazakh Human Rights",
+                "Атажұрт еріктілері",
+                "Atajurt",
+                "ngo",
+            ),
+            "author": "Atajurt Kazakh Human Rights",
+            "link": "",
+            "archive_url": "",
+            "published": _day("2024-11-05"),
+            "language": "kk",
+            "reliability": "B",
+            "citations": [{"locator": "list of detainees", "supports": "case", "event": None}],
+        },
+        {
+            "uid": "d031fca0-21c5-5715-b8fc-c9f96e40cc3b",
+            "url": f"{API}/sources/d031fca0-21c5-5715-b8fc-c9f96e40cc3b/",
+            "title": "Over thirty Kazakhs secretly arrested in Xinjiang, Atajurt says",
+            "kind": "news_report",
+            "publisher": _publisher(
+                "cb2c381e-5d92-57ce-b8bf-ec29bcbc1899", "Radio Free Asia", "", "RFA", "media"
+            ),
+            "author": "",
+            "link": "",
+            "archive_url": "",
+            "published": _day("2024-11-05"),
+            "language": "en",
+            "reliability": "B",
+            "citations": [
+                {"locator": "paragraph 3", "supports": "case", "event": None},
+                {"locator": "paragraph 4", "supports": "event", "event": _DETAINED},
+                {"locator": "paragraph 4", "supports": "event", "event": _NOTIFIED},
+            ],
+        },
+    ],
+}
+
+SEED_CASE_EXAMPLE = OpenApiExample(
+    "Kanat Yerezhep",
+    value=SEED_CASE,
+    summary="The demo's seed case",
+    description="Detained at an unknown date between 2019 and 2023 (EDTF `2019/2023`); the "
+    "family was notified in April 2024.",
+    response_only=True,
+)
+WITHDRAWN_EXAMPLE = OpenApiExample(
+    "Seed case unpublished",
+    value={
+        "uid": "91b0d23f-8ede-5d14-bff5-3bfa6b1d8f6f",
+        "reference": "CT-2026-00001",
+        "withdrawn_at": "2026-11-28T05:53:01.824998Z",
+    },
+    summary="The seed case, once a verifier unpublished it",
+    response_only=True,
+)
+
+
+RECORDS = {
+    # model: (plural, what the list holds)
+    "Person": (
+        "people",
+        "People named in published cases, with every recorded spelling of their names and the "
+        "published cases that name them.",
+    ),
+    "Incident": ("incidents", "Waves and operations that published cases are part of."),
+    "Organisation": (
+        "organisations",
+        "Authorities named in published events, and publishers of the public sources.",
+    ),
+    "Location": (
+        "locations",
+        "Places and facilities that published cases name, and the places they lie in "
+        "(follow `parent`).",
+    ),
+    "Charge": (
+        "charges",
+        "Charges in published events, with their article of the PRC Criminal Law.",
+    ),
+    "Source": (
+        "sources",
+        "Public sources that published cases cite. Restricted and confidential sources are "
+        "never listed.",
+    ),
+}
+
+
+def record_schema(serializer, model: str) -> dict:
+    """extend_schema_view() arguments for a list-and-detail endpoint of published records."""
+    plural, description = RECORDS[model]
+    return {
+        "list": extend_schema(
+            summary=f"Published {plural}",
+            description=description,
+            parameters=LIST_PARAMETERS,
+            responses=list_responses(serializer),
+        ),
+        "retrieve": extend_schema(
+            summary=f"One {model.lower()}",
+            description=f"By its `uid`. {description}",
+            parameters=[
+                OpenApiParameter(
+                    "uid",
+                    OpenApiTypes.UUID,
+                    OpenApiParameter.PATH,
+                    description=f"The {model.lower()}'s uid, as lists and cases give it. It "
+                    "never changes.",
+                ),
+                *ERROR_HEADERS,
+            ],
+            responses=detail_responses(serializer, model),
+        ),
+    }
+
+
+# --- Post-processing (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) -----------------------
+
+SITE = API.removesuffix("/api/v1")
+NEXT_CURSOR = "cD0yMDI2LTExLTI4KzA1JTNBMzMlM0EzNy40MTc1MTUlMkIwMCUzQTAw"
+PREVIOUS_CURSOR = "cj0xJnA9MjAyNi0xMS0yOCswNSUzQTMzJTNBMzcuNDE3NTE1JTJCMDAlM0EwMA"
+
+
+def cursor_links(result, generator, request, public):
+    """DRF's cursor pagination documents `next` and `previous` with another API's links
+    (http://api.example.org/accounts/…, one with a stray quote): show this API's own."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            for media in content.values():
+                name = media.get("schema", {}).get("$ref", "").rpartition("/")[2]
+                if not name.startswith("Paginated") or name not in schemas:
+                    continue
+                properties = schemas[name]["properties"]
+                properties["next"]["example"] = f"{SITE}{path}?cursor={NEXT_CURSOR}"
+                properties["previous"]["example"] = f"{SITE}{path}?cursor={PREVIOUS_CURSOR}"
+                for example in media.get("examples", {}).values():
+                    # A first page: where the next one starts, and nothing before it.
+                    example["value"].update(next=properties["next"]["example"], previous=None)
+    return result
