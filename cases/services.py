@@ -213,8 +213,11 @@ def editors_since_submission(case: Case) -> set[int]:
         return set()
     since = entered.at
     editors = {entered.user_id}
-    citation_history = Case.citations.rel.related_model.history
+    Citation = Case.citations.rel.related_model  # sources sits above this app
+    citation_history = Citation.history
+    source_history = Citation._meta.get_field("source").related_model.history
     event_ids = list(case.events.values_list("pk", flat=True))
+    source_ids = case_citations(case).values("source_id")
     histories = [
         case.history.filter(history_date__gte=since),
         DetentionEvent.history.filter(case_id=case.pk, history_date__gte=since),
@@ -223,6 +226,8 @@ def editors_since_submission(case: Case) -> set[int]:
         citation_history.filter(person_id=case.person_id, history_date__gte=since),
         Person.history.filter(id=case.person_id, history_date__gte=since),
         PersonName.history.filter(person_id=case.person_id, history_date__gte=since),
+        # Editing a cited source (its kind, publisher, author) changes what the case rests on.
+        source_history.filter(id__in=source_ids, history_date__gte=since),
     ]
     for history in histories:
         editors.update(history.values_list("history_user_id", flat=True))

@@ -3,7 +3,7 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 from casetracker.audit import record_bulk_history
 from casetracker.edtf import EDTFBoundField, bound_fields, edtf_bounds
@@ -109,6 +109,11 @@ class StaffStampedModel(DomainModel):
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        # A refused save (ConcurrentEditError) leaves the caller's transaction usable.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         """Save only if nobody saved this record since it was read (no lost updates)."""

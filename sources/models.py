@@ -145,14 +145,21 @@ class Source(StaffStampedModel):
             return ("publisher", self.publisher_id)
         if self.author.strip():
             return ("author", self.author.strip().casefold())
-        return ("source", self.pk)
+        # Neither publisher nor author: the origin is unknown, and two such sources may well
+        # be one. They count as one, never as corroboration of each other.
+        return ("unknown origin",)
 
     def ever_cited_by_verified_case(self) -> bool:
+        """Whether this source backs, or once backed, a case that has been verified. Looks at
+        the citations' history too: removing a citation does not make a source deletable."""
         verified = Case.objects.filter(
             Q(review_state=ReviewState.VERIFIED) | Q(transitions__to_state="verified")
         )
-        return self.citations.filter(
-            Q(case__in=verified) | Q(event__case__in=verified) | Q(person__cases__in=verified)
+        cited = Citation.history.filter(source_id=self.pk)
+        return verified.filter(
+            Q(pk__in=cited.values("case_id"))
+            | Q(events__pk__in=cited.values("event_id"))
+            | Q(person_id__in=cited.values("person_id"))
         ).exists()
 
     def delete(self, *args, **kwargs):

@@ -1024,3 +1024,42 @@ def test_transitions_cannot_be_deleted_through_a_queryset(step):
     with pytest.raises(PermissionError):
         CaseTransition.objects.filter(pk=step.pk).delete()
     assert CaseTransition.objects.filter(pk=step.pk).exists()
+
+
+# --- sources a verified case rests on --------------------------------------------------------
+
+
+def test_editing_a_source_cited_by_a_verified_case_sends_it_back_to_review(data_entry, verifier):
+    case = verified(data_entry, verifier)
+    source = Citation.objects.get(event__case=case).source
+    source.kind = SourceKind.COURT_DOCUMENT
+    with acting_as(data_entry):
+        source.save()
+    assert fresh(case).review_state == ReviewState.IN_REVIEW
+    assert last_transition(case).action == TransitionAction.REOPEN
+
+
+def test_whoever_edited_a_cited_source_since_submission_cannot_verify(data_entry, verifier):
+    case = in_review(data_entry)
+    source = Citation.objects.get(event__case=case).source
+    source.author = "Corrected author"
+    with acting_as(verifier):
+        source.save()
+    with pytest.raises(TransitionRefused, match="another verifier"):
+        services.verify(case, verifier)
+
+
+def test_two_sources_of_unknown_origin_do_not_corroborate_each_other(data_entry):
+    case = cited_case(data_entry, kind=SourceKind.SOCIAL_MEDIA_POST)
+    make_citation(make_source(kind=SourceKind.SOCIAL_MEDIA_POST), case=case)
+    assert services.suggest_evidence_level(case) == EvidenceLevel.REPORTED
+
+
+def test_a_source_that_once_backed_a_verified_case_stays_undeletable(data_entry, verifier):
+    case = verified(data_entry, verifier)
+    citation = Citation.objects.get(event__case=case)
+    source = citation.source
+    citation.delete()  # the case goes back to review; the source no longer cites it
+    with pytest.raises(DeletionRefused):
+        source.delete()
+    assert Source.objects.filter(pk=source.pk).exists()
