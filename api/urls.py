@@ -1,6 +1,6 @@
 from csp.constants import SELF
 from csp.decorators import csp_update
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
@@ -60,4 +60,5 @@ urlpatterns = [
     # as data: SVG images (an image runs no script).
     path("docs/", csp_update({"img-src": [SELF, "data:"]})(DocsPage.as_view()), name="docs"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", views.not_found),
 ]

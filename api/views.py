@@ -12,9 +12,17 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, filters, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import (
+    action,
+    api_view,
+    authentication_classes,
+    permission_classes,
+    schema,
+    throttle_classes,
+)
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from api import openapi, public
@@ -32,6 +40,14 @@ class Pages(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = ("-updated_at", "-pk")
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {"cursor": ["Invalid cursor: follow the `next` and `previous` links as given."]}
+            ) from None
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -159,7 +175,7 @@ class CaseViewSet(PartnerViewSet):
     filter_backends = [Filters, StrictOrdering]
     filterset_class = CaseFilter
     ordering_fields = ["updated_at", "reference"]
-    ordering = ["-updated_at"]
+    ordering = ["-updated_at", "-pk"]  # the key breaks ties: no repeats or gaps across pages
     lookup_url_kwarg = "key"
     lookup_value_regex = "[^/]+"
 
@@ -204,7 +220,10 @@ class CaseViewSet(PartnerViewSet):
 
 
 def parse_since(raw):
-    when = parse_datetime(raw or "")
+    try:
+        when = parse_datetime(raw or "")
+    except ValueError:  # well-formed but impossible, e.g. 2024-02-30T00:00:00Z
+        when = None
     if when is None:
         raise exceptions.ValidationError(
             {"since": ["Required: an ISO 8601 time, e.g. 2024-11-05T00:00:00Z."]}
@@ -280,3 +299,15 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <key>` (or `Bearer <key>`), as issued by your contact.",
         }
+
+
+@api_view(["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+@throttle_classes([])
+@schema(None)
+def not_found(request, path=""):
+    """Any other address under /api/v1/: a JSON 404 like the rest of the API, never cached."""
+    response = Response({"detail": "Not found."}, status=404)
+    response["Cache-Control"] = "no-store"
+    return response
