@@ -111,12 +111,8 @@ def record_bulk_history(model, objs, *, update: bool) -> None:
         return
     history = getattr(model, "history", None)
     if history is not None:
-        history.bulk_history_create(
-            objs,
-            update=update,
-            default_user=current_actor(),
-            default_change_reason=current_reason(),
-        )
+        # Who: the same rule as single saves (history_user); why: the current reason.
+        history.bulk_history_create(objs, update=update, default_change_reason=current_reason())
     records_changed.send(sender=model, instances=objs, history_type="~" if update else "+")
 
 
