@@ -391,3 +391,25 @@ def test_posting_an_old_version_does_not_unarchive_a_case(client, data_entry, ve
     client.force_login(data_entry)
     post_old_version(client, fresh(case))
     assert fresh(case).archived_at is not None
+
+
+@pytest.mark.postgresql
+def test_every_history_and_log_table_refuses_updates_and_deletes_on_postgresql():
+    from django.apps import apps
+    from django.db import connection
+
+    logs = {"cases_casetransition", "casetracker_securityevent", "api_apirequest"}
+    tables = {
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if model.__name__.startswith("Historical")
+    } | logs
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_object_table, event_manipulation FROM information_schema.triggers "
+            "WHERE trigger_name LIKE %s",
+            ["%append_only"],
+        )
+        guarded = {(table, op) for table, op in cursor.fetchall()}
+    missing = sorted(t for t in tables for op in ("UPDATE", "DELETE") if (t, op) not in guarded)
+    assert missing == []
