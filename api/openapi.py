@@ -58,6 +58,10 @@ UNKNOWN_PARAMETER = (
     {"colour": ["Unknown parameter. Accepted: cursor, format, page_size."]},
 )
 PAGE_SIZE = ("page_size out of range", {"page_size": ["A whole number from 1 to 500."]})
+INVALID_CURSOR = (
+    "Invalid cursor",
+    {"cursor": ["Invalid cursor: follow the `next` and `previous` links as given."]},
+)
 
 
 def bad_request(*examples) -> OpenApiResponse:
@@ -87,11 +91,6 @@ UNAUTHORIZED = OpenApiResponse(
             },
         ),
     ),
-)
-INVALID_CURSOR = OpenApiResponse(
-    ErrorSerializer,
-    "The `cursor` is not one this API gave out: follow `next` and `previous` as they are.",
-    _examples(("Invalid cursor", {"detail": "Invalid cursor"})),
 )
 THROTTLED = OpenApiResponse(
     ErrorSerializer,
@@ -170,12 +169,11 @@ CASE_LIST_PARAMETERS = [
 # --- Answers -----------------------------------------------------------------------------
 
 
-def list_responses(serializer, refused=(UNKNOWN_PARAMETER, PAGE_SIZE)) -> dict:
+def list_responses(serializer, refused=(UNKNOWN_PARAMETER, PAGE_SIZE, INVALID_CURSOR)) -> dict:
     return {
         200: serializer,
         400: bad_request(*refused),
         401: UNAUTHORIZED,
-        404: INVALID_CURSOR,
         429: THROTTLED,
     }
 
@@ -228,6 +226,7 @@ CASE_FILTER_ERRORS = (
         {"ordering": ["Use one of: -reference, -updated_at, reference, updated_at."]},
     ),
     PAGE_SIZE,
+    INVALID_CURSOR,
 )
 
 
@@ -441,7 +440,7 @@ WITHDRAWN_EXAMPLE = OpenApiExample(
     value={
         "uid": "91b0d23f-8ede-5d14-bff5-3bfa6b1d8f6f",
         "reference": "CT-2026-00001",
-        "withdrawn_at": "2026-11-28T05:53:01.824998Z",
+        "withdrawn_at": "2026-11-28T06:20:09.802775Z",
     },
     summary="The seed case, once a verifier unpublished it",
     response_only=True,

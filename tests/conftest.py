@@ -1,7 +1,11 @@
 import pytest
 from django.db import connection
 
-from tests.factories import make_user
+from api.models import Partner
+from api.throttling import PartnerBurstThrottle, PartnerSustainedThrottle
+from casetracker import roles
+from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
+from tests.factories import make_user, staff_in
 
 
 @pytest.fixture
@@ -13,6 +17,54 @@ def superuser(db):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+# --- personas: staff in each role ------------------------------------------------------------
+
+
+@pytest.fixture
+def data_entry():
+    return staff_in(DATA_ENTRY, "data_entry")
+
+
+@pytest.fixture
+def verifier():
+    return staff_in(VERIFIER, "verifier")
+
+
+@pytest.fixture
+def second_verifier():
+    return staff_in(VERIFIER, "second_verifier")
+
+
+@pytest.fixture
+def administrator():
+    return staff_in(ADMINISTRATOR, "administrator")
+
+
+@pytest.fixture
+def no_role():
+    roles.setup_roles()
+    return make_user("staff_without_role")
+
+
+# --- partners of the API ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def partner():
+    return Partner.objects.create(name="Kazakh Rights Watch", contact_name="Desk")
+
+
+@pytest.fixture
+def key(partner):
+    return partner.issue_token("sync server")[1]
+
+
+@pytest.fixture
+def no_throttling(monkeypatch):
+    monkeypatch.setattr(PartnerBurstThrottle, "rate", "100000/min", raising=False)
+    monkeypatch.setattr(PartnerSustainedThrottle, "rate", "100000/day", raising=False)
 
 
 def pytest_collection_modifyitems(config, items):

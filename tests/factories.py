@@ -1,11 +1,27 @@
-"""Plain factory helpers: make_x(**kw) with sensible defaults that a test can override."""
+"""Plain factory helpers: make_x(**kw) with sensible defaults that a test can override, staff in
+a role, cases built through the workflow, and stored states written directly."""
 
 import itertools
+from contextlib import contextmanager
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from cases.models import Case, Charge, DetentionEvent, Incident, Location, LocationKind
-from people.models import Organisation, OrganisationKind, Person, PersonName
+from cases import publication, services
+from cases.models import (
+    Case,
+    CaseTransition,
+    Charge,
+    DetentionEvent,
+    Incident,
+    Location,
+    LocationKind,
+    ReviewState,
+)
+from casetracker import roles
+from casetracker.text import detect_script
+from people.models import Consent, Organisation, OrganisationKind, Person, PersonName
 from sources.models import Access, Citation, Source, SourceKind
 
 _seq = itertools.count(1)
@@ -65,3 +81,115 @@ def make_citation(source=None, **kw):
         kw["case"] = make_case()
     kw.setdefault("claim", "The source says so.")
     return Citation.objects.create(source=source or make_source(), **kw)
+
+
+def staff_in(role, username):
+    roles.setup_roles()
+    user = make_user(username)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+# --- cases through the workflow --------------------------------------------------------------
+
+
+def fresh(case):
+    """The case as stored now (services write their own copy of it)."""
+    return Case.objects.get(pk=case.pk)
+
+
+def cited_case(created_by, *, consent=Consent.GRANTED, kind=SourceKind.TESTIMONY, **kw):
+    """A draft with one event, cited by one source (a testimony: evidence level 2)."""
+    person = make_person(consent=consent)
+    case = make_case(person, created_by=created_by, updated_by=created_by, **kw)
+    event = make_event(case, date="2024-04")
+    make_citation(make_source(kind=kind), event=event)
+    return fresh(case)
+
+
+def in_review(created_by, **kw):
+    case = cited_case(created_by, **kw)
+    services.submit_for_review(case, created_by, "Ready for review.")
+    return fresh(case)
+
+
+def verified(created_by, by, **kw):
+    case = in_review(created_by, **kw)
+    services.verify(case, by)
+    return fresh(case)
+
+
+def published(created_by, by, **kw):
+    case = verified(created_by, by, **kw)
+    services.publish(case, by)
+    return fresh(case)
+
+
+@contextmanager
+def without_reopening():
+    """Write fixture states directly: writes inside do not send a verified case back to review
+    (the services mark their own writes the same way)."""
+    token = services._in_transition.set(True)
+    try:
+        yield
+    finally:
+        services._in_transition.reset(token)
+
+
+def last_transition(case):
+    return CaseTransition.objects.filter(case=case).order_by("-at", "-pk").first()
+
+
+def published_pks():
+    return set(Case.objects.published().values_list("pk", flat=True))
+
+
+# --- stored states, written directly ---------------------------------------------------------
+
+
+LANGUAGE_OF_SCRIPT = {"Latn": "en", "Cyrl": "kk", "Arab": "kk", "Hani": "zh"}
+
+
+def person_named(*names, consent=Consent.PUBLIC_RECORD, **fields):
+    """A person with these names, the first preferred."""
+    person = Person.objects.create(consent=consent, **fields)
+    for i, name in enumerate(names):
+        PersonName.objects.create(
+            person=person,
+            name=name,
+            language=LANGUAGE_OF_SCRIPT.get(detect_script(name), "und"),
+            is_preferred=i == 0,
+        )
+    person.refresh_from_db()
+    return person
+
+
+def set_case(case, **fields):
+    """Write fields of a case directly, as stored state, and keep its publication record."""
+    with without_reopening():
+        Case.objects.filter(pk=case.pk).update(**fields)
+    publication.sync([case.pk])
+    return Case.objects.get(pk=case.pk)
+
+
+PUBLISHED = {
+    "review_state": ReviewState.VERIFIED,
+    "is_published": True,
+    "evidence_level": 3,
+    "archived_at": None,
+    "sensitive": False,
+}
+
+
+def publish(case, **overrides):
+    """Put a draft straight into the published set, as if verified and published."""
+    now = timezone.now()
+    return set_case(case, verified_at=now, published_at=now, **{**PUBLISHED, **overrides})
+
+
+def place(name, kind, parent, **kw):
+    return make_location(name, kind=kind, parent=parent, **kw)
+
+
+def seeded_place(name):
+    return Location.objects.get(name_en=name)

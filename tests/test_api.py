@@ -1,20 +1,15 @@
-"""The partner API (api/): who may call it, what a partner can ask for, and how it answers.
-
-Helpers and fixtures here are imported by tests/test_api_leaks.py and tests/test_api_sync.py.
-"""
+"""The partner API (api/): who may call it, what a partner can ask for, and how it answers."""
 
 import base64
 import itertools
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,20 +17,20 @@ from django.utils import timezone
 
 from api.models import DEFAULT_TOKEN_DAYS, ApiRequest, Partner, PartnerToken
 from api.throttling import PartnerBurstThrottle, PartnerSustainedThrottle
-from cases import publication, services
+from cases import publication
 from cases.models import (
     Case,
     CaseStatus,
     EventKind,
     FacilityType,
-    Location,
     LocationKind,
     ReviewState,
 )
 from casetracker.edtf import EXAMPLES as EDTF_EXAMPLES
-from casetracker.text import detect_script
 from people.models import Consent, Ethnicity, Gender, OrganisationKind, Person, PersonName
+from tests import partner_api
 from tests.factories import (
+    PUBLISHED,
     make_case,
     make_charge,
     make_citation,
@@ -45,145 +40,32 @@ from tests.factories import (
     make_organisation,
     make_source,
     make_user,
+    person_named,
+    place,
+    publish,
+    seeded_place,
+    set_case,
+    without_reopening,
+)
+from tests.partner_api import (
+    API,
+    LIST_ENDPOINTS,
+    LONG_AGO,
+    all_pages,
+    api_url,
+    get,
+    get_json,
+    references,
+    token_header,
 )
 
 pytestmark = pytest.mark.django_db
 
-API = "/api/v1/"
-LONG_AGO = "2000-01-01T00:00:00Z"
-LIST_ENDPOINTS = [
-    "cases",
-    "people",
-    "incidents",
-    "organisations",
-    "locations",
-    "charges",
-    "sources",
-]
-
-
-# --- the test environment ------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def api_views_run_outside_a_transaction(monkeypatch):
-    """The API views are non-atomic (api.views.PartnerViewSet.as_view), so that a refused
-    request is still logged. A test runs inside a transaction; DRF's error handling would mark
-    it for rollback (ATOMIC_REQUESTS) and the request log could not be written, which never
-    happens in production. Here, as there, DRF sees no request transaction."""
-    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", False)
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counters():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def no_throttling(monkeypatch):
-    monkeypatch.setattr(PartnerBurstThrottle, "rate", "100000/min", raising=False)
-    monkeypatch.setattr(PartnerSustainedThrottle, "rate", "100000/day", raising=False)
-
-
-# --- partners, tokens and requests -----------------------------------------------------------
-
-
-@pytest.fixture
-def partner():
-    return Partner.objects.create(name="Kazakh Rights Watch", contact_name="Desk")
-
-
-@pytest.fixture
-def key(partner):
-    return partner.issue_token("sync server")[1]
-
-
-def token_header(key, keyword="Token"):
-    return {"HTTP_AUTHORIZATION": f"{keyword} {key}"}
-
-
-def api_url(path):
-    return path if path.startswith(("/", "http")) else API + path
-
-
-def get(client, path, key, params=None, **extra):
-    return client.get(api_url(path), params or {}, HTTP_AUTHORIZATION=f"Token {key}", **extra)
-
-
-def get_json(client, path, key, params=None):
-    response = get(client, path, key, params)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def all_pages(client, path, key, params=None):
-    """Every result of a list, following `next` to the end."""
-    page = get_json(client, path, key, params)
-    results = list(page["results"])
-    while page["next"]:
-        page = get_json(client, page["next"], key)
-        results += page["results"]
-    return results
-
-
-def references(client, key, params=None):
-    return [case["reference"] for case in all_pages(client, "cases/", key, params)]
-
+# The partner API's test environment (tests/partner_api.py): both apply to every test here.
+api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
+fresh_throttle_counters = partner_api.fresh_throttle_counters
 
 # --- cases -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def no_reopening():
-    """Write fixture states directly: the writes inside do not send a verified case back to
-    review (the services mark their own writes the same way)."""
-    token = services._in_transition.set(True)
-    try:
-        yield
-    finally:
-        services._in_transition.reset(token)
-
-
-LANGUAGE_OF_SCRIPT = {"Latn": "en", "Cyrl": "kk", "Arab": "kk", "Hani": "zh"}
-
-
-def person_named(*names, consent=Consent.PUBLIC_RECORD, **fields):
-    """A person with these names, the first preferred."""
-    person = Person.objects.create(consent=consent, **fields)
-    for i, name in enumerate(names):
-        PersonName.objects.create(
-            person=person,
-            name=name,
-            language=LANGUAGE_OF_SCRIPT.get(detect_script(name), "und"),
-            is_preferred=i == 0,
-        )
-    person.refresh_from_db()
-    return person
-
-
-def set_case(case, **fields):
-    """Write fields of a case directly, as stored state, and keep its publication record."""
-    with no_reopening():
-        Case.objects.filter(pk=case.pk).update(**fields)
-    publication.sync([case.pk])
-    return Case.objects.get(pk=case.pk)
-
-
-PUBLISHED = {
-    "review_state": ReviewState.VERIFIED,
-    "is_published": True,
-    "evidence_level": 3,
-    "archived_at": None,
-    "sensitive": False,
-}
-
-
-def publish(case, **overrides):
-    """Put a draft straight into the published set, as if verified and published."""
-    now = timezone.now()
-    return set_case(case, verified_at=now, published_at=now, **{**PUBLISHED, **overrides})
 
 
 def published_case(*names, consent=Consent.PUBLIC_RECORD, person_fields=None, **case_fields):
@@ -199,20 +81,12 @@ def quick_published_cases(count, prefix="Detainee"):
         PersonName.objects.create(person=person, name=f"{prefix} {i}", is_preferred=True)
         cases.append(Case.objects.create(person=person))
     now = timezone.now()
-    with no_reopening():
+    with without_reopening():
         Case.objects.filter(pk__in=[c.pk for c in cases]).update(
             verified_at=now, published_at=now, **PUBLISHED
         )
     publication.sync(c.pk for c in cases)
     return list(Case.objects.filter(pk__in=[c.pk for c in cases]))
-
-
-def place(name, kind, parent, **kw):
-    return make_location(name, kind=kind, parent=parent, **kw)
-
-
-def seeded_place(name):
-    return Location.objects.get(name_en=name)
 
 
 @pytest.fixture
@@ -963,14 +837,14 @@ def test_cases_changed_at_the_same_instant_are_each_listed_once(client, key, ord
 
 def test_people_changed_at_the_same_instant_are_each_listed_once(client, key):
     made = quick_published_cases(60)
-    with no_reopening():
+    with without_reopening():
         Person.objects.filter(cases__in=made).update(updated_at=timezone.now())
     listed = [p["uid"] for p in all_pages(client, "people/", key, {"page_size": 7})]
     assert repeats_and_gaps(listed, [str(c.person.uid) for c in made]) == ([], [])
 
 
 def set_case_many(cases, **fields):
-    with no_reopening():
+    with without_reopening():
         Case.objects.filter(pk__in=[c.pk for c in cases]).update(**fields)
 
 

@@ -33,8 +33,9 @@ from people.models import (
     RelationshipKind,
 )
 from sources.models import Access, EvidenceFile
-from tests import test_api
+from tests import partner_api
 from tests.factories import (
+    PUBLISHED,
     make_case,
     make_charge,
     make_citation,
@@ -43,29 +44,20 @@ from tests.factories import (
     make_organisation,
     make_source,
     make_user,
-)
-from tests.test_api import (
-    API,
-    LIST_ENDPOINTS,
-    LONG_AGO,
-    PUBLISHED,
-    get,
-    no_reopening,
     person_named,
     place,
     publish,
     seeded_place,
     set_case,
+    without_reopening,
 )
+from tests.partner_api import API, LIST_ENDPOINTS, LONG_AGO, get
 
 pytestmark = pytest.mark.django_db
 
-# Fixtures shared with tests/test_api.py (the first two apply to every test here).
-api_views_run_outside_a_transaction = test_api.api_views_run_outside_a_transaction
-fresh_throttle_counters = test_api.fresh_throttle_counters
-partner = test_api.partner
-key = test_api.key
-no_throttling = test_api.no_throttling
+# The partner API's test environment (tests/partner_api.py): both apply to every test here.
+api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
+fresh_throttle_counters = partner_api.fresh_throttle_counters
 
 TESTSERVER = "http://testserver"
 
@@ -230,7 +222,7 @@ def world(secret, partner):
     charge = make_charge("Inciting separatism (test)")
     incident = make_incident("2024 wave (test)", date="2024")
 
-    with no_reopening():
+    with without_reopening():
         person = person_named(
             "Kanat Yerezhep",
             "Қанат Ережеп",

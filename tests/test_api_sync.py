@@ -4,52 +4,35 @@
 from datetime import UTC, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cases import services
 from cases.models import Case, ReviewState
-from casetracker import roles
 from casetracker.audit import acting_as
-from casetracker.roles import DATA_ENTRY, VERIFIER
+from casetracker.roles import VERIFIER
 from people.models import Consent
 from sources.models import Access, Source, SourceKind
-from tests import test_api
-from tests.factories import make_case, make_citation, make_event, make_source, make_user
-from tests.test_api import get, get_json, no_reopening, person_named, references
+from tests import partner_api
+from tests.factories import (
+    fresh,
+    make_case,
+    make_citation,
+    make_event,
+    make_source,
+    person_named,
+    staff_in,
+    without_reopening,
+)
+from tests.partner_api import all_pages, get, get_json, references
 
 pytestmark = pytest.mark.django_db
 
-# Fixtures shared with tests/test_api.py (the first two apply to every test here).
-api_views_run_outside_a_transaction = test_api.api_views_run_outside_a_transaction
-fresh_throttle_counters = test_api.fresh_throttle_counters
-partner = test_api.partner
-key = test_api.key
-
+# The partner API's test environment (tests/partner_api.py): both apply to every test here.
+api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
+fresh_throttle_counters = partner_api.fresh_throttle_counters
 
 # --- personas and the workflow ---------------------------------------------------------------
-
-
-def staff_in(role, username):
-    roles.setup_roles()
-    user = make_user(username)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def data_entry():
-    return staff_in(DATA_ENTRY, "data_entry")
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(VERIFIER, "verifier")
-
-
-def fresh(case):
-    return Case.objects.get(pk=case.pk)
 
 
 @pytest.fixture
@@ -99,7 +82,7 @@ def withdraw_consent_alone(case, data_entry, verifier):
     """Only the consent changes: the case itself stays verified and flagged published."""
     person = case.person
     person.consent = Consent.WITHDRAWN
-    with no_reopening():
+    with without_reopening():
         person.save()
     assert fresh(case).review_state == ReviewState.VERIFIED
     assert fresh(case).is_published
@@ -220,14 +203,14 @@ def test_a_time_without_a_zone_is_read_as_utc(client, key, publish_case, verifie
 def test_a_case_that_was_never_published_is_never_withdrawn(client, key, data_entry, verifier):
     before = timezone.now()
     case = make_case(person_named("Never Published", consent=Consent.GRANTED))
-    with no_reopening():
+    with without_reopening():
         Case.objects.filter(pk=case.pk).update(
             review_state=ReviewState.VERIFIED, is_published=True, sensitive=True, evidence_level=3
         )
     case = fresh(case)
     case.sensitive = False
     case.archived_at = timezone.now()
-    with no_reopening():
+    with without_reopening():
         case.save()
     assert withdrawn(client, key, before) == []
 
@@ -281,7 +264,7 @@ def test_a_partner_syncing_twice_learns_of_edits_new_cases_and_withdrawals(
     )
     # First sync at t1: everything.
     t1 = timezone.now()
-    copy = {case["reference"]: case for case in test_api.all_pages(client, "cases/", key)}
+    copy = {case["reference"]: case for case in all_pages(client, "cases/", key)}
     assert set(copy) == {edited.reference, taken_down.reference, untouched.reference}
 
     edit_event(edited, data_entry, verifier)
@@ -291,7 +274,7 @@ def test_a_partner_syncing_twice_learns_of_edits_new_cases_and_withdrawals(
 
     # Second sync at t2: what changed since t1, and what to delete.
     t2 = timezone.now()
-    changed = test_api.all_pages(client, "cases/", key, {"updated_since": t1.isoformat()})
+    changed = all_pages(client, "cases/", key, {"updated_since": t1.isoformat()})
     assert {case["reference"] for case in changed} == {edited.reference, added.reference}
     assert withdrawn_references(client, key, t1) == [taken_down.reference]
     by_reference = {case["reference"]: case for case in changed}
@@ -332,7 +315,7 @@ def test_a_source_withdrawn_from_partners_reaches_them_through_updated_since(
     a partner keeping a copy must learn that the case changed, or it keeps the source."""
     case = publish_case()
     source = make_source("Later found to expose a witness", access=Access.PUBLIC)
-    with no_reopening():
+    with without_reopening():
         make_citation(source, case=case)
     assert len(get_json(client, f"cases/{case.reference}/", key)["sources"]) == 2
     t1 = timezone.now()

@@ -13,32 +13,20 @@ from cases import services
 from cases.models import Case, CaseTransition, Charge, ReviewState
 from casetracker.audit import acting_as, because
 from casetracker.demo import uid
-from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
-from tests.factories import make_case, make_charge, make_user
-from tests.test_admin import AdminForm, assert_saved
-from tests.test_workflow import cited_case, fresh, in_review, staff_in, verified
+from casetracker.roles import VERIFIER
+from tests.admin_forms import AdminForm, assert_saved
+from tests.factories import (
+    cited_case,
+    fresh,
+    in_review,
+    make_case,
+    make_charge,
+    make_user,
+    staff_in,
+    verified,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_second_factor(settings):
-    settings.REQUIRE_2FA = False
-
-
-@pytest.fixture
-def data_entry():
-    return staff_in(DATA_ENTRY, "data_entry")
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(VERIFIER, "verifier")
-
-
-@pytest.fixture
-def administrator():
-    return staff_in(ADMINISTRATOR, "administrator")
 
 
 def latest(model_or_instance):

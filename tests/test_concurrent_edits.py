@@ -13,16 +13,10 @@ from casetracker.models import ConcurrentEditError
 from casetracker.roles import DATA_ENTRY
 from people.models import Person, PersonName
 from sources.models import Source
-from tests.factories import make_case, make_person, make_source
-from tests.test_admin import AdminForm, assert_saved, errors_of
-from tests.test_workflow import staff_in
+from tests.admin_forms import AdminForm, assert_saved, errors_of
+from tests.factories import make_case, make_person, make_source, staff_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_second_factor(settings):
-    settings.REQUIRE_2FA = False
 
 
 @pytest.fixture

@@ -31,34 +31,6 @@ def role_permissions():
     }
 
 
-def staff_in(role):
-    roles.setup_roles()
-    user = make_user(f"{role.lower().replace(' ', '_')}_user")
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def data_entry():
-    return staff_in(DATA_ENTRY)
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(VERIFIER)
-
-
-@pytest.fixture
-def administrator():
-    return staff_in(ADMINISTRATOR)
-
-
-@pytest.fixture
-def no_role():
-    roles.setup_roles()
-    return make_user("staff_without_role")
-
-
 @pytest.fixture
 def anonymous():
     return None

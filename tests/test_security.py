@@ -568,14 +568,6 @@ def test_a_not_found_page_for_anonymous_visitors_is_not_logged(client):
 # --- the security log's admin ----------------------------------------------------------------
 
 
-@pytest.fixture
-def administrator():
-    roles.setup_roles()
-    user = make_user("admin_user")
-    user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
-    return user
-
-
 def test_administrators_can_read_the_security_log(client, administrator):
     client.force_login(administrator)
     url = reverse("admin:casetracker_securityevent_changelist")

@@ -5,19 +5,20 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case, DetentionEvent
-from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
+from casetracker.roles import DATA_ENTRY
 from people.models import Person
 from sources.models import Citation
-from tests.factories import make_case, make_citation, make_event, make_person, make_source
-from tests.test_admin import AdminForm, assert_saved, autocomplete_url, errors_of
-from tests.test_workflow import staff_in
+from tests.admin_forms import AdminForm, assert_saved, autocomplete_url, errors_of
+from tests.factories import (
+    make_case,
+    make_citation,
+    make_event,
+    make_person,
+    make_source,
+    staff_in,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_second_factor(settings):
-    settings.REQUIRE_2FA = False
 
 
 @pytest.fixture
@@ -28,16 +29,6 @@ def assigned():
 @pytest.fixture
 def outsider():
     return staff_in(DATA_ENTRY, "unassigned_data_entry")
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(VERIFIER, "verifier")
-
-
-@pytest.fixture
-def administrator():
-    return staff_in(ADMINISTRATOR, "administrator")
 
 
 @pytest.fixture

@@ -1,10 +1,7 @@
 """The verification workflow (cases.services): who may move a case where, the four-eyes rule,
 evidence levels, publication, edits after verification, deletion and the transition log."""
 
-from contextlib import contextmanager
-
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,103 +16,28 @@ from cases.models import (
     TransitionAction,
 )
 from cases.services import TransitionRefused
-from casetracker import roles
 from casetracker.audit import acting_as
-from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
+from casetracker.roles import DATA_ENTRY
 from people.models import Consent, Person, PersonName
 from sources.models import Citation, Source, SourceKind
 from tests.factories import (
+    cited_case,
+    fresh,
+    in_review,
+    last_transition,
     make_case,
     make_citation,
     make_event,
     make_organisation,
-    make_person,
     make_source,
-    make_user,
+    published,
+    published_pks,
+    staff_in,
+    verified,
+    without_reopening,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-# --- personas and case builders (imported by the other workflow test files) ------------------
-
-
-def staff_in(role, username):
-    roles.setup_roles()
-    user = make_user(username)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def data_entry():
-    return staff_in(DATA_ENTRY, "data_entry")
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(VERIFIER, "verifier")
-
-
-@pytest.fixture
-def second_verifier():
-    return staff_in(VERIFIER, "second_verifier")
-
-
-@pytest.fixture
-def administrator():
-    return staff_in(ADMINISTRATOR, "administrator")
-
-
-def fresh(case):
-    """The case as stored now (services write their own copy of it)."""
-    return Case.objects.get(pk=case.pk)
-
-
-def cited_case(created_by, *, consent=Consent.GRANTED, kind=SourceKind.TESTIMONY, **kw):
-    """A draft with one event, cited by one source (a testimony: evidence level 2)."""
-    person = make_person(consent=consent)
-    case = make_case(person, created_by=created_by, updated_by=created_by, **kw)
-    event = make_event(case, date="2024-04")
-    make_citation(make_source(kind=kind), event=event)
-    return fresh(case)
-
-
-def in_review(created_by, **kw):
-    case = cited_case(created_by, **kw)
-    services.submit_for_review(case, created_by, "Ready for review.")
-    return fresh(case)
-
-
-def verified(created_by, by, **kw):
-    case = in_review(created_by, **kw)
-    services.verify(case, by)
-    return fresh(case)
-
-
-def published(created_by, by, **kw):
-    case = verified(created_by, by, **kw)
-    services.publish(case, by)
-    return fresh(case)
-
-
-@contextmanager
-def without_reopening():
-    """Write fixture states directly: writes inside do not send a verified case back to review
-    (the services mark their own writes the same way)."""
-    token = services._in_transition.set(True)
-    try:
-        yield
-    finally:
-        services._in_transition.reset(token)
-
-
-def last_transition(case):
-    return CaseTransition.objects.filter(case=case).order_by("-at", "-pk").first()
-
-
-def published_pks():
-    return set(Case.objects.published().values_list("pk", flat=True))
 
 
 # --- submit ----------------------------------------------------------------------------------

@@ -13,15 +13,9 @@ from cases.models import Case, CaseTransition, EvidenceLevel, ReviewState
 from casetracker import demo, roles
 from casetracker.demo import uid
 from people.models import Consent
-from tests.factories import make_user
-from tests.test_workflow import cited_case, fresh, in_review, published, staff_in, verified
+from tests.factories import cited_case, fresh, in_review, published, staff_in, verified
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_second_factor(settings):
-    settings.REQUIRE_2FA = False
 
 
 # --- personas --------------------------------------------------------------------------------
@@ -30,27 +24,6 @@ def _no_second_factor(settings):
 @pytest.fixture
 def anonymous():
     return None
-
-
-@pytest.fixture
-def data_entry():
-    return staff_in(roles.DATA_ENTRY, "data_entry")
-
-
-@pytest.fixture
-def verifier():
-    return staff_in(roles.VERIFIER, "verifier")
-
-
-@pytest.fixture
-def administrator():
-    return staff_in(roles.ADMINISTRATOR, "administrator")
-
-
-@pytest.fixture
-def no_role():
-    roles.setup_roles()
-    return make_user("staff_without_role")
 
 
 @pytest.fixture
