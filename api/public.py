@@ -8,6 +8,8 @@ confidential sources, evidence files, unpublished or sensitive cases) has no fie
 """
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -89,12 +91,33 @@ def case_queryset():
 # --- Pieces ------------------------------------------------------------------------------
 
 
-def api_url(basename: str, by: str = "uid") -> serializers.HyperlinkedIdentityField:
-    """The record's own API address: partners follow these, never integer ids."""
-    kwarg = "key" if basename == "case" else "uid"
-    return serializers.HyperlinkedIdentityField(
-        view_name=f"api:{basename}-detail", lookup_field=by, lookup_url_kwarg=kwarg
-    )
+@extend_schema_field(OpenApiTypes.URI)
+class ApiUrlField(serializers.Field):
+    """The record's own API address: partners follow these, never integer ids.
+
+    Reversing a URL for every record of every nested object costs more than the rest of a
+    page: the address is reversed once per request and kind, then filled in per record."""
+
+    PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+    def __init__(self, basename: str, by: str):
+        self.basename, self.by = basename, by
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, instance):
+        templates = self.context.setdefault("_api_url_templates", {})
+        template = templates.get(self.basename)
+        if template is None:
+            kwarg = "key" if self.basename == "case" else "uid"
+            path = reverse(f"api:{self.basename}-detail", kwargs={kwarg: self.PLACEHOLDER})
+            request = self.context.get("request")
+            template = request.build_absolute_uri(path) if request else path
+            templates[self.basename] = template
+        return template.replace(self.PLACEHOLDER, str(getattr(instance, self.by)))
+
+
+def api_url(basename: str, by: str = "uid") -> ApiUrlField:
+    return ApiUrlField(basename, by)
 
 
 class EDTFDateSerializer(serializers.Serializer):
@@ -292,7 +315,10 @@ class CaseSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CitedSourceSerializer(many=True))
     def get_sources(self, case):
-        return CitedSourceSerializer(cited_sources(case), many=True, context=self.context).data
+        # One serializer for every case of the page: building one per case rebuilds its fields.
+        if not hasattr(self, "_sources"):
+            self._sources = CitedSourceSerializer(many=True, context=self.context)
+        return self._sources.to_representation(cited_sources(case))
 
 
 class CaseRefSerializer(serializers.ModelSerializer):

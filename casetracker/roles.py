@@ -62,6 +62,10 @@ ROLES: dict[str, list[str]] = {
     # making anyone a superuser, is for superusers (casetracker.admin.StaffUserAdmin).
     + _perms(["auth.user"], ("view", "add", "change"))
     + _perms(["auth.group"], ("view",))
+    # Partner groups, their tokens (issue, revoke) and what they asked the API.
+    + _perms(["api.partner"], ("view", "add", "change"))
+    + _perms(["api.partnertoken"], ("view", "change"))
+    + _perms(["api.apirequest"], ("view",))
     # The security log: sign-ins, lockouts, refused access (casetracker.security).
     + _perms(["casetracker.securityevent"], ("view",)),
 }

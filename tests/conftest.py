@@ -19,7 +19,12 @@ def admin_client(client, superuser):
     return client
 
 
-# --- personas: staff in each role ------------------------------------------------------------
+# --- personas: staff in each role, and nobody signed in --------------------------------------
+
+
+@pytest.fixture
+def anonymous():
+    return None
 
 
 @pytest.fixture

@@ -65,6 +65,7 @@ pytestmark = pytest.mark.django_db
 api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
 fresh_throttle_counters = partner_api.fresh_throttle_counters
 
+
 # --- cases -----------------------------------------------------------------------------------
 
 

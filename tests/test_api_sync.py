@@ -32,7 +32,8 @@ pytestmark = pytest.mark.django_db
 api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
 fresh_throttle_counters = partner_api.fresh_throttle_counters
 
-# --- personas and the workflow ---------------------------------------------------------------
+
+# --- the workflow ---------------------------------------------------------------------------
 
 
 @pytest.fixture

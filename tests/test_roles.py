@@ -32,11 +32,6 @@ def role_permissions():
 
 
 @pytest.fixture
-def anonymous():
-    return None
-
-
-@pytest.fixture
 def as_persona(request, client):
     """as_persona(name) -> the test client, signed in as that persona (or not at all)."""
 

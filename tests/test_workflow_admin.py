@@ -18,12 +18,7 @@ from tests.factories import cited_case, fresh, in_review, published, staff_in, v
 pytestmark = pytest.mark.django_db
 
 
-# --- personas --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def anonymous():
-    return None
+# --- personas beyond those of tests/conftest.py ----------------------------------------------
 
 
 @pytest.fixture
