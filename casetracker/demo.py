@@ -49,7 +49,7 @@ DEMO_USERS = [
     # (username, role, description)
     ("dataentry", roles.DATA_ENTRY, "enters people, cases and sources"),
     ("verifier", roles.VERIFIER, "checks and verifies cases"),
-    ("administrator", roles.ADMINISTRATOR, "manages users and vocabularies"),
+    ("administrator", roles.ADMINISTRATOR, "manages users, vocabularies and partners"),
 ]
 
 

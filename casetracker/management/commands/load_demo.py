@@ -15,6 +15,6 @@ class Command(BaseCommand):
             )
         logins = load_demo()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
-        self.stdout.write("\nDemo logins (demo mode only) — http://127.0.0.1:8000/admin/")
+        self.stdout.write("\nDemo logins (demo mode only), to sign in at /admin/:")
         for username, password, role, description in logins:
             self.stdout.write(f"  {username:<14} {password:<18} {role}: {description}")
