@@ -4,8 +4,10 @@ a role, cases built through the workflow, and stored states written directly."""
 import itertools
 from contextlib import contextmanager
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from cases import publication, services
@@ -193,3 +195,16 @@ def place(name, kind, parent, **kw):
 
 def seeded_place(name):
     return Location.objects.get(name_en=name)
+
+
+@contextmanager
+def raises_constraint(name):
+    """Expect the database to refuse a write because of the constraint ``name``.
+
+    PostgreSQL names every constraint in its error, SQLite only its check constraints.
+    """
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        yield
+    message = str(excinfo.value)
+    if connection.vendor == "postgresql" or "CHECK constraint" in message:
+        assert name in message

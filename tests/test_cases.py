@@ -2,13 +2,12 @@
 
 import re
 import threading
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.core import serializers
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cases.models import (
@@ -22,20 +21,7 @@ from cases.models import (
     Location,
     LocationKind,
 )
-from tests.factories import make_case, make_event, make_location, make_person
-
-
-@contextmanager
-def raises_constraint(name):
-    """Expect the database to refuse a write because of the constraint ``name``.
-
-    PostgreSQL names every constraint in its error, SQLite only its check constraints.
-    """
-    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
-        yield
-    message = str(excinfo.value)
-    if connection.vendor == "postgresql" or "CHECK constraint" in message:
-        assert name in message
+from tests.factories import make_case, make_event, make_location, make_person, raises_constraint
 
 
 def reference_number(reference):

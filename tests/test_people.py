@@ -1,10 +1,7 @@
 """People, their names in several scripts, and the organisations and people around them."""
 
-from contextlib import contextmanager
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
 
 from people.models import (
     Affiliation,
@@ -14,22 +11,9 @@ from people.models import (
     RelationshipKind,
     validate_country_codes,
 )
-from tests.factories import make_organisation, make_person
+from tests.factories import make_organisation, make_person, raises_constraint
 
 pytestmark = pytest.mark.django_db
-
-
-@contextmanager
-def raises_constraint(name):
-    """Expect the database to refuse a write because of the constraint ``name``.
-
-    PostgreSQL names every constraint in its error, SQLite only its check constraints.
-    """
-    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
-        yield
-    message = str(excinfo.value)
-    if connection.vendor == "postgresql" or "CHECK constraint" in message:
-        assert name in message
 
 
 def display_name_of(person):

@@ -2,35 +2,27 @@
 
 import hashlib
 import os
-from contextlib import contextmanager
 from pathlib import PurePath
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from sources.models import Citation, EvidenceFile
-from tests.factories import make_case, make_event, make_person, make_source, make_user
+from tests.factories import (
+    make_case,
+    make_event,
+    make_person,
+    make_source,
+    make_user,
+    raises_constraint,
+)
 
 pytestmark = pytest.mark.django_db
 
 ORIGINAL_NAME = "Kanat Yerezhep testimony.pdf"
-
-
-@contextmanager
-def raises_constraint(name):
-    """Expect the database to refuse a write because of the constraint ``name``.
-
-    PostgreSQL names every constraint in its error, SQLite only its check constraints.
-    """
-    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
-        yield
-    message = str(excinfo.value)
-    if connection.vendor == "postgresql" or "CHECK constraint" in message:
-        assert name in message
 
 
 def random_content(size=200 * 1024):
