@@ -385,22 +385,6 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AddConstraint(
-            model_name="case",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("is_published", False), ("review_state", "verified"), _connector="OR"
-                ),
-                name="cases_case_published_only_if_verified",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="case",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("is_published", False), ("sensitive", False), _connector="OR"),
-                name="cases_case_sensitive_never_published",
-            ),
-        ),
-        migrations.AddConstraint(
             model_name="location",
             constraint=models.CheckConstraint(
                 condition=models.Q(("kind", "facility"), ("facility_type", ""), _connector="OR"),
