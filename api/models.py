@@ -73,10 +73,6 @@ class PartnerToken(AbstractAPIKey):
         verbose_name = "partner token"
         verbose_name_plural = "partner tokens"
 
-    @property
-    def usable(self) -> bool:
-        return not self.revoked and not self.has_expired and self.partner.is_active
-
 
 class ApiRequest(models.Model):
     """One token-authenticated API request: who asked for what. Never the token itself."""

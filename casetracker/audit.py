@@ -46,31 +46,25 @@ def because(reason: str) -> Iterator[None]:
         _reason.reset(token)
 
 
-def current_actor():
-    return _actor.get()
-
-
 def current_reason() -> str:
     return _reason.get()
 
 
-def current_user():
-    """Who is writing now: the acting_as() user, else the signed-in user of this request."""
+def current_user(request=None):
+    """Who is writing now: the acting_as() user, else the signed-in user of the request
+    (by default the one simple-history's middleware holds for this thread)."""
     actor = _actor.get()
     if actor is not None:
         return actor
-    request = getattr(HistoricalRecords.context, "request", None)
+    if request is None:
+        request = getattr(HistoricalRecords.context, "request", None)
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
 
 
 def history_user(instance=None, request=None, **kwargs):
-    """simple-history's ``get_user``: the acting_as() user, else the signed-in user."""
-    actor = _actor.get()
-    if actor is not None:
-        return actor
-    user = getattr(request, "user", None)
-    return user if user is not None and user.is_authenticated else None
+    """simple-history's ``get_user``: the same rule as current_user()."""
+    return current_user(request)
 
 
 class AuditedHistory(HistoricalRecords):
