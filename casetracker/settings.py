@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "cases",
     "sources",
     "api",
+    "exports",
+    "imports",
 ]
 
 MIDDLEWARE = [
