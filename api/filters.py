@@ -7,7 +7,8 @@ from django.db.models import Exists, OuterRef, Q
 from cases.models import CaseStatus, DetentionEvent, EventKind, EvidenceLevel, Location
 from casetracker.edtf import edtf_bounds
 from casetracker.text import fold
-from people.models import Ethnicity, Gender, PersonName
+from people.matching import search_people
+from people.models import Ethnicity, Gender, Person
 
 
 class EDTFFormField(forms.CharField):
@@ -105,11 +106,10 @@ class CaseFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        folded = fold(value)
-        if not folded:
+        # The admin's matching (people.matching): any script, any spelling of the name.
+        if not fold(value):
             return queryset
-        names = PersonName.objects.filter(person=OuterRef("person"), search_name__contains=folded)
-        return queryset.filter(Exists(names))
+        return queryset.filter(person__in=search_people(value, Person.objects.all()).values("pk"))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

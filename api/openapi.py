@@ -116,6 +116,35 @@ def not_found(model: str) -> OpenApiResponse:
     )
 
 
+MERGED_PERSON_DETAIL = "This person was recorded twice; the records were merged. Use this uid."
+
+
+class MergedRecordSerializer(serializers.Serializer):
+    """The body of a 301 answer for a merged person's uid."""
+
+    detail = serializers.CharField()
+    uid = serializers.UUIDField(help_text="The surviving record's uid.")
+    url = serializers.URLField(help_text="The surviving record's address.")
+
+
+def merged_person() -> OpenApiResponse:
+    return OpenApiResponse(
+        MergedRecordSerializer,
+        "The uid of a record merged into another (one person recorded twice). `Location` "
+        "and `url` give the surviving record, whose uid to use from now on.",
+        _examples(
+            (
+                "Merged record",
+                {
+                    "detail": MERGED_PERSON_DETAIL,
+                    "uid": "0f8e2c1a-7b3d-4e5f-9a6b-1c2d3e4f5a6b",
+                    "url": f"{API}/people/0f8e2c1a-7b3d-4e5f-9a6b-1c2d3e4f5a6b/",
+                },
+            ),
+        ),
+    )
+
+
 # Response headers of the error answers.
 ERROR_HEADERS = [
     OpenApiParameter(
@@ -499,7 +528,8 @@ def record_schema(serializer, model: str) -> dict:
                 ),
                 *ERROR_HEADERS,
             ],
-            responses=detail_responses(serializer, model),
+            responses=detail_responses(serializer, model)
+            | ({301: merged_person()} if model == "Person" else {}),
         ),
     }
 
@@ -529,3 +559,54 @@ def cursor_links(result, generator, request, public):
                     # A first page: where the next one starts, and nothing before it.
                     example["value"].update(next=properties["next"]["example"], previous=None)
     return result
+
+
+# --- The export bundle (exports/api.py) ---------------------------------------------------
+
+EXPORT_DESCRIPTION = """\
+Every published case matching the filters (the same filters as `/api/v1/cases/`; no paging)
+as one zip file: `cases.csv`, `events.csv`, `names.csv`, `sources.csv` (joined by case
+reference and uid), `cases.json` (each case exactly as `/api/v1/cases/<reference>/` gives
+it), `cases.xlsx` (the same tables as sheets, with a data dictionary), `DATA-DICTIONARY.md`
+(every column: meaning, type, allowed values; EDTF dates explained) and `manifest.json`
+(when, filters, record counts, and the SHA-256 of every file). Files are ordered by case
+reference; the same data and filters give the same bytes, apart from `manifest.json`'s
+`generated_at`. Record addresses (`url`) point at this server. Large exports take a while:
+the zip is built before the answer starts."""
+
+EXPORT_PARAMETERS = [
+    OpenApiParameter(
+        "formats",
+        OpenApiTypes.STR,
+        description="Which files, comma-separated: `csv`, `json`, `xlsx` (default: all "
+        "three). The data dictionary and the manifest are always there.",
+        examples=[OpenApiExample("CSV and JSON", value="csv,json")],
+    ),
+    OpenApiParameter(
+        "jsonl",
+        OpenApiTypes.BOOL,
+        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of "
+        "`cases.json`.",
+    ),
+    *ERROR_HEADERS,
+]
+
+
+def export_responses() -> dict:
+    return {
+        (200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            "The bundle, as an attachment (`Content-Disposition`). Check it with the "
+            "hashes in its `manifest.json`.",
+        ),
+        400: bad_request(
+            CASE_FILTER_ERRORS[0],
+            CASE_FILTER_ERRORS[1],
+            (
+                "Unknown format",
+                {"formats": ["Unknown format pdf: choose from csv, json, xlsx."]},
+            ),
+        ),
+        401: UNAUTHORIZED,
+        429: THROTTLED,
+    }

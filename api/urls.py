@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import views
 from api.authentication import IsPartnerOrStaff, PartnerTokenAuthentication
+from exports.api import CaseExportView
 
 app_name = "api"
 
@@ -60,5 +61,11 @@ urlpatterns = [
     # as data: SVG images (an image runs no script).
     path("docs/", csp_update({"img-src": [SELF, "data:"]})(DocsPage.as_view()), name="docs"),
     path("", include(router.urls)),
+    # The export bundle (exports/api.py): every published case as a zip of files.
+    path(
+        "exports/cases.zip",
+        CaseExportView.as_view({"get": "list"}),
+        name="export-cases",
+    ),
     re_path(r"^(?P<path>.*)$", views.not_found),
 ]

@@ -5,6 +5,7 @@ import uuid
 
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django_filters.rest_framework import DjangoFilterBackend
@@ -24,11 +25,13 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from api import openapi, public
 from api.filters import CaseFilter
 from api.models import ApiRequest, PartnerToken
 from cases import publication
+from people.models import PersonAlias
 
 REFERENCE_PATTERN = r"[A-Z]+-\d{4}-\d{5}"
 
@@ -244,6 +247,19 @@ class PersonViewSet(PartnerViewSet):
                 Prefetch("cases", queryset=public.published_cases(), to_attr="published_cases"),
             )
         )
+
+    def retrieve(self, request, *args, **kwargs):
+        """A merged person's uid redirects to the surviving record, if that is published;
+        otherwise it is not found, exactly like any unknown uid."""
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            survivor = PersonAlias.resolve(self.kwargs["uid"])
+            if survivor is None or not self.get_queryset().filter(pk=survivor.pk).exists():
+                raise
+        url = reverse("api:person-detail", kwargs={"uid": survivor.uid}, request=request)
+        body = {"detail": openapi.MERGED_PERSON_DETAIL, "uid": str(survivor.uid), "url": url}
+        return Response(body, status=301, headers={"Location": url})
 
 
 @extend_schema_view(**openapi.record_schema(public.IncidentSerializer, "Incident"))

@@ -20,6 +20,7 @@ from cases.models import (
     ReviewState,
 )
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, warn_if_verified
+from exports.admin import CaseExportMixin
 
 
 class PlaceFilter(admin.SimpleListFilter):
@@ -101,7 +102,7 @@ WORKFLOW_ACTIONS = {
 
 
 @admin.register(Case)
-class CaseAdmin(NameSearchMixin, StampedAdmin):
+class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
     name_search_lookup = "person__names__search_name"
     change_form_template = "admin/cases/case/change_form.html"
     list_display = (
@@ -165,7 +166,13 @@ class CaseAdmin(NameSearchMixin, StampedAdmin):
         ),
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
-    actions = ("submit_selected", "publish_selected")
+    actions = (
+        "submit_selected",
+        "publish_selected",
+        # exports.admin.CaseExportMixin; "Export published cases" is on the changelist.
+        "export_selected",
+        "export_selected_unpublished",
+    )
 
     def get_queryset(self, request):
         # Here, not in list_select_related: autocomplete and the changelist both need it.

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from casetracker.audit import AuditedHistory
 from casetracker.edtf import EDTFField
+from casetracker.fields import EncryptedTextField
+from casetracker.integrity import lock_chain
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from people.models import Consent, Organisation, Person
 
@@ -277,6 +279,7 @@ class CaseReferenceCounter(models.Model):
         creators queue and none can take the same number.
         """
         with transaction.atomic():
+            lock_chain()  # the audit chain's lock before the counter's (casetracker.integrity)
             counter, _ = cls.objects.select_for_update().get_or_create(year=year)
             cls.objects.filter(pk=year).update(last_number=F("last_number") + 1)
             counter.refresh_from_db()
@@ -342,7 +345,7 @@ class Case(StaffStampedModel):
     evidence_level = models.PositiveSmallIntegerField(
         choices=EvidenceLevel, null=True, blank=True, editable=False
     )
-    evidence_level_reason = models.TextField(
+    evidence_level_reason = EncryptedTextField(
         blank=True, editable=False, help_text="Why the verifier set a lower level than suggested."
     )
     submitted_at = models.DateTimeField("submitted for review", null=True, editable=False)
@@ -361,7 +364,7 @@ class Case(StaffStampedModel):
         blank=True,
         help_text="Public. A few sentences partners may read once the case is published.",
     )
-    internal_notes = models.TextField(
+    internal_notes = EncryptedTextField(
         blank=True,
         help_text="Restricted. Staff only: never shown to partners or exported.",
     )
@@ -454,6 +457,14 @@ class TransitionAction(models.TextChoices):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        from casetracker.integrity import append
+
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            append(created, self.db)  # one link per step in the audit chain, as single saves
+        return created
+
     def update(self, **kwargs):
         raise PermissionError("The transition log is append-only.")
 
@@ -472,7 +483,8 @@ class CaseTransition(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    reason = models.TextField(blank=True)
+    # Reasons may quote testimonies or name testifiers: encrypted at rest.
+    reason = EncryptedTextField(blank=True)
     evidence_level = models.PositiveSmallIntegerField(choices=EvidenceLevel, null=True)
 
     objects = AppendOnlyQuerySet.as_manager()

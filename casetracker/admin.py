@@ -172,11 +172,14 @@ class NameSearchMixin:
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        folded = fold(search_term)
-        if folded:
-            by_name = queryset.filter(**{f"{self.name_search_lookup}__contains": folded})
-            results = results | by_name
-            may_have_duplicates = True
+        if fold(search_term):
+            # The partner API's matching too: any script, any spelling (people.matching).
+            from people.matching import search_people  # people sits above this module
+            from people.models import Person
+
+            person = self.name_search_lookup.removesuffix("names__search_name")
+            people = search_people(search_term, Person.objects.all()).values("pk")
+            results = results | queryset.filter(**{f"{person}pk__in": people})
         return results, may_have_duplicates
 
 

@@ -6,7 +6,8 @@ class CasetrackerConfig(AppConfig):
     verbose_name = "casetracker"
 
     def ready(self):
-        from casetracker import security, sites
+        from casetracker import integrity, security, sites
 
+        integrity.connect_receivers()
         security.connect_receivers()
         sites.install()

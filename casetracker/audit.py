@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import migrations, models
+from django.db import migrations, models, transaction
 from django.dispatch import Signal
 from simple_history.models import HistoricalRecords
 
@@ -81,6 +81,12 @@ class AuditedHistory(HistoricalRecords):
             _reason.get() or None
         )
 
+    def create_historical_record(self, instance, history_type, using=None):
+        # The history row and its link in the audit chain (casetracker.integrity, appended
+        # from the post_create_historical_record signal) commit or roll back together.
+        with transaction.atomic(using=using, savepoint=False):
+            super().create_historical_record(instance, history_type, using)
+
     def post_save(self, instance, created, using=None, **kwargs):
         super().post_save(instance, created, using=using, **kwargs)
         if not kwargs.get("raw"):
@@ -105,8 +111,14 @@ def record_bulk_history(model, objs, *, update: bool) -> None:
         return
     history = getattr(model, "history", None)
     if history is not None:
-        # Who: the same rule as single saves (history_user); why: the current reason.
-        history.bulk_history_create(objs, update=update, default_change_reason=current_reason())
+        from casetracker.integrity import append
+
+        with transaction.atomic(savepoint=False):
+            # Who: the same rule as single saves (history_user); why: the current reason.
+            rows = history.bulk_history_create(
+                objs, update=update, default_change_reason=current_reason()
+            )
+            append(rows or ())  # one link per row, in the audit chain
     records_changed.send(sender=model, instances=objs, history_type="~" if update else "+")
 
 

@@ -4,6 +4,7 @@ Each raises ImproperlyConfigured with the variable's name when a value cannot be
 misconfigured deployment fails at start-up instead of running with a surprising default.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -129,3 +130,61 @@ def secret_key(var_dir: Path, *, allow_generated: bool) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def encryption_keys(var_dir: Path, *, allow_generated: bool) -> tuple[list[str], str]:
+    """The encryption keys (newest first) and the audit digest key, never from the database.
+
+    ``ENCRYPTION_KEYS`` (comma-separated) or ``ENCRYPTION_KEY_FILE`` (one key a line, newest
+    first; a line ``digest: KEY`` holds the digest key), and ``AUDIT_DIGEST_KEY`` (else the
+    file's digest line). Production refuses to start without them; demo/debug mode generates
+    a key file under var/ once. Keys: 32 random bytes, url-safe base64
+    (``python -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'``).
+    """
+    keys, digest = env_list("ENCRYPTION_KEYS"), env_str("AUDIT_DIGEST_KEY")
+    key_file = env_str("ENCRYPTION_KEY_FILE")
+    if not keys and not key_file and allow_generated:
+        key_file = str(var_dir / "encryption_keys")
+        if not Path(key_file).exists():
+            var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{_random_key()}\ndigest: {_random_key()}\n")
+    if key_file and not keys:
+        try:
+            lines = Path(key_file).read_text().splitlines()
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"ENCRYPTION_KEY_FILE {key_file} cannot be read: {error.strerror}."
+            ) from None
+        for line in (line.strip() for line in lines):
+            if line.startswith("digest:"):
+                digest = digest or line.removeprefix("digest:").strip()
+            elif line and not line.startswith("#"):
+                keys.append(line)
+    if not keys:
+        raise ImproperlyConfigured(
+            "No encryption keys. Production refuses to start without them: set ENCRYPTION_KEYS "
+            "or ENCRYPTION_KEY_FILE (DEBUG=true or DEMO=true generate a key file locally)."
+        )
+    if not digest:
+        raise ImproperlyConfigured(
+            "AUDIT_DIGEST_KEY is not set (nor a 'digest:' line in ENCRYPTION_KEY_FILE)."
+        )
+    for number, key in enumerate(keys, 1):
+        _check_key(key, f"Encryption key {number}")
+    _check_key(digest, "AUDIT_DIGEST_KEY")
+    return keys, digest
+
+
+def _check_key(text: str, what: str) -> None:
+    try:
+        raw = base64.urlsafe_b64decode(text.encode("ascii"))
+    except ValueError:  # binascii.Error and non-ASCII text are both ValueErrors
+        raw = b""
+    if len(raw) != 32:
+        raise ImproperlyConfigured(f"{what} must be 32 random bytes in url-safe base64.")
+
+
+def _random_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")

@@ -164,6 +164,7 @@ def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBound
 
 
 __all__ = [
+    "AuditLink",
     "DomainModel",
     "DomainQuerySet",
     "SecurityEvent",
@@ -173,5 +174,6 @@ __all__ = [
 ]
 
 
-# The security log's model lives with the rest of the security log.
+# The audit chain's and the security log's models live with the chain and the log.
+from casetracker.integrity import AuditLink  # noqa: E402
 from casetracker.security import SecurityEvent  # noqa: E402

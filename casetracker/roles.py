@@ -42,21 +42,36 @@ WORKFLOW = [
     "sources.archive_source",
 ]
 SEE_SENSITIVE = ["cases.view_sensitive_case"]
+# The duplicate review queue: data entry reviews pairs and marks different people; merging
+# two records is a verifier's decision (people.services.merge_people).
+DUPLICATE_REVIEW = ["people.view_duplicatecandidate", "people.change_duplicatecandidate"]
+MERGE = ["people.merge_person"]
 WORKFLOW_LOG = ["cases.view_casetransition"]
+# Exports (exports.services): a staff export of unpublished cases, and the export log.
+EXPORT_UNPUBLISHED = ["exports.export_unpublished", "exports.view_exportlog"]
+# Bulk import of case lists (imports.services): upload, preview, confirm, see past imports.
+IMPORTS = ["imports.add_importbatch", "imports.view_importbatch"]
 
 ROLES: dict[str, list[str]] = {
     DATA_ENTRY: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
-    + WORKFLOW_LOG,
+    + WORKFLOW_LOG
+    + IMPORTS
+    + DUPLICATE_REVIEW,
     VERIFIER: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
     + _perms(["cases.incident"], ("add", "change"))
     + WORKFLOW
     + SEE_SENSITIVE
-    + WORKFLOW_LOG,
+    + WORKFLOW_LOG
+    + IMPORTS
+    + DUPLICATE_REVIEW
+    + MERGE
+    + EXPORT_UNPUBLISHED,
     ADMINISTRATOR: _perms(CASE_RECORDS, ("view",))
     + SEE_SENSITIVE
     + WORKFLOW_LOG
+    + ["people.view_duplicatecandidate"]
     + _perms(VOCABULARIES, ("view", "add", "change", "delete"))
     # Users and their roles, but not what a role may do: changing a group's permissions, or
     # making anyone a superuser, is for superusers (casetracker.admin.StaffUserAdmin).
@@ -66,8 +81,12 @@ ROLES: dict[str, list[str]] = {
     + _perms(["api.partner"], ("view", "add", "change"))
     + _perms(["api.partnertoken"], ("view", "change"))
     + _perms(["api.apirequest"], ("view",))
+    # Who exported what (exports.models.ExportLog).
+    + _perms(["exports.exportlog"], ("view",))
     # The security log: sign-ins, lockouts, refused access (casetracker.security).
-    + _perms(["casetracker.securityevent"], ("view",)),
+    + _perms(["casetracker.securityevent"], ("view",))
+    # The audit chain and its head, to keep a copy outside the server (casetracker.integrity).
+    + _perms(["casetracker.auditlink"], ("view",)),
 }
 
 

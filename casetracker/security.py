@@ -15,7 +15,7 @@ import time
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 logger = logging.getLogger("casetracker.security")
@@ -98,9 +98,11 @@ def record(kind: str, request=None, username: str = "", detail: str = "") -> Sec
         detail,
         extra={"event": kind, "username": username, "ip": ip, "path": path},
     )
-    return SecurityEvent.objects.create(
-        kind=kind, username=username, ip_address=ip, path=path, detail=detail[:200]
-    )
+    # The event and its link in the audit chain (casetracker.integrity) commit together.
+    with transaction.atomic():
+        return SecurityEvent.objects.create(
+            kind=kind, username=username, ip_address=ip, path=path, detail=detail[:200]
+        )
 
 
 def lockout_response(request, original_response, credentials=None):

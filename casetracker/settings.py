@@ -7,6 +7,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from casetracker.env import (
+    encryption_keys,
     env_bool,
     env_int,
     env_list,
@@ -24,6 +25,9 @@ DEBUG = env_bool("DEBUG", False)
 DEMO = env_bool("DEMO", False)
 
 SECRET_KEY = secret_key(VAR_DIR, allow_generated=DEBUG or DEMO)
+# Restricted fields and evidence files are encrypted with keys kept outside the database
+# (casetracker.crypto; README "Encryption and backups"). Production refuses to start without.
+ENCRYPTION_KEYS, AUDIT_DIGEST_KEY = encryption_keys(VAR_DIR, allow_generated=DEBUG or DEMO)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or DEMO else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

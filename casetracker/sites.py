@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin
 
 from casetracker.admin import ReadOnlyAdmin
+from casetracker.integrity import AuditLink, head_link
 from casetracker.security import SecurityEvent
 from casetracker.two_factor import StaffAuthenticationForm
 
@@ -19,6 +20,7 @@ class StaffAdminSite(admin.AdminSite):
 
     login_form = StaffAuthenticationForm
     login_template = "admin/staff_login.html"
+    index_template = "admin/staff_index.html"
 
     def has_permission(self, request):
         if not super().has_permission(request):
@@ -27,6 +29,12 @@ class StaffAdminSite(admin.AdminSite):
             return True
         is_verified = getattr(request.user, "is_verified", None)  # set by OTPMiddleware
         return callable(is_verified) and is_verified()
+
+    def index(self, request, extra_context=None):
+        # The audit chain's head, for those who keep a copy of it outside the server.
+        if request.user.has_perm("casetracker.view_auditlink"):
+            extra_context = {**(extra_context or {}), "audit_head": head_link()}
+        return super().index(request, extra_context)
 
 
 class SecurityEventAdmin(ReadOnlyAdmin):
@@ -39,11 +47,20 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     list_per_page = 100
 
 
+class AuditLinkAdmin(ReadOnlyAdmin):
+    """The audit chain (casetracker.integrity), read-only for everyone."""
+
+    list_display = ("position", "created_at", "record_type", "record_pk", "hash")
+    search_fields = ("=hash", "=content_hash")
+    list_per_page = 100
+
+
 def install():
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     admin.site.__class__ = StaffAdminSite
     admin.site.register(SecurityEvent, SecurityEventAdmin)
+    admin.site.register(AuditLink, AuditLinkAdmin)
     # django-otp registers an admin for devices that can show their secret keys; devices are
     # managed by their owners (enrolment) and reset with `manage.py reset_two_factor`.
     if admin.site.is_registered(TOTPDevice):

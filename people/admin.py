@@ -1,16 +1,35 @@
 from django import forms
-from django.contrib import admin
+from django.apps import apps
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.db.models import Count
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from casetracker.admin import (
     AdminInlineVisibility,
     DomainAdmin,
     NameSearchMixin,
     StampedAdmin,
+    StampedForm,
     warn_if_verified,
 )
-from people.models import Affiliation, Organisation, Person, PersonName, Relationship
+from casetracker.edtf import edtf_bounds
+from people.matching import find_people
+from people.models import (
+    Affiliation,
+    CandidateStatus,
+    DuplicateCandidate,
+    Organisation,
+    Person,
+    PersonName,
+    Relationship,
+)
+from people.services import MergeRefused, dismiss_candidate, merge_people
+
+CONFIRM_FIELD = "confirm_different_person"
 
 
 class PersonNameFormSet(forms.BaseInlineFormSet):
@@ -23,6 +42,61 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
         ]
         if len(preferred) > 1:
             raise forms.ValidationError("Mark only one name as preferred.")
+        if self.instance.pk is None and not self.data.get(CONFIRM_FIELD):
+            self.warn_of_likely_matches()
+
+    # Set by PersonNameInline.get_formset: the signed-in user, for need to know.
+    user = None
+
+    def warn_of_likely_matches(self):
+        """Before a new person is saved: people already recorded under a likely spelling of
+        one of the names. Only people the user may see are named (need to know); the
+        duplicate scan finds the others for those who may see them."""
+        names = [
+            form.cleaned_data["name"]
+            for form in self.forms
+            if form.cleaned_data.get("name") and not form.cleaned_data.get("DELETE")
+        ]
+        if not names or self.user is None:
+            return
+        birth_year = None
+        try:
+            bounds = edtf_bounds(self.data.get("birth_date", "") or "")
+            if bounds.earliest and bounds.latest and bounds.earliest.year == bounds.latest.year:
+                birth_year = bounds.earliest.year
+        except ValidationError:
+            pass  # the person form reports it
+        place = self.data.get("place_of_origin") or None
+        matches = find_people(
+            names,
+            queryset=Person.objects.visible_to(self.user),
+            birth_year=birth_year,
+            place_of_origin=int(place) if place and place.isdigit() else None,
+            limit=5,
+        )
+        if matches:
+            links = format_html_join(
+                "",
+                '<li><a href="{}" target="_blank">{}</a> ({}): {}</li>',
+                (
+                    (
+                        reverse("admin:people_person_change", args=[m.person.pk]),
+                        m.person,
+                        f"{m.score:.0%}",
+                        " ".join(m.reasons),
+                    )
+                    for m in matches
+                ),
+            )
+            raise forms.ValidationError(
+                format_html(
+                    "This may be someone already recorded:<ul>{}</ul>Open them to check. If "
+                    "this is a different person, tick “I checked: this is a different "
+                    "person” below and save again.",
+                    links,
+                ),
+                code="likely_duplicate",
+            )
 
     def save(self, commit=True):
         # Unmark the old preferred name first, so "one preferred name" holds at every step
@@ -46,6 +120,19 @@ class PersonNameInline(admin.TabularInline):
     extra = 1
     min_num = 1
     validate_min = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (formset,), {"user": request.user})
+
+
+class PersonForm(StampedForm):
+    confirm_different_person = forms.BooleanField(
+        label="I checked: this is a different person",
+        required=False,
+        help_text="Only if the names were found among people already recorded: tick after "
+        "checking them.",
+    )
 
 
 class AffiliationInline(admin.TabularInline):
@@ -81,6 +168,7 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     search_fields = ("display_name", "=uid")
     autocomplete_fields = ("place_of_origin",)
     inlines = (PersonNameInline, AffiliationInline, RelationshipInline)
+    form = PersonForm
     fieldsets = (
         (None, {"fields": ("gender", "birth_date", "ethnicity", "citizenship")}),
         ("Background", {"fields": ("place_of_origin", "occupation", "public_summary")}),
@@ -94,6 +182,16 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
         ),
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            note = "Shown again with the likely matches if the names are already recorded."
+            fieldsets = [
+                *fieldsets,
+                ("Possible duplicates", {"fields": (CONFIRM_FIELD,), "description": note}),
+            ]
+        return fieldsets
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         person = self.get_object(request, unquote(object_id))
@@ -143,3 +241,160 @@ class RelationshipAdmin(DomainAdmin):
     def get_queryset(self, request):
         people = Person.objects.visible_to(request.user)
         return super().get_queryset(request).filter(from_person__in=people, to_person__in=people)
+
+
+class CandidateStatusFilter(admin.SimpleListFilter):
+    """The queue opens on the pairs still to review; decided ones are a click away."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*CandidateStatus.choices, ("all", "All")]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or CandidateStatus.OPEN) == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or CandidateStatus.OPEN
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(DuplicateCandidate)
+class DuplicateCandidateAdmin(DomainAdmin):
+    """The review queue: pairs of records that may be one person. Staff open a pair, compare
+    the two side by side, and merge them or mark them as different people. A pair is listed
+    only to staff who may see both people (need to know)."""
+
+    list_display = ("pair", "score_percent", "status", "first_reason", "updated_at")
+    list_filter = (CandidateStatusFilter,)
+    list_select_related = ("person_a", "person_b", "decided_by")
+    search_fields = ("person_a__display_name", "person_b__display_name")
+    change_form_template = "admin/people/duplicatecandidate/change_form.html"
+    fields = (
+        "person_a",
+        "person_b",
+        "score",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "absorbed_uid",
+        *DomainAdmin.readonly_fields,
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        visible = Person.objects.visible_to(request.user).values("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(person_a__isnull=True) | Q(person_a__in=visible),
+                Q(person_b__isnull=True) | Q(person_b__in=visible),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False  # found by the scan, an import, or the add-person warning
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # decided, never deleted: "not the same person" must stay known
+
+    @admin.display(description="records")
+    def pair(self, obj):
+        return str(obj)
+
+    @admin.display(description="score", ordering="score")
+    def score_percent(self, obj):
+        return f"{obj.score:.0%}"
+
+    @admin.display(description="why")
+    def first_reason(self, obj):
+        reasons = (obj.reasons or {}).get("reasons") or [""]
+        return reasons[0]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/merge/",
+                view(self.merge_view),
+                name="people_duplicatecandidate_merge",
+            ),
+            path(
+                "<path:object_id>/dismiss/",
+                view(self.dismiss_view),
+                name="people_duplicatecandidate_dismiss",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _side(self, request, person):
+        Case = apps.get_model("cases", "Case")
+        return {
+            "person": person,
+            "names": list(person.names.all()),
+            "cases": list(Case.objects.visible_to(request.user).filter(person=person)),
+            "affiliations": list(person.affiliations.select_related("organisation")),
+            "url": reverse("admin:people_person_change", args=[person.pk]),
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        candidate = self.get_object(request, unquote(object_id))
+        context = {"show_save": False, "show_save_and_continue": False}
+        if candidate is not None:
+            people = [("a", candidate.person_a), ("b", candidate.person_b)]
+            is_open = candidate.status == CandidateStatus.OPEN
+            context |= {
+                "sides": [(key, self._side(request, p)) for key, p in people if p is not None],
+                "reasons": (candidate.reasons or {}).get("reasons", []),
+                "can_merge": is_open and request.user.has_perm("people.merge_person"),
+                "can_dismiss": is_open
+                and request.user.has_perm("people.change_duplicatecandidate"),
+            }
+        return super().change_view(
+            request, object_id, form_url, {**context, **(extra_context or {})}
+        )
+
+    def _decide(self, request, object_id, decide):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        candidate = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if candidate is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, candidate):
+            raise PermissionDenied
+        back = reverse("admin:people_duplicatecandidate_change", args=[candidate.pk])
+        try:
+            message, target = decide(candidate, request.POST.get("reason", ""))
+        except MergeRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(back)
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(target or back)
+
+    def merge_view(self, request, object_id):
+        def merge(candidate, reason):
+            survivor_side = request.POST.get("survivor")
+            if survivor_side not in ("a", "b") or candidate.status != CandidateStatus.OPEN:
+                raise MergeRefused("Choose which record to keep.")
+            sides = {"a": candidate.person_a, "b": candidate.person_b}
+            survivor = sides[survivor_side]
+            absorbed = sides["b" if survivor_side == "a" else "a"]
+            result = merge_people(survivor, absorbed, user=request.user, reason=reason)
+            return result.summary(), reverse("admin:people_person_change", args=[survivor.pk])
+
+        return self._decide(request, object_id, merge)
+
+    def dismiss_view(self, request, object_id):
+        def dismiss(candidate, reason):
+            dismiss_candidate(candidate, user=request.user, reason=reason)
+            return "Marked as two different people.", None
+
+        return self._decide(request, object_id, dismiss)

@@ -3,15 +3,17 @@
 import re
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language, Script
 from casetracker.edtf import EDTFField, edtf_bounds
+from casetracker.fields import EncryptedTextField
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from casetracker.text import detect_script, fold
 
@@ -100,11 +102,11 @@ class Person(StaffStampedModel):
         blank=True,
         help_text="Public. What partners may read about this person once a case is published.",
     )
-    internal_notes = models.TextField(
+    internal_notes = EncryptedTextField(
         blank=True,
         help_text="Restricted. Staff only: never shown to partners or exported.",
     )
-    contact_details = models.TextField(
+    contact_details = EncryptedTextField(
         blank=True,
         help_text="Restricted. How to reach this person or their family. Staff only.",
     )
@@ -123,6 +125,9 @@ class Person(StaffStampedModel):
         ordering = ["display_name", "pk"]
         verbose_name = "person"
         verbose_name_plural = "people"
+        permissions = [
+            ("merge_person", "Can merge duplicate records of one person"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(birth_date_earliest__lte=models.F("birth_date_latest"))
@@ -151,6 +156,55 @@ class NameKind(models.TextChoices):
     OFFICIAL_CHINESE = "official_chinese", "Official Chinese name"
     ALIAS = "alias", "Alias or nickname"
     FORMER = "former", "Former name"
+
+
+class PersonNameQuerySet(DomainQuerySet):
+    """The bulk paths of PersonName: each keeps the derived search form and match keys like
+    ``PersonName.save()`` does, so that imports writing names in bulk are found too."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.derive()
+        created = super().bulk_create(objs, *args, **kwargs)
+        if any(obj.pk is None for obj in created):
+            # A backend that does not return keys: read them back by the unique spelling.
+            stored = {
+                (p, n, lang): pk
+                for pk, p, n, lang in PersonName.objects.filter(
+                    person__in={obj.person_id for obj in created}
+                ).values_list("pk", "person_id", "name", "language")
+            }
+            for obj in created:
+                obj.pk = stored[(obj.person_id, obj.name, obj.language)]
+        PersonNameKey.sync(created)
+        for person in Person.objects.filter(pk__in={obj.person_id for obj in created}):
+            person.refresh_display_name()
+        return created
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs, fields = list(objs), list(fields)
+        if "name" in fields:
+            for obj in objs:
+                obj.derive()
+            fields += [f for f in ("search_name", "script") if f not in fields]
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        if "name" in fields:
+            PersonNameKey.sync(objs)
+        return rows
+
+    def update(self, **kwargs):
+        if "name" not in kwargs:
+            return super().update(**kwargs)
+        if not isinstance(kwargs["name"], str):
+            if "search_name" in kwargs:  # bulk_update() above: it syncs the keys itself
+                return super().update(**kwargs)
+            raise ValueError("PersonName.name can only be updated to a literal name.")
+        kwargs.setdefault("search_name", fold(kwargs["name"]))
+        pks = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        PersonNameKey.sync(PersonName.objects.filter(pk__in=pks))
+        return rows
 
 
 class PersonName(DomainModel):
@@ -186,6 +240,7 @@ class PersonName(DomainModel):
         help_text="Folded form used by search (lower case, separators normalised).",
     )
 
+    objects = PersonNameQuerySet.as_manager()
     history = AuditedHistory()
 
     class Meta:
@@ -223,12 +278,20 @@ class PersonName(DomainModel):
             written_in, chosen = Script(matches[0]).label, self.get_script_display()
             raise ValidationError({"script": f"The name is written in {written_in}, not {chosen}."})
 
-    def save(self, *args, **kwargs):
+    def derive(self) -> None:
+        """Fill the fields derived from the name: its search form and, if empty, its script."""
         self.search_name = fold(self.name)
         if not self.script:
             detected = detect_script(self.name)
             self.script = Script.HAN_SIMPLIFIED if detected == "Hani" else (detected or "")
-        super().save(*args, **kwargs)
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if update_fields is None or "name" in update_fields:
+                PersonNameKey.sync([self])
         self.person.refresh_display_name()
 
     def delete(self, *args, **kwargs):
@@ -385,7 +448,7 @@ class Relationship(DomainModel):
         related_name="relationships_in",
         verbose_name="related person",
     )
-    notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
+    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
 
     history = AuditedHistory()
 
@@ -408,3 +471,189 @@ class Relationship(DomainModel):
 
     def __str__(self):
         return f"{self.from_person} {self.get_kind_display()} {self.to_person}"
+
+
+# --- Duplicates: match keys, candidate pairs, and the uids of merged records ----------------
+
+MATCH_KEY_LENGTH = 64
+
+
+def name_match_keys(name: str) -> set[str]:
+    """The blocking keys stored for ``name`` (people.names.match_keys, cut to the column)."""
+    from people.names import match_keys  # pure and import-light, but only needed here
+
+    return {key[:MATCH_KEY_LENGTH] for key in match_keys(name) if key}
+
+
+class PersonNameKey(models.Model):
+    """A derived blocking key of one name (people.names.match_keys): names of one person in
+    different scripts share a key, so candidate people are found by an indexed lookup instead
+    of a scan of everyone. Rewritten on every write path of PersonName; not audited (derived
+    from the name, whose history is)."""
+
+    name = models.ForeignKey(PersonName, on_delete=models.CASCADE, related_name="match_keys")
+    key = models.CharField(max_length=MATCH_KEY_LENGTH)
+
+    class Meta:
+        ordering = ["name", "key"]
+        verbose_name = "name match key"
+        verbose_name_plural = "name match keys"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "name"], name="people_personnamekey_unique"),
+        ]
+
+    def __str__(self):
+        return self.key
+
+    @classmethod
+    def sync(cls, names) -> None:
+        """Replace the stored keys of ``names`` (saved PersonName rows) by their current keys."""
+        names = [name for name in names if name.pk is not None]
+        if not names:
+            return
+        cls.objects.filter(name__in=[name.pk for name in names]).delete()
+        cls.objects.bulk_create(
+            [
+                cls(name_id=name.pk, key=key)
+                for name in names
+                for key in sorted(name_match_keys(name.name))
+            ],
+            batch_size=1000,
+        )
+
+
+class CandidateStatus(models.TextChoices):
+    OPEN = "open", "To review"
+    DISMISSED = "dismissed", "Not the same person"
+    MERGED = "merged", "Merged"
+
+
+class DuplicateCandidate(DomainModel):
+    """Two records that may be one person, found by find_duplicates, an import or the admin.
+
+    The pair is stored in a canonical order (lower id first), once. Staff decide: merge
+    (people.services.merge_people) or "not the same person" (dismissed, which later scans
+    respect). Once merged, the absorbed side is empty and ``absorbed_uid`` keeps its uid."""
+
+    person_a = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="first person",
+    )
+    person_b = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="second person",
+    )
+    score = models.FloatField(
+        help_text="How likely the two are one person, 0 to 1 (see people.matching)."
+    )
+    reasons = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Why they look alike: the names that matched and the facts that agree or not.",
+    )
+    status = models.CharField(
+        max_length=10, choices=CandidateStatus, default=CandidateStatus.OPEN, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="decided by",
+    )
+    decided_at = models.DateTimeField("decided", null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    absorbed_uid = models.UUIDField(
+        "merged record's public ID",
+        null=True,
+        blank=True,
+        help_text="After a merge: the uid of the record that was merged away.",
+    )
+
+    history = AuditedHistory()
+
+    class Meta:
+        ordering = ["status", "-score", "pk"]
+        verbose_name = "possible duplicate"
+        verbose_name_plural = "possible duplicates"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person_a", "person_b"],
+                name="people_duplicatecandidate_unique_pair",
+                violation_error_message="This pair is already recorded.",
+            ),
+            models.CheckConstraint(
+                condition=Q(person_a__lt=models.F("person_b"))
+                | Q(person_a__isnull=True)
+                | Q(person_b__isnull=True),
+                name="people_duplicatecandidate_canonical_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1),
+                name="people_duplicatecandidate_score_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=CandidateStatus.MERGED)
+                | Q(person_a__isnull=False, person_b__isnull=False),
+                name="people_duplicatecandidate_open_pairs_complete",
+            ),
+        ]
+
+    def __str__(self):
+        a = self.person_a or "(merged)"
+        b = self.person_b or "(merged)"
+        return f"{a} ↔ {b}"
+
+    @staticmethod
+    def ordered(first_id: int, second_id: int) -> tuple[int, int]:
+        return (first_id, second_id) if first_id < second_id else (second_id, first_id)
+
+
+class PersonAlias(models.Model):
+    """The uid of a person merged into another: it keeps resolving to the survivor (the
+    API redirects). Re-pointed when the survivor is merged in turn, so one hop always ends
+    at a live record."""
+
+    uid = models.UUIDField("merged record's public ID", unique=True, editable=False)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="aliases",
+        help_text="The record it was merged into.",
+    )
+    former_name = models.CharField(max_length=300, blank=True, editable=False)
+    merged_at = models.DateTimeField(auto_now_add=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    reason = models.TextField(blank=True)
+
+    history = AuditedHistory()
+
+    class Meta:
+        ordering = ["-merged_at", "pk"]
+        verbose_name = "merged record"
+        verbose_name_plural = "merged records"
+
+    def __str__(self):
+        return f"{self.former_name or self.uid} → {self.person}"
+
+    @classmethod
+    def resolve(cls, uid) -> Person | None:
+        """The live record a merged record's uid now means (None if the uid is no alias)."""
+        try:
+            alias = cls.objects.select_related("person").filter(uid=uid).first()
+        except ValidationError:  # not a uuid
+            return None
+        return alias.person if alias else None

@@ -102,7 +102,7 @@ class SourceAdmin(StampedAdmin):
         ("archived_at", admin.EmptyFieldListFilter),
     )
     list_select_related = ("publisher",)
-    search_fields = ("title", "author", "url", "publisher__name", "=uid")
+    search_fields = ("title", "url", "publisher__name", "=uid")  # author is encrypted
     autocomplete_fields = ("publisher",)
     inlines = (EvidenceFileInline, SourceCitationInline)
     fieldsets = (
@@ -160,7 +160,7 @@ class CitationAdmin(DomainAdmin):
     list_display = ("__str__", "source", "credibility", "locator")
     list_filter = ("credibility", "source__access")
     list_select_related = ("source", "case__person", "event__case__person", "person")
-    search_fields = ("claim", "quote", "locator", "source__title", "case__reference")
+    search_fields = ("locator", "source__title", "case__reference")  # claim, quote encrypted
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -181,7 +181,7 @@ class EvidenceFileAdmin(DomainAdmin):
     form = EvidenceFileForm
     list_display = ("__str__", "source", "size", "content_type", "sha256", "uploaded_by")
     list_select_related = ("source", "uploaded_by")
-    search_fields = ("original_name", "sha256", "source__title")
+    search_fields = ("sha256", "source__title")  # original_name is encrypted
     autocomplete_fields = ("source",)
     readonly_fields = (
         *DomainAdmin.readonly_fields,

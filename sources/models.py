@@ -13,6 +13,7 @@ from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language
 from casetracker.edtf import EDTFField
+from casetracker.fields import EncryptedCharField, EncryptedTextField, evidence_storage
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from people.models import Organisation, Person
 
@@ -82,7 +83,10 @@ class Source(StaffStampedModel):
         related_name="sources",
         help_text="The organisation that published it, e.g. Radio Free Asia.",
     )
-    author = models.CharField(max_length=300, blank=True, help_text="Author or speaker, if named.")
+    # Encrypted: the speaker of a testimony is a testifier.
+    author = EncryptedCharField(
+        max_length=300, blank=True, help_text="Author or speaker, if named."
+    )
     url = models.URLField("URL", max_length=1000, blank=True)
     archive_url = models.URLField(
         "archived copy",
@@ -105,7 +109,7 @@ class Source(StaffStampedModel):
         default=Access.RESTRICTED,
         help_text="Who may see this source. Testimonies are confidential unless agreed otherwise.",
     )
-    notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
+    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SourceQuerySet.as_manager()
@@ -206,7 +210,7 @@ class Citation(DomainModel):
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
     )
-    claim = models.TextField(
+    claim = EncryptedTextField(
         help_text="What the source says that this citation supports, in your own words."
     )
     locator = models.CharField(
@@ -214,7 +218,7 @@ class Citation(DomainModel):
         blank=True,
         help_text="Where in the source: page 3, paragraph 4, 12:30 in the video…",
     )
-    quote = models.TextField(blank=True, help_text="The exact words, if useful.")
+    quote = EncryptedTextField(blank=True, help_text="The exact words, if useful.")
     credibility = models.PositiveSmallIntegerField(
         "information credibility",
         choices=Credibility,
@@ -255,12 +259,14 @@ class EvidenceFile(DomainModel):
     """A file that backs a source: a scan, a screenshot, a recording. Fixed once uploaded."""
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="files")
-    file = models.FileField(upload_to=evidence_path, max_length=200)
-    original_name = models.CharField(max_length=255, editable=False)
+    # Every evidence file is encrypted on disk, whatever its source's access level: the level
+    # can be raised after upload. The SHA-256 and size are those of the original bytes.
+    file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
+    original_name = EncryptedCharField(max_length=255, editable=False)
     sha256 = models.CharField("SHA-256", max_length=64, editable=False, db_index=True)
     size = models.PositiveBigIntegerField("size (bytes)", editable=False)
     content_type = models.CharField(max_length=100, editable=False)
-    description = models.CharField(max_length=300, blank=True)
+    description = EncryptedCharField(max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -5,6 +5,9 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 60)
 os.environ.setdefault("DEBUG", "false")
+# Fixed test-only keys (casetracker.crypto): never used outside the suite.
+os.environ.setdefault("ENCRYPTION_KEYS", "149qyC2IPeMLxVQWdiERqilo_0ad1PN0gkCJGG9_B1k=")
+os.environ.setdefault("AUDIT_DIGEST_KEY", "FP4I1fSz7KAXAbHrFS8TfdUJvhWjb1GpaxPB-wTRy3U=")
 
 from casetracker.settings import *  # noqa: F403
 

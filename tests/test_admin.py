@@ -26,9 +26,11 @@ from cases.models import (
     Location,
     LocationKind,
 )
+from casetracker.integrity import AuditLink
 from casetracker.security import SecurityEvent
 from people.models import (
     Affiliation,
+    DuplicateCandidate,
     Organisation,
     OrganisationKind,
     Person,
@@ -137,9 +139,14 @@ def world(superuser):
         EvidenceFile: evidence,
         SecurityEvent: SecurityEvent.objects.create(kind=SecurityEvent.Kind.LOGIN, username="root"),
         Partner: partner,
+        DuplicateCandidate: DuplicateCandidate.objects.create(
+            person_a=person, person_b=relative, score=0.9
+        ),
         ApiRequest: ApiRequest.objects.create(
             partner=partner, token_name="sync", method="GET", path="/api/v1/cases/", status=200
         ),
+        # The audit chain's last link: every write above added one.
+        AuditLink: AuditLink.objects.order_by("position").last(),
     }
 
 
@@ -154,7 +161,7 @@ def test_changelist_opens_and_lists_the_object(admin_client, world, model):
 
 
 # Logs that the application alone writes: nobody adds to them, superusers included.
-READ_ONLY = {SecurityEvent, ApiRequest}
+READ_ONLY = {SecurityEvent, ApiRequest, AuditLink, DuplicateCandidate}
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=model_id)
@@ -260,6 +267,10 @@ ROW_MAKERS = {
     Partner: lambda ctx: Partner.objects.create(
         name=f"Partner {next(_seq)}", organisation=ctx["organisation"]
     ),
+    DuplicateCandidate: lambda ctx: DuplicateCandidate.objects.create(
+        person_a=make_person(), person_b=make_person(), score=0.9
+    ),
+    AuditLink: lambda ctx: make_charge(),  # one audited write, one link
     ApiRequest: lambda ctx: ApiRequest.objects.create(
         partner=Partner.objects.get_or_create(name="Logged partner")[0],
         token_name="sync",

@@ -1,0 +1,375 @@
+"""Benchmark of the bulk import on a throwaway database: `make bench-import`, or
+
+    .venv/bin/python benchmarks/import_bench.py [--rows 100000]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/python benchmarks/import_bench.py --rows 10000
+
+It never touches real data. On SQLite (the default) the database is a file in a temporary
+VAR_DIR. With DATABASE_URL pointing at PostgreSQL it connects to that database only to create
+a database of its own, `casetracker_import_bench` (dropping one left over by an interrupted
+run), and drops it at the end.
+
+It writes a CSV of N rows in the import template: N/2 fictional people, each with a Latin,
+a Cyrillic and an Arabic-script name, one case and two events (detained with two charges
+and a source; family notified), and measures, through imports.services as the command runs
+it (with the history rows, the duplicate search and the case-status updates):
+
+- the import of the file into an empty database: checking, writing, rows per second;
+- a re-import of the same file (everything found again, nothing written);
+- on PostgreSQL, `COPY … FROM STDIN` of the same rows into a scratch table of text columns:
+  the ceiling of getting the bytes into the database at all;
+- peak memory (the process's maximum resident set size).
+
+It prints a table and writes the figures as JSON to benchmarks/results/ (not kept in git).
+"""
+
+import argparse
+import base64
+import csv
+import io
+import json
+import os
+import platform
+import random
+import resource
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = BASE_DIR / "benchmarks" / "results"
+BENCH_DB = "casetracker_import_bench"
+GROUP = "Benchmark group (fictional)"
+
+# Fictional given names, each in Latin, Cyrillic and Arabic script.
+GIVEN = [
+    ("Kanat", "Қанат", "قانات"),
+    ("Serik", "Серік", "سەرىك"),
+    ("Aigul", "Айгүл", "ايگۇل"),
+    ("Nurlan", "Нұрлан", "نۇرلان"),
+    ("Gulnar", "Гүлнар", "گۇلنار"),
+    ("Yerlan", "Ерлан", "ەرلان"),
+    ("Dana", "Дана", "دانا"),
+    ("Marat", "Марат", "مارات"),
+    ("Saule", "Сәуле", "ساۋلە"),
+    ("Bolat", "Болат", "بولات"),
+]
+# Family names are made of four of these syllables, at random: distinct people, so that the
+# benchmark measures importing rather than an unusual number of possible duplicates.
+SYLLABLES = [
+    ("ba", "ба", "با"),
+    ("ke", "ке", "كە"),
+    ("ta", "та", "تا"),
+    ("nur", "нұр", "نۇر"),
+    ("bek", "бек", "بەك"),
+    ("sa", "са", "سا"),
+    ("mar", "мар", "مار"),
+    ("to", "то", "تو"),
+    ("zhan", "жан", "جان"),
+    ("al", "ал", "ال"),
+    ("dy", "ды", "دى"),
+    ("er", "ер", "ەر"),
+    ("gul", "гүл", "گۇل"),
+    ("kan", "қан", "قان"),
+    ("mu", "му", "مۇ"),
+    ("ra", "ра", "را"),
+    ("se", "се", "سە"),
+    ("ly", "лы", "لى"),
+    ("ab", "аб", "اب"),
+    ("oz", "оз", "وز"),
+]
+PLACES = ["Ili Kazakh Autonomous Prefecture", "Altay Prefecture", "Tacheng Prefecture", "Ürümqi"]
+CHARGES = ["Treason", "Splitting the state", "Inciting splitting the state"]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows in the file (even)")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args()
+    if args.rows < 2 or args.rows % 2:
+        parser.error("--rows must be an even number of at least 2")
+    return args
+
+
+def prepare_environment(var_dir: str) -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="casetracker.settings",
+        VAR_DIR=var_dir,
+        DEBUG="false",
+        DEMO="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="testserver",
+        LOG_LEVEL="WARNING",
+        # Throwaway keys for restricted fields and the audit digest (production needs real ones).
+        ENCRYPTION_KEYS=_random_key(),
+        AUDIT_DIGEST_KEY=_random_key(),
+    )
+    os.environ.pop("STATIC_ROOT", None)
+    os.environ.pop("MEDIA_ROOT", None)
+    Path(var_dir, "static").mkdir()
+
+
+def _random_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+
+
+def _postgres_connect(url: str):
+    import psycopg
+
+    from casetracker.env import parse_database_url
+
+    db = parse_database_url(url)
+    params = {
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "password": db["PASSWORD"],
+        "host": db["HOST"],
+        "port": db["PORT"],
+        **db["OPTIONS"],
+    }
+    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
+
+
+@contextmanager
+def throwaway_database():
+    """Yield with DATABASE_URL pointing at a database made for this run, then remove it."""
+    url = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        os.environ.pop("DATABASE_URL", None)
+        yield "sqlite"
+        return
+    from psycopg import sql
+
+    if parts.path.strip("/") == BENCH_DB:
+        sys.exit(f"Point DATABASE_URL at another database: the benchmark makes {BENCH_DB} itself.")
+    name = sql.Identifier(BENCH_DB)
+    with _postgres_connect(url) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    try:
+        yield "postgresql"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with _postgres_connect(url) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+
+
+# --- The file ------------------------------------------------------------------------------
+
+COLUMNS = [
+    "person_external_id",
+    "name_latin",
+    "name_cyrillic",
+    "name_arabic",
+    "person_gender",
+    "person_birth_date",
+    "person_place_of_origin",
+    "case_external_id",
+    "case_public_summary",
+    "event_kind",
+    "event_date",
+    "event_place",
+    "event_charges",
+    "source_title",
+    "source_kind",
+    "source_url",
+    "source_access",
+    "source_locator",
+]
+
+
+def family_names(n: int, rng: random.Random) -> list[tuple[str, str, str]]:
+    seen, names = set(), []
+    while len(names) < n:
+        picks = tuple(rng.randrange(len(SYLLABLES)) for _ in range(4))
+        if picks in seen:
+            continue
+        seen.add(picks)
+        parts = [SYLLABLES[p] for p in picks]
+        names.append(tuple("".join(p[script] for p in parts).capitalize() for script in range(3)))
+    return names
+
+
+def make_rows(n: int, rng: random.Random) -> list[list[str]]:
+    rows = []
+    families = family_names(n // 2, rng)
+    for i in range(n // 2):
+        given, family = GIVEN[i % 10], families[i]
+        names = [f"{g} {f}" for g, f in zip(given, family, strict=True)]
+        person = [f"B-P-{i}", *names, "male", str(1950 + i % 40), rng.choice(PLACES)]
+        case = [f"B-C-{i}", "Fictional detainee for the import benchmark."]
+        detained = [
+            "detained",
+            f"{2017 + i % 5}/{2019 + i % 5}",
+            "Xinjiang Uyghur Autonomous Region",
+            "; ".join(rng.sample(CHARGES, 2)),
+        ]
+        source = ["Fictional list", "ngo_report", f"https://example.org/list/{i // 500}", "public"]
+        rows.append([*person, *case, *detained, *source, f"row {i}"])
+        notified = ["family_notified", f"2024-{i % 12 + 1:02d}", rng.choice(PLACES), ""]
+        rows.append([*person, *case, *notified, "", "", "", "", ""])
+    return rows
+
+
+def to_csv(rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+# --- Runs ----------------------------------------------------------------------------------
+
+
+def timed_import(data: bytes, user, group) -> dict:
+    from imports import services
+
+    stages = {}
+
+    def progress(stage, n):
+        stages.setdefault(stage, time.perf_counter())
+
+    started = time.perf_counter()
+    result = services.import_file(data, "bench.csv", user=user, group=group, progress=progress)
+    finished = time.perf_counter()
+    if result.plan.errors:
+        sys.exit(f"The benchmark file has errors: {result.plan.errors[:5]}")
+    writing = stages.get("written")
+    return {
+        "status": result.batch.status,
+        "seconds": finished - started,
+        "checking_seconds": (writing or finished) - started,
+        "writing_seconds": finished - writing if writing else 0.0,
+        "counts": result.plan.counts(),
+    }
+
+
+def copy_rows(rows) -> float | None:
+    """PostgreSQL COPY of the same rows into a scratch table of text columns."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    columns = ", ".join(f"{name} text" for name in COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE import_bench_copy ({columns})")
+        started = time.perf_counter()
+        with cursor.copy(f"COPY import_bench_copy ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        elapsed = time.perf_counter() - started
+        cursor.execute("DROP TABLE import_bench_copy")
+    return elapsed
+
+
+def database_version(vendor):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
+        return cursor.fetchone()[0]
+
+
+def run(args, vendor):
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+
+    from casetracker import roles
+    from people.models import Organisation, OrganisationKind
+
+    load_at_start = os.getloadavg()[0]
+    call_command("migrate", verbosity=0)
+    roles.setup_roles()
+    user = get_user_model().objects.create_user("bench-importer", is_staff=True)
+    user.groups.add(roles.Group.objects.get(name=roles.DATA_ENTRY))
+    group = Organisation.objects.create(name=GROUP, kind=OrganisationKind.NGO)
+    rows = make_rows(args.rows, random.Random(args.seed))  # noqa: S311 (made-up data)
+    data = to_csv(rows)
+    first = timed_import(data, user, group)
+    again = timed_import(data, user, group)
+    copy_seconds = copy_rows(rows)
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": {"vendor": vendor, "version": database_version(vendor)},
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average_1min": {"start": load_at_start, "end": os.getloadavg()[0]},
+        },
+        "rows": args.rows,
+        "file_bytes": len(data),
+        "first_import": first,
+        "reimport": again,
+        "copy_seconds": copy_seconds,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
+def report(result) -> str:
+    db, rows = result["database"], result["rows"]
+    lines = [
+        f"casetracker bulk import: {rows:,} rows ({result['file_bytes'] / 2**20:.1f} MB CSV) on "
+        f"{db['vendor']} {db['version']}, Python {result['python']}, Django {result['django']} "
+        f"(load average {result['machine']['load_average_1min']['start']:.1f} at the start on "
+        f"{result['machine']['cpus']} CPUs)",
+        "",
+        f"{'run':<28}{'seconds':>9}{'checking':>10}{'writing':>9}{'rows/s':>9}",
+    ]
+    for name, key in (
+        ("import into an empty db", "first_import"),
+        ("re-import, no changes", "reimport"),
+    ):
+        r = result[key]
+        lines.append(
+            f"{name:<28}{r['seconds']:>9.1f}{r['checking_seconds']:>10.1f}"
+            f"{r['writing_seconds']:>9.1f}{rows / r['seconds']:>9.0f}"
+        )
+    if result["copy_seconds"] is not None:
+        c = result["copy_seconds"]
+        lines.append(f"{'PostgreSQL COPY, text table':<28}{c:>9.2f}{'':>10}{'':>9}{rows / c:>9.0f}")
+    lines.append("")
+    lines.append(f"Peak memory (max RSS): {result['peak_rss_bytes'] / 2**20:.0f} MiB")
+    counts = result["first_import"]["counts"]
+    lines.append(
+        "Written: " + ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items() if v)
+    )
+    return "\n".join(lines)
+
+
+def main():
+    args = parse_args()
+    sys.path.insert(0, str(BASE_DIR))
+    var_dir = tempfile.mkdtemp(prefix="casetracker-import-bench-")
+    try:
+        prepare_environment(var_dir)
+        with throwaway_database() as vendor:
+            result = run(args, vendor)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    print(report(result))
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"import-{result['database']['vendor']}-{result['rows']}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nWritten to {path.relative_to(BASE_DIR)}")
+
+
+if __name__ == "__main__":
+    main()

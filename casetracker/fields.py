@@ -1,0 +1,154 @@
+"""Model fields and file storage that keep restricted data encrypted at rest (casetracker.crypto).
+
+The database only ever holds ``ct1:`` tokens; Python code, the admin and forms see plain text.
+simple-history copies these fields into the Historical models unchanged, so history rows are
+encrypted the same way. Encrypted columns cannot be searched, filtered or ordered by content
+(each encryption is randomised): only ``isnull`` and comparison with "" work.
+"""
+
+from django.core.exceptions import FieldError
+from django.core.files.base import File
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models.lookups import Exact, IsNull
+
+from casetracker import crypto
+
+
+class _EmptyOnlyExact(Exact):
+    def get_prep_lookup(self):
+        if self.rhs not in ("", None):
+            raise FieldError(
+                f"{self.lhs.target.model.__name__}.{self.lhs.target.name} is encrypted: "
+                "it can only be compared with the empty string."
+            )
+        return super().get_prep_lookup()
+
+
+class EncryptedMixin:
+    #: Lets other code (the audit chain) recognise columns that hold ciphertext.
+    encrypted = True
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "exact":
+            return _EmptyOnlyExact
+        if lookup_name == "isnull":
+            return IsNull
+        return None
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return crypto.encrypt_text(value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        try:
+            return crypto.decrypt_text(value)
+        except crypto.DecryptionError as error:
+            raise crypto.DecryptionError(
+                f"Cannot decrypt {self.model._meta.label}.{self.name} "
+                f"(column {self.model._meta.db_table}.{self.column}): {error}."
+            ) from None
+
+
+class EncryptedTextField(EncryptedMixin, models.TextField):
+    """A TextField stored encrypted."""
+
+
+class EncryptedCharField(EncryptedMixin, models.CharField):
+    """A CharField (one-line input, ``max_length`` checked on the plain text) stored
+    encrypted in a text column: the ciphertext is longer than the text."""
+
+    def db_type(self, connection):
+        return models.TextField().db_type(connection)
+
+    def cast_db_type(self, connection):
+        return self.db_type(connection)
+
+
+# --- evidence files ------------------------------------------------------------------------
+
+FILE_PURPOSE = b"evidence"
+
+
+class _SealedContent(File):
+    """An upload, encrypted chunk by chunk as the storage writes it."""
+
+    def __init__(self, content):
+        super().__init__(None, getattr(content, "name", None))
+        self._content = content
+
+    def chunks(self, chunk_size=None):
+        return crypto.encrypt_stream(self._content.chunks(), FILE_PURPOSE)
+
+
+class EncryptedFileSystemStorage(FileSystemStorage):
+    """Files encrypted on disk (casetracker.crypto stream format), plain bytes when opened.
+
+    Opening returns a read-only, streamed, authenticated plaintext reader; a file that was
+    not encrypted, was altered or is under an unknown key raises DecryptionError.
+    """
+
+    def _save(self, name, content):
+        return super()._save(name, _SealedContent(content))
+
+    def _open(self, name, mode="rb"):
+        if "w" in mode or "a" in mode or "+" in mode:
+            raise ValueError("Encrypted evidence files are written once, through save().")
+        raw = open(self.path(name), "rb")  # noqa: SIM115 (the reader closes it)
+        return File(crypto.DecryptingReader(raw, FILE_PURPOSE), name)
+
+
+def evidence_storage() -> EncryptedFileSystemStorage:
+    """The evidence files' storage (a callable, so migrations do not freeze MEDIA_ROOT)."""
+    return EncryptedFileSystemStorage()
+
+
+class EvidenceIntegrityError(Exception):
+    """A stored evidence file no longer matches its recorded SHA-256."""
+
+
+def reseal_evidence_file(root, name: str, sha256: str, ring=None) -> bool:
+    """Put one stored evidence file under the newest key (encrypting it if it was stored in
+    the clear before encryption); return whether it was rewritten. Refuses a file whose
+    content does not match ``sha256``, so that re-encryption never blesses a tampered file.
+    The new file is written beside the old one and renamed over it: never half-written."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    ring = ring or crypto.keyring()
+    path = Path(root) / name
+    kid = crypto.stream_key_id(path, FILE_PURPOSE)
+    if kid == ring.newest:
+        return False
+    temporary = path.with_name(f".{path.name}.resealing")
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as source, open(temporary, "wb") as target:
+            if kid is None:
+                plain = iter(lambda: source.read(crypto.CHUNK), b"")
+            else:
+                plain = crypto.decrypt_stream(source.read, FILE_PURPOSE, ring)
+
+            def hashed(chunks):
+                for chunk in chunks:
+                    digest.update(chunk)
+                    yield chunk
+
+            for sealed in crypto.encrypt_stream(hashed(plain), FILE_PURPOSE, ring):
+                target.write(sealed)
+            target.flush()
+            os.fsync(target.fileno())
+        if digest.hexdigest() != sha256:
+            raise EvidenceIntegrityError(
+                f"Evidence file {name} does not match its recorded SHA-256: left as it is."
+            )
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,181 @@
+"""Exports in the admin: the export log (read-only), and on the Case changelist an "Export
+published cases" page and two actions on selected cases (published only; unpublished
+included, for Verifiers). cases.admin.CaseAdmin takes CaseExportMixin.
+
+Who may export what:
+- every staff member who can view cases (Data entry, Verifier, Administrator): published
+  cases, all of them or of a selection;
+- only holders of ``exports.export_unpublished`` (Verifiers): a selection with unpublished
+  cases, every case of it they may see. Every export is logged.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import FileResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from cases.models import Case
+from casetracker.admin import ReadOnlyAdmin
+from exports import bundle, services
+from exports.models import Channel, ExportLog
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(ReadOnlyAdmin):
+    list_display = (
+        "at",
+        "scope",
+        "channel",
+        "user",
+        "partner",
+        "case_count",
+        "left_out",
+        "formats",
+        "manifest_sha256",
+    )
+    list_filter = ("scope", "channel", "partner")
+    list_select_related = ("user", "partner")
+    search_fields = ("manifest_sha256", "user__username", "partner__name")
+    date_hierarchy = "at"
+    fields = (
+        "at",
+        "scope",
+        "channel",
+        "user",
+        "partner",
+        "filters",
+        "selected",
+        "left_out",
+        "formats",
+        "case_count",
+        "counts",
+        "manifest_sha256",
+    )
+
+
+class ExportForm(forms.Form):
+    formats = forms.MultipleChoiceField(
+        choices=[
+            ("csv", "CSV (cases, events, names, sources)"),
+            ("json", "JSON (the partner API's representation)"),
+            ("xlsx", "XLSX workbook"),
+        ],
+        initial=list(bundle.FORMATS),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    jsonl = forms.BooleanField(
+        label="JSON Lines", required=False, help_text="cases.jsonl, one case a line."
+    )
+    scope = forms.ChoiceField(
+        choices=[("all", "all"), ("selected", "selected"), ("unpublished", "unpublished")],
+        widget=forms.HiddenInput,
+        initial="all",
+    )
+
+
+class CaseExportMixin:
+    """For CaseAdmin: the export page, the two actions and the download."""
+
+    change_list_template = "admin/exports/case_change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "export/",
+                # Outside the request's transaction: the export reads one snapshot of its own.
+                transaction.non_atomic_requests(self.admin_site.admin_view(self.export_view)),
+                name="cases_case_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_export_unpublished_permission(self, request):
+        return services.may_export_unpublished(request.user)
+
+    @admin.action(description="Export selected published cases", permissions=["view"])
+    def export_selected(self, request, queryset):
+        return self._confirm(request, queryset, "selected")
+
+    @admin.action(
+        description="Export selected cases, unpublished included (staff export, logged)",
+        permissions=["export_unpublished"],
+    )
+    def export_selected_unpublished(self, request, queryset):
+        return self._confirm(request, queryset, "unpublished")
+
+    def _confirm(self, request, queryset, scope):
+        cases = list(queryset.select_related("person"))
+        left_out = {} if scope == "unpublished" else services.not_published_reasons(cases)
+        form = ExportForm(initial={"scope": scope})
+        return self._page(request, form, scope, cases=cases, left_out=left_out)
+
+    def _page(self, request, form, scope, cases=None, left_out=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Export unpublished cases" if scope == "unpublished" else "Export cases",
+            "opts": self.model._meta,
+            "form": form,
+            "scope": scope,
+            "cases": cases,
+            "left_out": sorted((left_out or {}).items()),
+            "left_out_total": sum((left_out or {}).values()),
+            "exported_total": len(cases or []) - sum((left_out or {}).values()),
+            "published_total": services.export_queryset().count() if scope == "all" else None,
+        }
+        return TemplateResponse(request, "admin/exports/export.html", context)
+
+    def export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return self._page(request, ExportForm(), "all")
+        form = ExportForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, form, request.POST.get("scope", "all"))
+        scope = form.cleaned_data["scope"]
+        unpublished = scope == "unpublished"
+        if unpublished and not self.has_export_unpublished_permission(request):
+            raise PermissionDenied
+        selected = None
+        if scope != "all":
+            ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+            # Only what this user may see (need to know), whatever ids were posted.
+            visible = self.get_queryset(request).filter(pk__in=ids).values("pk")
+            selected = Case.objects.filter(pk__in=visible)
+        return self._download(request, form.cleaned_data, selected, unpublished)
+
+    def _download(self, request, options, selected, unpublished):
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        name = f"casetracker-{'staff-export' if unpublished else 'cases'}-{stamp}.zip"
+        work = Path(tempfile.mkdtemp(prefix="casetracker-export-"))
+        try:
+            result = services.export_cases(
+                work / name,
+                channel=Channel.ADMIN,
+                formats=options["formats"],
+                jsonl=options["jsonl"],
+                as_zip=True,
+                selected=selected,
+                include_unpublished=unpublished,
+                user=request.user,
+                request=request,
+            )
+            file = result.path.open("rb")
+        except (services.ExportError, bundle.BundleError) as error:
+            self.message_user(request, f"Export failed: {error}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:cases_case_changelist"))
+        finally:
+            # The open file stays readable until the response is sent.
+            shutil.rmtree(work, ignore_errors=True)
+        response = FileResponse(file, as_attachment=True, filename=name)
+        response["Content-Type"] = "application/zip"
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,298 @@
+"""Exporting cases: which cases, checked filters, the bundle written in place atomically, and
+the export log. The command, the admin and the partner API all call export_cases().
+
+What an export may hold is decided here and in api.public, nowhere else:
+
+- by default, ``api.public.case_queryset()``: the published cases, as partners see them;
+- with ``include_unpublished``, for staff with ``exports.export_unpublished`` (Verifiers):
+  every case they may see (``Case.objects.visible_to``), still serialised by the partner
+  allow-list, with a ``review_state`` column.
+"""
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from api import public
+from api.filters import CaseFilter
+from cases.models import Case
+from exports import bundle
+from exports.models import ExportLog, Scope
+
+CHUNK_SIZE = 500
+UNPUBLISHED_PERMISSION = "exports.export_unpublished"
+
+
+class ExportError(Exception):
+    """An export refused or failed; the message says why."""
+
+
+class FilterError(ExportError):
+    """Filters refused: ``errors`` maps each filter to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(
+            " ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        )
+
+
+class ExportRefused(ExportError):
+    """The user may not make this export."""
+
+
+# --- Which cases ---------------------------------------------------------------------------
+
+
+def accepted_filters() -> list[str]:
+    return sorted(CaseFilter.base_filters)
+
+
+def filter_cases(queryset, params) -> tuple:
+    """Apply the partner API's case filters (api.filters.CaseFilter) to ``queryset``.
+
+    ``params`` is a QueryDict or a mapping of name to value or list of values. Returns the
+    filtered queryset and the filters as recorded in the manifest (name → list of values).
+    Unknown filters and bad values raise FilterError, naming what each accepts."""
+    data = QueryDict(mutable=True)
+    for name, values in params.lists() if isinstance(params, QueryDict) else params.items():
+        for value in values if isinstance(values, list | tuple) else [values]:
+            data.appendlist(name, str(value))
+    accepted = accepted_filters()
+    unknown = sorted(set(data) - set(accepted))
+    if unknown:
+        message = f"Unknown filter. Accepted: {', '.join(accepted)}."
+        raise FilterError({name: [message] for name in unknown})
+    filterset = CaseFilter(data=data, queryset=queryset)
+    if not filterset.is_valid():
+        errors = {}
+        for name, messages in filterset.errors.items():
+            field = filterset.form.fields.get(name)
+            options = [str(v) for v, _ in getattr(field, "choices", []) if v != ""]
+            errors[name] = [*messages, *([f"Accepted: {', '.join(options)}."] if options else [])]
+        raise FilterError(errors)
+    recorded = {name: data.getlist(name) for name in sorted(data)}
+    return filterset.qs, recorded
+
+
+def may_export_unpublished(user) -> bool:
+    return bool(user and user.is_active and user.has_perm(UNPUBLISHED_PERMISSION))
+
+
+def export_queryset(*, include_unpublished: bool = False, user=None):
+    """The cases an export starts from, with what their representation reads prefetched."""
+    published = public.case_queryset()
+    if not include_unpublished:
+        return published
+    if not may_export_unpublished(user):
+        raise ExportRefused(
+            f"{user or 'Nobody'} may not export unpublished cases: only Verifiers can "
+            f"(permission {UNPUBLISHED_PERMISSION})."
+        )
+    # The same prefetches as the API's, on every case this user may see (need to know).
+    return Case.objects.visible_to(user).prefetch_related(*published._prefetch_related_lookups)
+
+
+def not_published_reasons(cases) -> dict[str, int]:
+    """Why cases are not published, for the admin's "left out" message: reason → count."""
+    reasons: dict[str, int] = {}
+    published = set(
+        Case.objects.published().filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
+    )
+    for case in cases:
+        if case.pk in published:
+            continue
+        if case.archived_at:
+            reason = "archived"
+        elif case.review_state != "verified":
+            reason = "not verified"
+        elif not case.is_published:
+            reason = "verified, not published"
+        elif case.sensitive:
+            reason = "sensitive"
+        else:
+            reason = "no consent to publish or evidence below the minimum"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return reasons
+
+
+def in_chunks(queryset, chunk_size: int = CHUNK_SIZE) -> Iterator[Case]:
+    """Every case of ``queryset`` by reference, ``chunk_size`` at a time (keyset: each chunk
+    starts after the last reference of the one before, never at an OFFSET)."""
+    queryset = queryset.order_by("reference")
+    last = None
+    while True:
+        page = queryset if last is None else queryset.filter(reference__gt=last)
+        chunk = list(page[:chunk_size])
+        yield from chunk
+        if len(chunk) < chunk_size:
+            return
+        last = chunk[-1].reference
+
+
+@contextmanager
+def consistent_reads():
+    """One snapshot of the database for the whole export where it can be had: a repeatable
+    read transaction on PostgreSQL, a read transaction on SQLite. Inside a transaction
+    already (an admin request), the reads join it."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+class Addresses:
+    """Stands in for the request when the API addresses of records are built without one
+    (the command): ``base_url`` + path. Empty: addresses start at /api/v1/."""
+
+    def __init__(self, base_url: str = ""):
+        self.base_url = base_url.rstrip("/")
+
+    def build_absolute_uri(self, path: str) -> str:
+        return self.base_url + path
+
+
+def base_url_of(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def representations(cases: Iterable[Case], request, staff: bool) -> Iterator[dict]:
+    """Each case as the partner API's case detail gives it (plus review_state for staff)."""
+    serializer = public.CaseSerializer(context={"request": request})
+    for case in cases:
+        data = serializer.to_representation(case)
+        if staff:
+            data["review_state"] = case.workflow_state
+        yield data
+
+
+# --- The export --------------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest: dict
+    manifest_sha256: str
+    log: ExportLog
+    case_count: int
+
+
+def export_cases(
+    destination: Path,
+    *,
+    channel: str,
+    formats: Iterable[str] = bundle.FORMATS,
+    jsonl: bool = False,
+    as_zip: bool = False,
+    filters=None,
+    selected=None,
+    include_unpublished: bool = False,
+    user=None,
+    partner=None,
+    request=None,
+    base_url: str = "",
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> ExportResult:
+    """Write a bundle to ``destination`` (a new directory, or a zip file with ``as_zip``)
+    and log it. Nothing is left at ``destination`` if anything fails.
+
+    ``selected``: a queryset of cases chosen in the admin; the export holds those that are
+    published (all of them the user may see, with ``include_unpublished``). ``request``
+    (admin, API) or ``base_url`` (command) is where the API addresses of records point.
+    ``progress(total)`` returns a function called once per case written.
+    """
+    destination = Path(destination)
+    formats = _check_formats(formats)
+    if destination.exists():
+        raise ExportError(f"{destination} already exists: give a new name.")
+    if not destination.parent.is_dir():
+        raise ExportError(f"{destination.parent} is not a directory.")
+    cases = export_queryset(include_unpublished=include_unpublished, user=user)
+    cases, recorded = filter_cases(cases, filters or {})
+    selection, references = None, []
+    if selected is not None:
+        references = sorted(selected.values_list("reference", flat=True))
+        cases = cases.filter(pk__in=selected.values("pk"))
+    if request is not None:
+        base_url = base_url_of(request)
+    else:
+        base_url = base_url.rstrip("/")
+        request = Addresses(base_url)
+    staff = include_unpublished
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=destination.parent))
+    try:
+        with consistent_reads():
+            total = cases.count()
+            tick = progress(total) if progress else None
+            written = bundle.write_files(
+                representations(in_chunks(cases, chunk_size), request, staff),
+                work,
+                formats=formats,
+                jsonl=jsonl,
+                staff=staff,
+                progress=tick,
+            )
+        if selected is not None:
+            selection = {"selected": len(references), "exported": total}
+        manifest = bundle.build_manifest(
+            generated_at=timezone.now(),
+            scope=Scope.UNPUBLISHED if staff else Scope.PUBLISHED,
+            filters=recorded,
+            selection=selection,
+            base_url=base_url,
+            directory=work,
+            written=written,
+        )
+        data = bundle.manifest_bytes(manifest)
+        (work / bundle.MANIFEST_FILE).write_bytes(data)
+        names = [*written.names, bundle.MANIFEST_FILE]
+        with (work / bundle.MANIFEST_FILE).open("rb") as file:
+            manifest_sha256 = bundle.sha256_of(file)
+        if as_zip:
+            packed = work / "bundle.zip"
+            bundle.zip_directory(work, names, packed)
+        # The log and the bundle land together: a failure to move the bundle into place
+        # rolls the log entry back, and a failure to log leaves no bundle.
+        with transaction.atomic():
+            log = ExportLog.objects.create(
+                channel=channel,
+                scope=manifest["scope"],
+                user=user if getattr(user, "pk", None) else None,
+                partner=partner,
+                filters=recorded,
+                selected=references,
+                left_out=len(references) - total if selected is not None else 0,
+                formats=",".join(f for f in bundle.FORMATS if f in formats),
+                case_count=total,
+                counts={name: info["records"] for name, info in manifest["files"].items()},
+                manifest_sha256=manifest_sha256,
+            )
+            os.replace(packed if as_zip else work, destination)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportResult(destination, manifest, manifest_sha256, log, total)
+
+
+def _check_formats(formats) -> set[str]:
+    formats = {f.strip().lower() for f in formats if f.strip()}
+    unknown = sorted(formats - set(bundle.FORMATS))
+    if unknown or not formats:
+        raise ExportError(
+            f"Unknown format {', '.join(unknown) or '(none)'}: choose from "
+            f"{', '.join(bundle.FORMATS)}."
+        )
+    return formats

@@ -1,0 +1,471 @@
+"""The flat files of an export (cases, events, names, sources): their columns, what each means,
+and how a cell is written.
+
+Every cell is read from the partner API's representation of a case
+(``api.public.CaseSerializer``), never from a model: a flat file can hold only what the
+allow-list exposes. The one exception is ``review_state`` in staff exports of unpublished
+cases, added by exports.bundle.
+"""
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from cases.models import (
+    CaseStatus,
+    ChargeBasis,
+    EventKind,
+    EvidenceLevel,
+    FacilityType,
+    LocationKind,
+)
+from casetracker.choices import Language, Script
+from people.models import Ethnicity, Gender, NameKind, OrganisationKind
+from sources.models import Reliability, SourceKind
+
+SEPARATOR = "|"
+ESCAPE = "\\"
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_ESCAPE = "'"
+# C0 control characters other than tab, line feed and carriage return: XML (XLSX) cannot hold
+# them, and in a CSV they are never meant.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+REPLACEMENT = "\ufffd"
+# Workflow positions of a case, for the review_state column of staff exports.
+REVIEW_STATES = [
+    ("draft", "Draft: being entered"),
+    ("in_review", "In review"),
+    ("verified", "Verified, not published"),
+    ("published", "Verified and published (what partners see)"),
+    ("archived", "Archived"),
+]
+
+
+# --- Cells ---------------------------------------------------------------------------------
+
+
+def join_values(values: Iterable) -> str:
+    """Several values in one cell: separated by |, with | and \\ in a value escaped."""
+    return SEPARATOR.join(
+        _text(v).replace(ESCAPE, ESCAPE * 2).replace(SEPARATOR, ESCAPE + SEPARATOR) for v in values
+    )
+
+
+def split_values(cell: str) -> list[str]:
+    """The values of a multi-valued cell (the inverse of join_values; after unescape_formula)."""
+    if cell == "":
+        return []
+    values, current, chars = [], [], iter(cell)
+    for char in chars:
+        if char == ESCAPE:
+            current.append(next(chars, ""))
+        elif char == SEPARATOR:
+            values.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    values.append("".join(current))
+    return values
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
+
+
+def cell(value) -> str:
+    """The text of a CSV or XLSX cell: lists joined, controls replaced, formulas defused."""
+    text = join_values(value) if isinstance(value, list | tuple) else _text(value)
+    text = _CONTROL.sub(REPLACEMENT, text)
+    if text.startswith(FORMULA_TRIGGERS):
+        text = FORMULA_ESCAPE + text
+    # XML (XLSX) turns a carriage return into a line feed: write line feeds in both formats.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def unescape_formula(text: str) -> str:
+    """The value a cell was made from, for programs reading the files."""
+    if text.startswith(FORMULA_ESCAPE) and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
+# --- Columns -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    meaning: str
+    get: Callable[[dict, dict], object]  # (case, item) -> value
+    allowed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def choices(enum) -> list[tuple[str, str]]:
+    return [(str(value), str(label)) for value, label in enum.choices if value != ""]
+
+
+def _date(path: Callable[[dict], dict | None], part: str):
+    def get(case, item):
+        date = path(item)
+        return date[part] if date else None
+
+    return get
+
+
+def _each(key: str, attr: str):
+    return lambda case, item: [entry[attr] for entry in item[key]]
+
+
+EDTF = "EDTF date (see “Dates”)"
+DAY = "date (YYYY-MM-DD)"
+
+
+def _case_ref() -> list[Column]:
+    return [
+        Column(
+            "case_reference",
+            "text",
+            "The case's reference (CT-2024-00017): joins this file to cases.csv.",
+            lambda case, item: case["reference"],
+        ),
+        Column(
+            "case_uid",
+            "UUID",
+            "The case's permanent public id: joins this file to cases.csv.",
+            lambda case, item: case["uid"],
+        ),
+    ]
+
+
+def _place(key: str, what: str, get_place: Callable[[dict], dict | None]) -> list[Column]:
+    def attr(name):
+        return lambda case, item: (get_place(item) or {}).get(name)
+
+    return [
+        Column(f"{key}_uid", "UUID", f"{what}: permanent public id.", attr("uid")),
+        Column(f"{key}_url", "URL", f"{what}: its address in the partner API.", attr("url")),
+        Column(
+            f"{key}_kind", "code", f"{what}: kind of place.", attr("kind"), choices(LocationKind)
+        ),
+        Column(f"{key}_name_en", "text", f"{what}: name in English.", attr("name_en")),
+        Column(f"{key}_name_kk", "text", f"{what}: name in Kazakh.", attr("name_kk")),
+        Column(f"{key}_name_zh", "text", f"{what}: name in Chinese.", attr("name_zh")),
+    ]
+
+
+def _organisation(key: str, what: str, get_org: Callable[[dict], dict | None]) -> list[Column]:
+    def attr(name):
+        return lambda case, item: (get_org(item) or {}).get(name)
+
+    return [
+        Column(f"{key}_uid", "UUID", f"{what}: permanent public id.", attr("uid")),
+        Column(f"{key}_url", "URL", f"{what}: its address in the partner API.", attr("url")),
+        Column(f"{key}_name", "text", f"{what}: name (English).", attr("name")),
+        Column(f"{key}_name_kk", "text", f"{what}: name in Kazakh.", attr("name_kk")),
+        Column(f"{key}_name_zh", "text", f"{what}: name in Chinese.", attr("name_zh")),
+        Column(f"{key}_abbreviation", "text", f"{what}: abbreviation.", attr("abbreviation")),
+        Column(f"{key}_kind", "code", f"{what}: kind.", attr("kind"), choices(OrganisationKind)),
+    ]
+
+
+def _person(attr: str):
+    return lambda case, item: case["person"][attr]
+
+
+CASE_COLUMNS = [
+    Column(
+        "reference",
+        "text",
+        "The case's reference, CT-<year>-<number>. Files are ordered by it.",
+        lambda case, item: case["reference"],
+    ),
+    Column("uid", "UUID", "The case's permanent public id.", lambda case, item: case["uid"]),
+    Column("url", "URL", "The case in the partner API.", lambda case, item: case["url"]),
+    Column(
+        "status",
+        "code",
+        "The person's current situation, from the latest dated event unless staff set it.",
+        lambda case, item: case["status"],
+        choices(CaseStatus),
+    ),
+    Column(
+        "evidence_level",
+        "integer",
+        "How well the case is documented, as confirmed when it was verified.",
+        lambda case, item: case["evidence_level"],
+        choices(EvidenceLevel),
+    ),
+    Column(
+        "verified_at",
+        "date and time (ISO 8601, UTC)",
+        "When the case was last verified.",
+        lambda case, item: case["verified_at"],
+    ),
+    Column(
+        "updated_at",
+        "date and time (ISO 8601, UTC)",
+        "When the case record last changed.",
+        lambda case, item: case["updated_at"],
+    ),
+    Column(
+        "public_summary",
+        "text",
+        "What is known of the case, for the public.",
+        lambda case, item: case["public_summary"],
+    ),
+    Column("person_uid", "UUID", "The detained person's permanent public id.", _person("uid")),
+    Column("person_url", "URL", "The person in the partner API.", _person("url")),
+    Column(
+        "person_name",
+        "text",
+        "The person's preferred name (every spelling is in names.csv).",
+        _person("name"),
+    ),
+    Column(
+        "person_names",
+        "list of text",
+        "Every recorded spelling of the person's name, preferred first (script and language in "
+        "names.csv).",
+        lambda case, item: [n["name"] for n in case["person"]["names"]],
+    ),
+    Column("person_gender", "code", "As recorded.", _person("gender"), choices(Gender)),
+    Column(
+        "person_birth_date",
+        EDTF,
+        "Date of birth, as the sources give it.",
+        _date(lambda item: item["person"]["birth_date"], "edtf"),
+    ),
+    Column(
+        "person_birth_date_earliest",
+        DAY,
+        "Earliest possible day of birth.",
+        _date(lambda item: item["person"]["birth_date"], "earliest"),
+    ),
+    Column(
+        "person_birth_date_latest",
+        DAY,
+        "Latest possible day of birth.",
+        _date(lambda item: item["person"]["birth_date"], "latest"),
+    ),
+    Column("person_ethnicity", "code", "As recorded.", _person("ethnicity"), choices(Ethnicity)),
+    *_place("person_origin", "Place of origin", lambda case: case["person"]["place_of_origin"]),
+    Column("person_occupation", "text", "Occupation or position.", _person("occupation")),
+    Column(
+        "person_public_summary",
+        "text",
+        "What is known of the person, for the public.",
+        _person("public_summary"),
+    ),
+    Column(
+        "incident_uids",
+        "list of UUID",
+        "Waves or operations the case is part of: permanent public ids.",
+        lambda case, item: [i["uid"] for i in case["incidents"]],
+    ),
+    Column(
+        "incident_names",
+        "list of text",
+        "Waves or operations the case is part of: names, in the order of incident_uids.",
+        lambda case, item: [i["name"] for i in case["incidents"]],
+    ),
+]
+
+EVENT_COLUMNS = [
+    *_case_ref(),
+    Column("event_uid", "UUID", "The event's permanent public id.", lambda c, e: e["uid"]),
+    Column("kind", "code", "What happened.", lambda c, e: e["kind"], choices(EventKind)),
+    Column("date", EDTF, "When, as the sources give it.", _date(lambda e: e["date"], "edtf")),
+    Column(
+        "date_earliest",
+        DAY,
+        "Earliest possible day (empty: unknown or open).",
+        _date(lambda e: e["date"], "earliest"),
+    ),
+    Column(
+        "date_latest",
+        DAY,
+        "Latest possible day (empty: unknown or open).",
+        _date(lambda e: e["date"], "latest"),
+    ),
+    *_place("location", "Place where it happened", lambda e: e["location"]),
+    *_place("facility", "Facility (prison, camp, detention centre)", lambda e: e["facility"]),
+    Column(
+        "facility_type",
+        "code",
+        "Facility: what kind of facility.",
+        lambda c, e: (e["facility"] or {}).get("facility_type"),
+        choices(FacilityType),
+    ),
+    *_organisation("authority", "The body that acted", lambda e: e["authority"]),
+    Column(
+        "charge_uids", "list of UUID", "Charges: permanent public ids.", _each("charges", "uid")
+    ),
+    Column(
+        "charge_names",
+        "list of text",
+        "Charges: English names, in the order of charge_uids.",
+        _each("charges", "name"),
+    ),
+    Column(
+        "charge_names_zh",
+        "list of text",
+        "Charges: Chinese names, in the order of charge_uids (empty where unknown).",
+        _each("charges", "name_zh"),
+    ),
+    Column(
+        "charge_articles",
+        "list of text",
+        "Charges: article of the PRC Criminal Law, in the order of charge_uids (empty where none).",
+        _each("charges", "article"),
+    ),
+    Column(
+        "charge_basis",
+        "code",
+        "Whether the charges were officially disclosed or only reported (empty: none known).",
+        lambda c, e: e["charge_basis"],
+        choices(ChargeBasis),
+    ),
+    Column("sentence", "text", "As reported, e.g. “15 years”.", lambda c, e: e["sentence"]),
+    Column("description", "text", "What happened, briefly.", lambda c, e: e["description"]),
+]
+
+NAME_COLUMNS = [
+    *_case_ref(),
+    Column(
+        "person_uid", "UUID", "The person's permanent public id.", lambda c, n: c["person"]["uid"]
+    ),
+    Column("name", "text", "The name, exactly as a source writes it.", lambda c, n: n["name"]),
+    Column(
+        "script", "code (ISO 15924)", "Writing system.", lambda c, n: n["script"], choices(Script)
+    ),
+    Column(
+        "language",
+        "code (BCP 47)",
+        "Language the name is given in.",
+        lambda c, n: n["language"],
+        choices(Language),
+    ),
+    Column("kind", "code", "What kind of spelling.", lambda c, n: n["kind"], choices(NameKind)),
+    Column(
+        "preferred",
+        "boolean (true/false)",
+        "The name shown in lists; one per person.",
+        lambda c, n: n["preferred"],
+    ),
+]
+
+SOURCE_COLUMNS = [
+    *_case_ref(),
+    Column("source_uid", "UUID", "The source's permanent public id.", lambda c, s: s["uid"]),
+    Column("source_url", "URL", "The source in the partner API.", lambda c, s: s["url"]),
+    Column("title", "text", "Headline or short description.", lambda c, s: s["title"]),
+    Column("kind", "code", "What kind of source.", lambda c, s: s["kind"], choices(SourceKind)),
+    *_organisation("publisher", "Publisher", lambda s: s["publisher"]),
+    Column("author", "text", "Author or speaker, if named.", lambda c, s: s["author"]),
+    Column("link", "URL", "The source itself, on the web.", lambda c, s: s["link"]),
+    Column(
+        "archive_url", "URL", "An archived copy (web.archive.org…).", lambda c, s: s["archive_url"]
+    ),
+    Column(
+        "published",
+        EDTF,
+        "Publication date, as known.",
+        _date(lambda s: s["published"], "edtf"),
+    ),
+    Column(
+        "published_earliest",
+        DAY,
+        "Earliest possible publication day.",
+        _date(lambda s: s["published"], "earliest"),
+    ),
+    Column(
+        "published_latest",
+        DAY,
+        "Latest possible publication day.",
+        _date(lambda s: s["published"], "latest"),
+    ),
+    Column("language", "code (BCP 47)", "Language.", lambda c, s: s["language"], choices(Language)),
+    Column(
+        "reliability",
+        "code (Admiralty A–F)",
+        "How reliable the source is judged to be.",
+        lambda c, s: s["reliability"],
+        choices(Reliability),
+    ),
+    Column(
+        "citation_locators",
+        "list of text",
+        "Where in the source each citation on this case is: page, paragraph, timestamp.",
+        _each("citations", "locator"),
+    ),
+    Column(
+        "citation_supports",
+        "list of code",
+        "What each citation supports, in the order of citation_locators.",
+        _each("citations", "supports"),
+        [("case", "the case"), ("event", "an event"), ("person", "the person")],
+    ),
+    Column(
+        "citation_event_uids",
+        "list of UUID",
+        "The event each citation supports (empty for case and person citations), in the "
+        "order of citation_locators: joins to events.csv.",
+        _each("citations", "event"),
+    ),
+]
+
+REVIEW_STATE = Column(
+    "review_state",
+    "code",
+    "Staff exports only: where the case stands in the workflow.",
+    lambda case, item: case["review_state"],
+    REVIEW_STATES,
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # file name without .csv
+    sheet: str
+    what: str
+    columns: list[Column]
+    items: Callable[[dict], list]  # the rows of one case
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    def header(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def rows(self, case: dict) -> Iterable[list[str]]:
+        for item in self.items(case):
+            yield [cell(column.get(case, item)) for column in self.columns]
+
+
+def tables(staff: bool = False) -> list[Table]:
+    cases = [*CASE_COLUMNS, REVIEW_STATE] if staff else CASE_COLUMNS
+    return [
+        Table("cases", "Cases", "one row per case", cases, lambda case: [case]),
+        Table("events", "Events", "one row per event", EVENT_COLUMNS, lambda case: case["events"]),
+        Table(
+            "names",
+            "Names",
+            "one row per spelling of a person's name",
+            NAME_COLUMNS,
+            lambda case: case["person"]["names"],
+        ),
+        Table(
+            "sources",
+            "Sources",
+            "one row per public source of a case, with the locators of its citations",
+            SOURCE_COLUMNS,
+            lambda case: case["sources"],
+        ),
+    ]

@@ -1,0 +1,217 @@
+"""Imports in the admin: past batches (read-only), and upload → preview → confirm.
+
+Nothing is written until the person who uploaded the file has seen the preview (what will be
+created, updated, flagged as a possible duplicate, and every error) and confirmed it."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from casetracker.admin import ReadOnlyAdmin
+from imports import services
+from imports.models import COUNT_FIELDS, BatchStatus, ImportBatch
+from imports.parsing import MAX_FILE_BYTES, MAX_ROWS
+from imports.template import COLUMNS, SEPARATOR, template_csv, template_xlsx
+from people.models import Organisation
+
+# What the preview lists of each kind before saying "and N more".
+PREVIEW_LIMIT = 200
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        help_text=f"CSV (UTF-8) or XLSX with a single sheet, up to {MAX_FILE_BYTES // 2**20} MB "
+        f"and {MAX_ROWS:,} rows, in the columns of the template."
+    )
+    group = forms.ModelChoiceField(
+        Organisation.objects.all(),
+        label="submitted by",
+        help_text="The group whose list this is. Its external ids are kept per group.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; split it."
+            )
+        return upload
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "file_name",
+        "group",
+        "created_by",
+        "status",
+        "dry_run",
+        "rows",
+        "people_created",
+        "cases_created",
+        "events_created",
+        "duplicates_flagged",
+        "error_count",
+    )
+    list_filter = ("status", "dry_run", "group")
+    list_select_related = ("group", "created_by")
+    search_fields = ("file_name", "sha256", "group__name")
+    date_hierarchy = "created_at"
+    change_list_template = "admin/imports/importbatch/change_list.html"
+    fields = (
+        "file_name",
+        "sha256",
+        "size",
+        "format",
+        "group",
+        "created_by",
+        "created_at",
+        "finished_at",
+        "dry_run",
+        "status",
+        "failure",
+        "rows",
+        *COUNT_FIELDS,
+        "error_count",
+        "error_list",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="errors found")
+    def error_list(self, obj):
+        if not obj.errors:
+            return "None."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}</li>",
+                ((str(services.RowError(**error)),) for error in obj.errors),
+            ),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("upload/", view(self.upload_view), name="imports_importbatch_upload"),
+            path(
+                "<path:object_id>/confirm/",
+                view(self.confirm_view),
+                name="imports_importbatch_confirm",
+            ),
+            path(
+                "template.<str:fmt>",
+                view(self.template_view),
+                name="imports_importbatch_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_import": services.can_import(request.user)}
+        return super().changelist_view(request, extra_context)
+
+    def _require_import(self, request):
+        if not services.can_import(request.user):
+            raise PermissionDenied
+
+    def _render(self, request, template, title, **context):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "columns": COLUMNS,
+            "separator": SEPARATOR,
+            "max_rows": MAX_ROWS,
+            **context,
+        }
+        response = TemplateResponse(request, f"admin/imports/importbatch/{template}", context)
+        response["Cache-Control"] = "no-store"  # a preview shows names from the file
+        return response
+
+    def upload_view(self, request):
+        self._require_import(request)
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            result = services.preview_file(
+                upload.read(), upload.name, user=request.user, group=form.cleaned_data["group"]
+            )
+            return self._preview(request, result)
+        return self._render(request, "upload.html", "Import a case list", form=form)
+
+    def _preview(self, request, result):
+        plan = result.plan
+        limited = {
+            name: (items[:PREVIEW_LIMIT], max(0, len(items) - PREVIEW_LIMIT))
+            for name, items in {
+                "people_created": plan.people_created,
+                "people_updated": plan.people_updated,
+                "cases_created": plan.cases_created,
+                "cases_updated": plan.cases_updated,
+                "events_created": plan.events_created,
+                "events_updated": plan.events_updated,
+                "duplicates": plan.possible_duplicates,
+            }.items()
+        }
+        return self._render(
+            request,
+            "preview.html",
+            f"Preview of {result.batch.file_name}",
+            batch=result.batch,
+            plan=plan,
+            counts=plan.counts(),
+            lists=limited,
+        )
+
+    def confirm_view(self, request, object_id):
+        self._require_import(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        batch = ImportBatch.objects.filter(pk=unquote(object_id)).first()
+        # Someone else's upload is as good as absent: it may name people not yet shared.
+        if batch is None or batch.created_by_id != request.user.pk:
+            raise Http404
+        try:
+            result = services.import_batch(batch, request.user)
+        except services.ImportRefused as refused:
+            self.message_user(request, str(refused), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:imports_importbatch_change", args=[batch.pk])
+            )
+        if result.batch.status == BatchStatus.IMPORTED:
+            counts = result.plan.counts()
+            self.message_user(
+                request,
+                f"Imported {result.batch.file_name}: {counts['people_created']} people and "
+                f"{counts['cases_created']} cases created, {counts['cases_updated']} cases "
+                f"updated, {counts['duplicates_flagged']} possible duplicates to review.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:imports_importbatch_change", args=[result.batch.pk])
+            )
+        if result.batch.status == BatchStatus.FAILED:
+            self.message_user(
+                request, f"Nothing was imported: {result.batch.failure}", messages.ERROR
+            )
+        return self._preview(request, result)
+
+    def template_view(self, request, fmt):
+        self._require_import(request)
+        if fmt == "csv":
+            content, kind = template_csv(), "text/csv; charset=utf-8"
+        elif fmt == "xlsx":
+            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            content = template_xlsx()
+        else:
+            raise Http404
+        response = HttpResponse(content, content_type=kind)
+        response["Content-Disposition"] = f'attachment; filename="casetracker-import.{fmt}"'
+        return response

@@ -1,0 +1,176 @@
+"""Bulk imports of case lists: one record per file imported, and the submitting groups' own
+ids for the people, cases and events a file creates, so that a re-import updates them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "XLSX (Excel)"
+
+
+class BatchStatus(models.TextChoices):
+    RUNNING = "running", "Checking or importing"
+    PREVIEWED = "previewed", "Previewed, waiting for confirmation"
+    VALIDATED = "validated", "Dry run: no errors, nothing written"
+    INVALID = "invalid", "Refused: errors in the file, nothing written"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed: rolled back, nothing written"
+
+
+class ImportBatch(models.Model):
+    """One file submitted for import: what it was, who sent it, and what it did.
+
+    Written by imports.services only. Kept for every run, dry runs and refused files too, so
+    that the audit trail shows who tried to import what."""
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField("size (bytes)", default=0)
+    format = models.CharField(max_length=10, choices=ImportFormat, blank=True)
+    content = models.BinaryField(
+        editable=False,
+        null=True,
+        help_text="The file as uploaded in the admin, kept until it is confirmed.",
+    )
+    group = models.ForeignKey(
+        "people.Organisation",
+        on_delete=models.PROTECT,
+        related_name="import_batches",
+        help_text="The group that submitted the list; its external ids are unique within it.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="imported by",
+    )
+    created_at = models.DateTimeField("started", auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=BatchStatus, db_index=True)
+    rows = models.PositiveIntegerField(default=0)
+    people_created = models.PositiveIntegerField(default=0)
+    people_updated = models.PositiveIntegerField(default=0)
+    names_added = models.PositiveIntegerField(default=0)
+    cases_created = models.PositiveIntegerField(default=0)
+    cases_updated = models.PositiveIntegerField(default=0)
+    events_created = models.PositiveIntegerField(default=0)
+    events_updated = models.PositiveIntegerField(default=0)
+    sources_created = models.PositiveIntegerField(default=0)
+    citations_created = models.PositiveIntegerField(default=0)
+    duplicates_flagged = models.PositiveIntegerField(
+        "possible duplicates", default=0, help_text="New people who resemble someone on file."
+    )
+    error_count = models.PositiveIntegerField("errors", default=0)
+    errors = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The first errors found: row, column and what was expected.",
+    )
+    failure = models.TextField(
+        blank=True, help_text="Why the import failed after validation (rolled back)."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "import batch"
+        verbose_name_plural = "import batches"
+
+    def __str__(self):
+        return f"Import #{self.pk}: {self.file_name}"
+
+    @property
+    def reason(self) -> str:
+        """What every history row this batch writes says about why."""
+        return f"Import batch #{self.pk} ({self.file_name})"
+
+
+# The counts an import keeps, as shown in the admin and printed by the command.
+COUNT_FIELDS = [
+    "people_created",
+    "people_updated",
+    "names_added",
+    "cases_created",
+    "cases_updated",
+    "events_created",
+    "events_updated",
+    "sources_created",
+    "citations_created",
+    "duplicates_flagged",
+]
+
+
+class RecordKind(models.TextChoices):
+    PERSON = "person", "Person"
+    CASE = "case", "Case"
+    EVENT = "event", "Event"
+
+
+class ExternalRecord(models.Model):
+    """A submitting group's own id for a person, case or event that an import wrote.
+
+    Ids are chosen by the group, so they are unique per group and kind only."""
+
+    group = models.ForeignKey(
+        "people.Organisation", on_delete=models.PROTECT, related_name="external_records"
+    )
+    kind = models.CharField(max_length=10, choices=RecordKind)
+    external_id = models.CharField("external id", max_length=200)
+    person = models.ForeignKey(
+        "people.Person",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="external_records",
+    )
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="external_records",
+    )
+    event = models.ForeignKey(
+        "cases.DetentionEvent",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="external_records",
+    )
+    first_batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="created by import"
+    )
+    last_batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="last import"
+    )
+
+    class Meta:
+        ordering = ["group", "kind", "external_id"]
+        verbose_name = "external id"
+        verbose_name_plural = "external ids"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "kind", "external_id"],
+                name="imports_externalrecord_unique_per_group",
+                violation_error_message="This group already uses this external id.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=RecordKind.PERSON, person__isnull=False, case__isnull=True)
+                & Q(event__isnull=True)
+                | Q(kind=RecordKind.CASE, person__isnull=True, case__isnull=False)
+                & Q(event__isnull=True)
+                | Q(kind=RecordKind.EVENT, person__isnull=True, case__isnull=True)
+                & Q(event__isnull=False),
+                name="imports_externalrecord_one_target_of_its_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.group_id}/{self.kind}/{self.external_id}"
+
+    @property
+    def target(self):
+        return self.person or self.case or self.event

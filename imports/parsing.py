@@ -1,0 +1,225 @@
+"""Reading an uploaded list (CSV or XLSX) into rows of strings with their row numbers.
+
+Nothing here knows what the columns mean (imports.template does). Everything that makes the
+file unreadable as a whole raises :class:`FileRefused` with a message for staff; what is
+wrong in one cell is left to the validation in imports.services.
+"""
+
+import codecs
+import csv
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass
+
+# Documented in imports/TEMPLATE.md.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 100_000
+# XLSX is a zip: refuse one that unpacks to far more than any real list (a "zip bomb").
+MAX_XLSX_UNPACKED_BYTES = 400 * 1024 * 1024
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be read; the message says why and what to do, and ``row``
+    which row, when one row is to blame."""
+
+    def __init__(self, message: str, row: int | None = None):
+        super().__init__(message)
+        self.row = row
+
+
+@dataclass(frozen=True)
+class Table:
+    format: str  # "csv" or "xlsx"
+    header: list[str]
+    # (row number as a spreadsheet shows it, the header being row 1; cells in header order)
+    rows: list[tuple[int, list[str]]]
+
+
+def sniff_format(data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused(
+            "This is an old Excel (.xls) file. Save it as “Excel Workbook (.xlsx)” or as "
+            "“CSV UTF-8” and upload that."
+        )
+    if data.startswith(b"%PDF"):
+        raise FileRefused("This is a PDF, not a CSV or XLSX file.")
+    return "csv"
+
+
+def read_table(data: bytes) -> Table:
+    """The file's header and non-empty rows. Raises FileRefused."""
+    if not data or not data.strip():
+        raise FileRefused("The file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise FileRefused(
+            f"The file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
+            "Split it into several files."
+        )
+    table = _read_xlsx(data) if sniff_format(data) == "xlsx" else _read_csv(data)
+    if not table.header or not any(table.header):
+        raise FileRefused("The first row must name the columns; it is empty.")
+    if not table.rows:
+        raise FileRefused("The file has column names but no rows below them.")
+    return table
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), or UTF-16 with its byte-order mark.
+
+    Anything else is refused rather than guessed: a wrong guess turns every Kazakh name into
+    nonsense without an error.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileRefused("The file says it is UTF-16 but is not valid UTF-16.") from None
+    if b"\x00" in data[:4096]:
+        raise FileRefused(
+            "The file is not text (it contains NUL bytes): perhaps UTF-16 without a "
+            "byte-order mark, or not a CSV or XLSX file at all. Save it as “CSV UTF-8”."
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        hint = ""
+        sample = data[max(0, error.start - 40) : error.start + 40]
+        if _looks_like_cp1251(sample):
+            hint = " It looks like Windows-1251 (Cyrillic)."
+        raise FileRefused(
+            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read).{hint} In Excel "
+            "choose “Save as… CSV UTF-8 (comma delimited)”; in LibreOffice tick “Edit filter "
+            "settings” and choose “Unicode (UTF-8)”."
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _looks_like_cp1251(sample: bytes) -> bool:
+    letters = sum(1 for byte in sample if byte >= 0xC0)
+    return letters >= max(1, len([b for b in sample if b >= 0x80]) // 2)
+
+
+def _delimiter(first_line: str) -> str:
+    # Excel saves CSV with semicolons where the comma is the decimal sign (Russian, Kazakh).
+    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _read_csv(data: bytes) -> Table:
+    text = decode(data)
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header, rows, number = None, [], 0
+    try:
+        for number, record in enumerate(reader, start=1):
+            if header is None:
+                header = record
+                while header and not header[-1].strip():
+                    header.pop()  # a trailing delimiter names no column
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
+            rows.append((number, record))
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            # The csv module's own cell size limit, far above MAX_CELL_CHARS.
+            why = f"a cell is longer than {csv.field_size_limit():,} characters"
+        else:
+            why = str(error)
+        raise FileRefused(f"The row cannot be read as CSV: {why}.", row=number + 1) from None
+    for number, record in rows:
+        if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+            raise FileRefused(
+                "The row has values beyond the last named column; name the column in row 1 "
+                "or delete the values.",
+                row=number,
+            )
+    width = len(header or [])
+    rows = [(n, (r + [""] * width)[:width]) for n, r in rows]
+    return Table("csv", header or [], rows)
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes) -> Table:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise FileRefused("The file is neither CSV nor a readable XLSX workbook.") from None
+    if "xl/workbook.xml" not in names:
+        raise FileRefused("The file is a zip archive, not an XLSX workbook.")
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise FileRefused("The workbook unpacks to far more data than a case list can hold.")
+    try:
+        # Not read-only mode: that mode cannot see merged cells. Formulas are read as their
+        # text (data_only=False) so that they are refused, never evaluated.
+        workbook = load_workbook(io.BytesIO(data), data_only=False)
+    except Exception as error:  # openpyxl raises many kinds on a damaged file
+        raise FileRefused(f"The XLSX workbook cannot be read ({type(error).__name__}).") from None
+    try:
+        if len(workbook.worksheets) != 1 or len(workbook.sheetnames) != 1:
+            raise FileRefused(
+                f"The workbook has {len(workbook.sheetnames)} sheets "
+                f"({', '.join(workbook.sheetnames)}); put the list on a single sheet and "
+                "delete the others."
+            )
+        sheet = workbook.worksheets[0]
+        merged = [str(cells) for cells in sheet.merged_cells.ranges]
+        if merged:
+            raise FileRefused(
+                f"The sheet has merged cells ({', '.join(merged[:5])}); unmerge them and "
+                "write the value into every row it belongs to."
+            )
+        if sheet.max_row > MAX_ROWS + 1:
+            raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
+        header, rows = None, []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(value) for value in values]
+            if header is None:
+                header = cells
+                while header and not header[-1].strip():
+                    header.pop()
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue
+            if any(cell.strip() for cell in cells[len(header) :]):
+                raise FileRefused(
+                    "The row has values beyond the last named column; name the column in "
+                    "row 1 or delete the values.",
+                    row=number,
+                )
+            rows.append((number, (cells + [""] * len(header))[: len(header)]))
+    finally:
+        workbook.close()
+    return Table("xlsx", header or [], rows)
+
+
+def _cell_text(value) -> str:
+    """A cell as the text a person would type into a CSV file."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,1327 @@
+"""Bulk import of case lists: validate the whole file, then write it in one transaction.
+
+    result = import_file(data, "atajurt-2024.csv", user=user, group=atajurt)          # writes
+    result = import_file(data, "atajurt-2024.csv", user=user, group=atajurt, dry_run=True)
+    batch = preview_file(...); import_batch(batch, user)                               # admin
+
+Rules (imports/TEMPLATE.md says the same to staff):
+
+- Every row is checked before anything is written, and every error names the row, the column
+  and what was expected. One error means nothing is written.
+- People, cases and events are found again by the submitting group's external ids
+  (imports.ExternalRecord); events without an id by case, kind and date. A re-import updates
+  what changed and writes nothing else: an empty cell leaves the stored value alone, names,
+  charges and incidents are added and never removed, sources and citations are added once.
+- New cases are drafts created by the importer; an update to a verified case sends it back to
+  review (cases.signals). Every row written has history naming the importer and the batch.
+- Places, charges, incidents and organisations must already exist.
+- New people are checked against everyone the importer may see (people.matching); possible
+  duplicates are shown in the preview and put in the duplicate review queue on import.
+"""
+
+import difflib
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cases.models import (
+    Case,
+    CaseReferenceCounter,
+    ChargeBasis,
+    DetentionEvent,
+    EventKind,
+    Incident,
+    Location,
+    LocationKind,
+    ReviewState,
+)
+from cases.models import (
+    Charge as ChargeModel,
+)
+from casetracker.audit import acting_as
+from casetracker.choices import Language, Script
+from casetracker.edtf import edtf_bounds
+from casetracker.models import ConcurrentEditError
+from casetracker.text import fold
+from imports.models import COUNT_FIELDS, BatchStatus, ExternalRecord, ImportBatch, RecordKind
+from imports.parsing import FileRefused, read_table
+from imports.template import COLUMN_NAMES, NAME_COLUMNS, REQUIRED, SEPARATOR
+from people.models import Ethnicity, Gender, NameKind, Organisation, Person, PersonName
+from sources.models import Access, Citation, Source, SourceKind
+
+PERMISSION = "imports.add_importbatch"
+# Longest text a cell may hold (public summaries are the longest). Documented in TEMPLATE.md.
+MAX_CELL_CHARS = 10_000
+# Errors kept on the batch record; the preview and the command show them all.
+ERRORS_KEPT = 500
+
+# script, language and kind of the names in each name column
+NAME_COLUMN_KINDS = {
+    "name_latin": (Script.LATIN, Language.ENGLISH, NameKind.TRANSLITERATION),
+    "name_cyrillic": (Script.CYRILLIC, Language.KAZAKH, NameKind.NATIVE),
+    "name_arabic": (Script.ARABIC, Language.KAZAKH, NameKind.NATIVE),
+    # The script is left to PersonName.clean(): simplified or traditional, as detected.
+    "name_chinese": ("", Language.CHINESE, NameKind.OFFICIAL_CHINESE),
+}
+
+# model field → template column, to put model validation errors in the right column
+PERSON_COLUMNS = {
+    "gender": "person_gender",
+    "birth_date": "person_birth_date",
+    "ethnicity": "person_ethnicity",
+    "place_of_origin": "person_place_of_origin",
+    "occupation": "person_occupation",
+    "public_summary": "person_public_summary",
+}
+CASE_COLUMNS = {"public_summary": "case_public_summary"}
+EVENT_COLUMNS = {
+    "kind": "event_kind",
+    "date": "event_date",
+    "location": "event_place",
+    "facility": "event_facility",
+    "authority": "event_authority",
+    "charge_basis": "event_charge_basis",
+    "sentence": "event_sentence",
+    "description": "event_description",
+}
+SOURCE_COLUMNS = {
+    "title": "source_title",
+    "url": "source_url",
+    "publisher": "source_publisher",
+    "published": "source_date",
+    "kind": "source_kind",
+    "access": "source_access",
+    "language": "source_language",
+}
+CITATION_COLUMNS = {"locator": "source_locator", "claim": "source_claim"}
+EVENT_FIELD_COLUMNS = [
+    c for c in COLUMN_NAMES if c.startswith("event_") and c != "event_external_id"
+]
+SOURCE_FIELD_COLUMNS = [c for c in COLUMN_NAMES if c.startswith("source_")]
+
+
+class ImportRefused(Exception):
+    """The import cannot start at all (permission, group); the message says why."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None  # None: the file as a whole
+    column: str
+    message: str
+
+    def __str__(self):
+        where = [f"row {self.row}" if self.row else "file"]
+        if self.column:
+            where.append(f"column {self.column}")
+        return f"{', '.join(where).capitalize()}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+# --- What the file will do ---------------------------------------------------------------------
+
+
+@dataclass
+class PersonPlan:
+    external_id: str
+    rows: list[int]
+    existing: Person | None = None
+    values: dict = field(default_factory=dict)  # model field → value, as the file gives it
+    origin: dict = field(default_factory=dict)  # model field → row it came from
+    names: list = field(default_factory=list)  # (name, script, language, kind, column, row)
+    changes: dict = field(default_factory=dict)  # field → (old, new) for an existing person
+    new_names: list = field(default_factory=list)
+    matches: list = field(default_factory=list)  # people.matching.PersonMatch
+    person: Person | None = None  # the row written
+
+    @property
+    def label(self) -> str:
+        if self.existing:
+            return str(self.existing)
+        return self.names[0][0] if self.names else self.external_id
+
+
+@dataclass
+class CasePlan:
+    external_id: str
+    person_external_id: str
+    rows: list[int]
+    existing: Case | None = None
+    values: dict = field(default_factory=dict)
+    origin: dict = field(default_factory=dict)
+    incidents: dict = field(default_factory=dict)  # pk → Incident
+    changes: dict = field(default_factory=dict)
+    new_incidents: list = field(default_factory=list)
+    case: Case | None = None
+
+    @property
+    def label(self) -> str:
+        return self.existing.reference if self.existing else f"new case {self.external_id}"
+
+
+@dataclass
+class EventPlan:
+    key: tuple
+    case_external_id: str
+    external_id: str
+    rows: list[int]
+    existing: DetentionEvent | None = None
+    values: dict = field(default_factory=dict)
+    origin: dict = field(default_factory=dict)
+    charges: dict = field(default_factory=dict)  # pk → Charge
+    changes: dict = field(default_factory=dict)
+    new_charges: list = field(default_factory=list)
+    event: DetentionEvent | None = None
+
+    @property
+    def label(self) -> str:
+        kind = EventKind(self.values.get("kind") or self.existing.kind).label
+        date = self.values.get("date") or (self.existing.date if self.existing else "")
+        return f"{kind} {date or '(date unknown)'} · case {self.case_external_id}"
+
+
+@dataclass
+class SourcePlan:
+    key: tuple
+    row: int
+    existing: Source | None = None
+    values: dict = field(default_factory=dict)
+    source: Source | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.existing) if self.existing else self.values.get("title", "")
+
+
+@dataclass
+class CitationPlan:
+    row: int
+    source: SourcePlan
+    case_external_id: str
+    event: EventPlan | None
+    locator: str
+    claim: str
+
+
+@dataclass
+class Plan:
+    """Everything a file would do, and every error that stops it."""
+
+    file_name: str = ""
+    format: str = ""
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    people: dict[str, PersonPlan] = field(default_factory=dict)
+    cases: dict[str, CasePlan] = field(default_factory=dict)
+    events: dict[tuple, EventPlan] = field(default_factory=dict)
+    sources: dict[tuple, SourcePlan] = field(default_factory=dict)
+    citations: list[CitationPlan] = field(default_factory=list)
+    flagged: int | None = None  # new people put in the duplicate review queue, once written
+
+    def error(self, row, column, message) -> None:
+        self.errors.append(RowError(row, column, message))
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def counts(self) -> dict[str, int]:
+        people, cases, events = (
+            self.people.values(),
+            self.cases.values(),
+            self.events.values(),
+        )
+        return {
+            "rows": self.rows,
+            "people_created": sum(1 for p in people if not p.existing),
+            "people_updated": sum(1 for p in people if p.existing and (p.changes or p.new_names)),
+            "names_added": sum(len(p.new_names) for p in people),
+            "cases_created": sum(1 for c in cases if not c.existing),
+            "cases_updated": sum(1 for c in cases if c.existing and (c.changes or c.new_incidents)),
+            "events_created": sum(1 for e in events if not e.existing),
+            "events_updated": sum(1 for e in events if e.existing and (e.changes or e.new_charges)),
+            "sources_created": sum(1 for s in self.sources.values() if not s.existing),
+            "citations_created": len(self.citations),
+            "duplicates_flagged": self.flagged
+            if self.flagged is not None
+            else sum(1 for p in people if not p.existing and p.matches),
+        }
+
+    # Lists for the preview.
+    def created(self, plans):
+        return [p for p in plans if not p.existing]
+
+    def updated(self, plans):
+        return [p for p in plans if p.existing and (p.changes or getattr(p, "new_names", None))]
+
+    @property
+    def people_created(self):
+        return self.created(self.people.values())
+
+    @property
+    def people_updated(self):
+        return [p for p in self.people.values() if p.existing and (p.changes or p.new_names)]
+
+    @property
+    def cases_created(self):
+        return self.created(self.cases.values())
+
+    @property
+    def cases_updated(self):
+        return [c for c in self.cases.values() if c.existing and (c.changes or c.new_incidents)]
+
+    @property
+    def events_created(self):
+        return self.created(self.events.values())
+
+    @property
+    def events_updated(self):
+        return [e for e in self.events.values() if e.existing and (e.changes or e.new_charges)]
+
+    @property
+    def possible_duplicates(self):
+        return [p for p in self.people.values() if not p.existing and p.matches]
+
+
+@dataclass
+class ImportResult:
+    batch: ImportBatch
+    plan: Plan
+
+    @property
+    def ok(self) -> bool:
+        return self.batch.status in (
+            BatchStatus.IMPORTED,
+            BatchStatus.VALIDATED,
+            BatchStatus.PREVIEWED,
+        )
+
+
+# --- Entry points ------------------------------------------------------------------------------
+
+
+def can_import(user) -> bool:
+    return bool(user and user.is_active and user.is_staff and user.has_perm(PERMISSION))
+
+
+def import_file(
+    data: bytes,
+    file_name: str,
+    *,
+    user,
+    group: Organisation,
+    dry_run: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> ImportResult:
+    """Validate ``data`` and, unless ``dry_run`` or it has errors, write it all. Always records
+    an ImportBatch (dry runs and refused files too)."""
+    _check_allowed(user)
+    batch = _new_batch(data, file_name, user, group, dry_run=dry_run)
+    plan = validate(
+        data, file_name, user=user, group=group, progress=progress, find_duplicates=dry_run
+    )
+    if dry_run or not plan.ok:
+        return _finish(batch, plan, BatchStatus.VALIDATED if plan.ok else BatchStatus.INVALID)
+    return _write(batch, plan, user, progress)
+
+
+def preview_file(data: bytes, file_name: str, *, user, group: Organisation) -> ImportResult:
+    """Validate ``data`` and keep it on a batch waiting for the same user to confirm it."""
+    _check_allowed(user)
+    batch = _new_batch(data, file_name, user, group, dry_run=True)
+    plan = validate(data, file_name, user=user, group=group)
+    if not plan.ok:
+        return _finish(batch, plan, BatchStatus.INVALID)
+    batch.content = data
+    return _finish(batch, plan, BatchStatus.PREVIEWED)
+
+
+def import_batch(batch: ImportBatch, user) -> ImportResult:
+    """Import a previewed batch. The file is validated again: the database may have changed
+    since the preview."""
+    _check_allowed(user)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status != BatchStatus.PREVIEWED or batch.content is None:
+            raise ImportRefused("This import was already confirmed or refused.")
+        if batch.created_by_id != user.pk:
+            raise ImportRefused("Only the person who uploaded the file can confirm its import.")
+        data = bytes(batch.content)
+        if hashlib.sha256(data).hexdigest() != batch.sha256:
+            raise ImportRefused("The stored file does not match its checksum; upload it again.")
+        batch.status, batch.dry_run, batch.content = BatchStatus.RUNNING, False, None
+        batch.save(update_fields=["status", "dry_run", "content"])
+    plan = validate(data, batch.file_name, user=user, group=batch.group, find_duplicates=False)
+    if not plan.ok:
+        return _finish(batch, plan, BatchStatus.INVALID)
+    return _write(batch, plan, user, None)
+
+
+def _check_allowed(user) -> None:
+    if not can_import(user):
+        raise ImportRefused("You do not have permission to import case lists.")
+
+
+def _new_batch(data, file_name, user, group, *, dry_run) -> ImportBatch:
+    return ImportBatch.objects.create(
+        file_name=(file_name or "upload")[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        group=group,
+        created_by=user,
+        dry_run=dry_run,
+        status=BatchStatus.RUNNING,
+    )
+
+
+def _finish(batch: ImportBatch, plan: Plan, status: str, failure: str = "") -> ImportResult:
+    batch.status, batch.failure = status, failure
+    batch.format = plan.format
+    batch.finished_at = timezone.now()
+    counts = plan.counts() if status != BatchStatus.INVALID else {"rows": plan.rows}
+    for name in COUNT_FIELDS:
+        setattr(batch, name, counts.get(name, 0) if status != BatchStatus.FAILED else 0)
+    batch.rows = plan.rows
+    batch.error_count = len(plan.errors)
+    batch.errors = [error.as_dict() for error in plan.errors[:ERRORS_KEPT]]
+    if status != BatchStatus.PREVIEWED:
+        batch.content = None
+    batch.save()
+    return ImportResult(batch, plan)
+
+
+# --- Validation --------------------------------------------------------------------------------
+
+
+def validate(
+    data: bytes,
+    file_name: str,
+    *,
+    user,
+    group: Organisation,
+    progress: Callable[[str, int], None] | None = None,
+    find_duplicates: bool = True,
+) -> Plan:
+    """Read and check the whole file; nothing is written. The plan lists what an import would
+    create and update, every error, and (``find_duplicates``) the people on file each new
+    person may be. An import looks for those once it has written (_flag_duplicates)."""
+    plan = Plan(file_name=file_name)
+    try:
+        table = read_table(data)
+    except FileRefused as refused:
+        plan.error(refused.row, "", str(refused))
+        return plan
+    plan.format, plan.rows = table.format, len(table.rows)
+    columns = _check_header(table.header, plan)
+    if not plan.ok:
+        return plan
+    vocab = Vocabularies()
+    for number, cells in table.rows:
+        row = dict(zip(columns, cells, strict=True))
+        _check_row(number, row, plan, vocab)
+        if progress:
+            progress("checked", 1)
+    if not plan.ok:
+        return plan
+    _match_existing(plan, user, group)
+    if plan.ok:
+        _validate_models(plan)
+    if plan.ok and find_duplicates:
+        _find_duplicates(plan, user)
+    plan.errors.sort(key=lambda e: (e.row or 0, _column_order(e.column)))
+    return plan
+
+
+def _column_order(column: str) -> int:
+    return COLUMN_NAMES.index(column) if column in COLUMN_NAMES else -1
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").casefold())
+
+
+def _check_header(header: list[str], plan: Plan) -> list[str]:
+    columns = [_normalise_header(name) for name in header]
+    seen = {}
+    for index, column in enumerate(columns, start=1):
+        if not column:
+            plan.error(1, f"#{index}", "This column has no name; name it or delete it.")
+        elif column in seen:
+            plan.error(1, column, f"The column appears twice (columns {seen[column]} and {index}).")
+        elif column not in COLUMN_NAMES:
+            close = difflib.get_close_matches(column, COLUMN_NAMES, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            plan.error(
+                1,
+                column,
+                f"Unknown column.{hint} The template's columns are listed in "
+                "the import instructions.",
+            )
+        seen.setdefault(column, index)
+    for column in REQUIRED:
+        if column not in columns:
+            plan.error(1, column, "This required column is missing.")
+    return columns
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet would run this cell as a formula (CSV injection)."""
+    if not text:
+        return False
+    if text[0] in "=+@\t\r" or text.lstrip()[:1] in ("=", "+", "@"):
+        return True
+    return text.startswith("-") and not re.match(r"-\d", text)
+
+
+def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> None:
+    errors_before = len(plan.errors)
+    clean = {}
+    for column, raw in row.items():
+        if len(raw) > MAX_CELL_CHARS:
+            plan.error(
+                number,
+                column,
+                f"The cell holds {len(raw):,} characters; at most {MAX_CELL_CHARS:,} are accepted.",
+            )
+            continue
+        if formula_like(raw):
+            plan.error(
+                number,
+                column,
+                "The value starts with =, +, @, - or a tab, which "
+                "spreadsheets run as a formula. Remove that character (or the formula).",
+            )
+            continue
+        clean[column] = raw.strip()
+    if len(plan.errors) > errors_before:
+        return
+    get = clean.get
+    for column in REQUIRED:
+        if not get(column):
+            plan.error(number, column, "Required: this row has no value here.")
+    if len(plan.errors) > errors_before:
+        return
+
+    def resolve(column, resolver):
+        value = get(column, "")
+        if not value:
+            return None
+        try:
+            return resolver(value)
+        except ValueError as error:
+            plan.error(number, column, str(error))
+            return None
+
+    # --- person
+    person_id, case_id = get("person_external_id"), get("case_external_id")
+    person_values = {
+        "gender": resolve("person_gender", vocab.gender),
+        "birth_date": resolve("person_birth_date", edtf),
+        "ethnicity": resolve("person_ethnicity", vocab.ethnicity),
+        "place_of_origin": resolve("person_place_of_origin", vocab.places),
+        "occupation": get("person_occupation") or None,
+        "public_summary": get("person_public_summary") or None,
+    }
+    names = []
+    for column in NAME_COLUMNS:
+        script, language, kind = NAME_COLUMN_KINDS[column]
+        for name in split(get(column, "")):
+            names.append((re.sub(r"\s+", " ", name), script, language, kind, column, number))
+    # --- case
+    case_values = {"public_summary": get("case_public_summary") or None}
+    incidents = resolve("case_incidents", lambda v: [vocab.incidents(x) for x in split(v)]) or []
+    # --- event
+    event = None
+    if any(get(column) for column in EVENT_FIELD_COLUMNS) or get("event_external_id"):
+        kind = resolve("event_kind", vocab.event_kind)
+        if not get("event_kind"):
+            plan.error(
+                number,
+                "event_kind",
+                f"Say what kind of event this row records ({vocab.event_kind.accepted}).",
+            )
+        event = {
+            "kind": kind,
+            "date": resolve("event_date", edtf),
+            "location": resolve("event_place", vocab.places),
+            "facility": resolve("event_facility", vocab.facilities),
+            "authority": resolve("event_authority", vocab.organisations),
+            "charge_basis": resolve("event_charge_basis", vocab.charge_basis),
+            "sentence": get("event_sentence") or None,
+            "description": get("event_description") or None,
+        }
+        charges = resolve("event_charges", lambda v: [vocab.charges(x) for x in split(v)]) or []
+    # --- source
+    source = None
+    if any(get(column) for column in SOURCE_FIELD_COLUMNS):
+        source = {
+            "title": get("source_title") or None,
+            "url": get("source_url") or None,
+            "publisher": resolve("source_publisher", vocab.organisations),
+            "published": resolve("source_date", edtf),
+            "kind": resolve("source_kind", vocab.source_kind),
+            "access": resolve("source_access", vocab.access),
+            "language": resolve("source_language", vocab.language),
+        }
+        for column in ("source_title", "source_kind"):
+            if not get(column):
+                plan.error(number, column, "Required when the row names a source.")
+    if len(plan.errors) > errors_before:
+        return
+
+    # --- aggregate: rows about the same person, case or event must agree
+    person = plan.people.get(person_id)
+    if person is None:
+        person = plan.people[person_id] = PersonPlan(person_id, [])
+    person.rows.append(number)
+    _merge(plan, person, person_values, number, PERSON_COLUMNS, f"Person {person_id}")
+    known = {(n[0], n[2]) for n in person.names}
+    person.names += [n for n in names if (n[0], n[2]) not in known]
+
+    case = plan.cases.get(case_id)
+    if case is None:
+        case = plan.cases[case_id] = CasePlan(case_id, person_id, [])
+    elif case.person_external_id != person_id:
+        plan.error(
+            number,
+            "person_external_id",
+            f"Case {case_id} belongs to person "
+            f"{case.person_external_id} on row {case.rows[0]}, not to {person_id}.",
+        )
+        return
+    case.rows.append(number)
+    _merge(plan, case, case_values, number, CASE_COLUMNS, f"Case {case_id}")
+    case.incidents.update({incident.pk: incident for incident in incidents})
+
+    event_plan = None
+    if event is not None:
+        event_id = get("event_external_id", "")
+        key = ("id", event_id) if event_id else ("auto", case_id, event["kind"], event["date"])
+        event_plan = plan.events.get(key)
+        if event_plan is None:
+            event_plan = plan.events[key] = EventPlan(key, case_id, event_id, [])
+        elif event_plan.case_external_id != case_id:
+            plan.error(
+                number,
+                "event_external_id",
+                f"Event {event_id} belongs to case "
+                f"{event_plan.case_external_id} on row {event_plan.rows[0]}.",
+            )
+            return
+        event_plan.rows.append(number)
+        _merge(plan, event_plan, event, number, EVENT_COLUMNS, "The event")
+        event_plan.charges.update({charge.pk: charge for charge in charges})
+
+    if source is not None:
+        key = (
+            ("url", source["url"])
+            if source["url"]
+            else ("title", fold(source["title"]), source["published"] or "")
+        )
+        source_plan = plan.sources.get(key)
+        if source_plan is None:
+            source_plan = plan.sources[key] = SourcePlan(key, number, values=source)
+        plan.citations.append(
+            CitationPlan(
+                number,
+                source_plan,
+                case_id,
+                event_plan,
+                get("source_locator", ""),
+                get("source_claim", ""),
+            )
+        )
+
+
+def _merge(plan: Plan, target, values: dict, row: int, columns: dict, what: str) -> None:
+    """Fold one row's values into the record several rows describe; a different value for
+    the same field is a conflict (an empty cell is not)."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name in target.values and target.values[name] != value:
+            first = target.values[name]
+            plan.error(
+                row,
+                columns[name],
+                f"{what} has “{_show(first)}” on row "
+                f"{target.origin[name]} and “{_show(value)}” here; give one value, or "
+                "leave the cell empty on all but one row.",
+            )
+            continue
+        target.values.setdefault(name, value)
+        target.origin.setdefault(name, row)
+
+
+def _show(value) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(SEPARATOR) if part.strip()]
+
+
+def edtf(value: str) -> str:
+    try:
+        edtf_bounds(value)
+    except ValidationError as error:
+        raise ValueError(" ".join(error.messages)) from None
+    return value
+
+
+# --- Vocabularies ------------------------------------------------------------------------------
+
+
+class Choice:
+    """A choice field's values, accepted as the stored value or its label, in any case."""
+
+    def __init__(self, choices, what: str):
+        self.what = what
+        self.lookup = {}
+        for value, label in choices.choices:
+            if value == "":
+                continue
+            self.lookup[fold(str(value))] = value
+            self.lookup.setdefault(fold(str(label)), value)
+        self.accepted = ", ".join(str(v) for v, _ in choices.choices if v != "")
+
+    def __call__(self, text: str):
+        value = self.lookup.get(fold(text))
+        if value is None:
+            raise ValueError(f"“{_show(text)}” is not a {self.what}. Accepted: {self.accepted}.")
+        return value
+
+
+class Records:
+    """An existing vocabulary (places, charges, …) found by any of its names or its public id."""
+
+    def __init__(self, queryset, fields: Iterable[str], what: str, add_hint: str):
+        self.what, self.add_hint = what, add_hint
+        self.by_key: dict[str, list] = defaultdict(list)
+        for record in queryset:
+            keys = {str(record.uid)} | {fold(getattr(record, f) or "") for f in fields}
+            for key in keys - {""}:
+                self.by_key[key].append(record)
+
+    def __call__(self, text: str):
+        parts = [part.strip() for part in text.split(" / ")]
+        candidates = self.by_key.get(fold(parts[-1]), [])
+        if len(parts) > 1:  # "Parent / Child" picks one of several places of one name
+            parents = self.by_key.get(fold(parts[-2]), [])
+            parent_pks = {p.pk for p in parents}
+            candidates = [c for c in candidates if getattr(c, "parent_id", None) in parent_pks]
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            listed = "; ".join(f"{c} ({c.uid})" for c in candidates[:5])
+            raise ValueError(
+                f"Several {self.what}s are called “{text}”: {listed}. Write "
+                "“Parent / Name” or the public ID."
+            )
+        close = difflib.get_close_matches(fold(parts[-1]), list(self.by_key), n=3, cutoff=0.6)
+        hint = (
+            f" Close matches: {', '.join(str(self.by_key[c][0]) for c in close)}." if close else ""
+        )
+        raise ValueError(
+            f"No {self.what} called “{_show(text)}” is in casetracker.{hint} {self.add_hint}"
+        )
+
+
+class Vocabularies:
+    """Everything a row's values are looked up in, read once per file."""
+
+    def __init__(self):
+        self.gender = Choice(Gender, "gender")
+        self.ethnicity = Choice(Ethnicity, "ethnicity")
+        self.event_kind = Choice(EventKind, "kind of event")
+        self.charge_basis = Choice(ChargeBasis, "charge basis")
+        self.source_kind = Choice(SourceKind, "kind of source")
+        self.access = Choice(Access, "access level")
+        self.language = Choice(Language, "language")
+        admin_adds = "An administrator can add it in the admin first."
+        self.places = Records(
+            Location.objects.all(), ("name_en", "name_kk", "name_zh"), "place", admin_adds
+        )
+        self.facilities = Records(
+            Location.objects.filter(kind=LocationKind.FACILITY),
+            ("name_en", "name_kk", "name_zh"),
+            "facility",
+            admin_adds,
+        )
+        charges = Records(
+            ChargeModel.objects.all(), ("name", "name_zh", "article"), "charge", admin_adds
+        )
+        self.charges = lambda text: charges(re.sub(r"^art(icle)?\.?\s*", "", text, flags=re.I))
+        self.organisations = Records(
+            Organisation.objects.all(),
+            ("name", "name_kk", "name_zh", "abbreviation"),
+            "organisation",
+            "Add it under Organisations first.",
+        )
+        self.incidents = Records(
+            Incident.objects.all(),
+            ("name",),
+            "incident",
+            "A verifier can add it under Incidents first.",
+        )
+
+
+def find_group(text: str) -> Organisation:
+    """The submitting group, by name, abbreviation or public id."""
+    try:
+        return Records(
+            Organisation.objects.all(),
+            ("name", "name_kk", "name_zh", "abbreviation"),
+            "organisation",
+            "Add the group under Organisations first.",
+        )(text)
+    except ValueError as error:
+        raise ImportRefused(str(error)) from None
+
+
+# --- Matching the file with what is stored ------------------------------------------------------
+
+
+def _external(group, kind, ids) -> dict[str, ExternalRecord]:
+    records, ids = {}, list(ids)
+    related = {"person": "person", "case": "case__person", "event": "event__case"}[kind]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found = ExternalRecord.objects.filter(group=group, kind=kind, external_id__in=chunk)
+        records.update({r.external_id: r for r in found.select_related(related)})
+    return records
+
+
+def _match_existing(plan: Plan, user, group) -> None:
+    people = _external(group, RecordKind.PERSON, plan.people)
+    cases = _external(group, RecordKind.CASE, plan.cases)
+    event_ids = [e.external_id for e in plan.events.values() if e.external_id]
+    events = _external(group, RecordKind.EVENT, event_ids)
+    visible_people = set(
+        Person.objects.visible_to(user)
+        .filter(pk__in=[r.person_id for r in people.values()])
+        .values_list("pk", flat=True)
+    )
+    visible_cases = set(
+        Case.objects.visible_to(user)
+        .filter(pk__in=[r.case_id for r in cases.values()])
+        .values_list("pk", flat=True)
+    )
+    for person in plan.people.values():
+        record = people.get(person.external_id)
+        if record is None:
+            continue
+        if record.person_id not in visible_people:
+            plan.error(
+                person.rows[0],
+                "person_external_id",
+                f"{person.external_id} is a "
+                "person you may not see (a sensitive case); ask a verifier to import it.",
+            )
+            continue
+        person.existing = record.person
+    for case in plan.cases.values():
+        record = cases.get(case.external_id)
+        person = plan.people[case.person_external_id]
+        if record is None:
+            continue
+        if record.case_id not in visible_cases:
+            plan.error(
+                case.rows[0],
+                "case_external_id",
+                f"{case.external_id} is a case you "
+                "may not see (sensitive); ask a verifier to import it.",
+            )
+            continue
+        existing = record.case
+        if person.existing is None or existing.person_id != person.existing.pk:
+            plan.error(
+                case.rows[0],
+                "person_external_id",
+                f"Case {case.external_id} "
+                f"({existing.reference}) is about {existing.person}, whom this group "
+                f"does not call {case.person_external_id}.",
+            )
+            continue
+        if existing.archived_at:
+            plan.error(
+                case.rows[0],
+                "case_external_id",
+                f"{existing.reference} is archived and cannot be changed by an import.",
+            )
+            continue
+        case.existing = existing
+        if existing.review_state == ReviewState.VERIFIED:
+            plan.warnings.append(
+                f"{existing.reference} is verified: if this file changes it, "
+                "it goes back to review and out of partner outputs."
+            )
+    # Events: by the group's id, else (or for a new id) by case, kind and date.
+    stored = defaultdict(list)
+    case_pks = [c.existing.pk for c in plan.cases.values() if c.existing]
+    for event in DetentionEvent.objects.filter(case_id__in=case_pks).prefetch_related("charges"):
+        stored[(event.case_id, event.kind, event.date)].append(event)
+    taken = set()
+    for event in plan.events.values():
+        case = plan.cases[event.case_external_id]
+        record = events.get(event.external_id) if event.external_id else None
+        if record is not None:
+            if case.existing is None or record.event.case_id != case.existing.pk:
+                plan.error(
+                    event.rows[0],
+                    "event_external_id",
+                    f"Event {event.external_id} belongs to another case.",
+                )
+                continue
+            event.existing = record.event
+        elif case.existing is not None:
+            kind = event.values.get("kind")
+            same = stored.get((case.existing.pk, kind, event.values.get("date") or ""), [])
+            if len(same) > 1:
+                plan.error(
+                    event.rows[0],
+                    "event_kind",
+                    f"{case.existing.reference} has "
+                    f"{len(same)} {kind} events on this date; give event_external_id "
+                    "to say which one this row is.",
+                )
+                continue
+            event.existing = same[0] if same else None
+        if event.existing is not None:
+            if event.existing.pk in taken:
+                plan.error(
+                    event.rows[0],
+                    "event_external_id",
+                    "Two events in the file are the same stored event.",
+                )
+            taken.add(event.existing.pk)
+    _match_sources(plan)
+    _diff(plan)
+
+
+def _match_sources(plan: Plan) -> None:
+    urls = [k[1] for k in plan.sources if k[0] == "url"]
+    titles = {k[1] for k in plan.sources if k[0] == "title"}
+    by_url = {}
+    for source in Source.objects.filter(url__in=urls).order_by("pk"):
+        by_url.setdefault(source.url, source)
+    by_title = {}
+    if titles:
+        wanted = Q()
+        for key in plan.sources:
+            if key[0] == "title":
+                wanted |= Q(title__iexact=plan.sources[key].values["title"])
+        for source in Source.objects.filter(wanted).order_by("pk"):
+            by_title.setdefault(("title", fold(source.title), source.published), source)
+    for key, source in plan.sources.items():
+        source.existing = by_url.get(key[1]) if key[0] == "url" else by_title.get(key)
+    # A citation already stored (same source, subject and locator) is not added again.
+    existing_cases = {c.external_id: c.existing for c in plan.cases.values() if c.existing}
+    stored = set(
+        Citation.objects.filter(
+            Q(case__in=list(existing_cases.values()))
+            | Q(event__in=[e.existing for e in plan.events.values() if e.existing])
+        ).values_list("source_id", "case_id", "event_id", "locator")
+    )
+    kept, seen = [], set()
+    for citation in plan.citations:
+        source = citation.source.existing
+        if citation.event is not None:
+            event = citation.event.existing
+            subject = (None, event.pk if event else None)
+            local = (id(citation.source), id(citation.event), citation.locator)
+        else:
+            case = existing_cases.get(citation.case_external_id)
+            subject = (case.pk if case else None, None)
+            local = (id(citation.source), citation.case_external_id, citation.locator)
+        if source and subject != (None, None) and (source.pk, *subject, citation.locator) in stored:
+            continue
+        if local not in seen:
+            seen.add(local)
+            kept.append(citation)
+    plan.citations = kept
+
+
+def _diff(plan: Plan) -> None:
+    """What each existing record would change: only values that differ (no empty writes)."""
+    for person in plan.people.values():
+        if person.existing:
+            person.changes = _changes(person.existing, person.values)
+            stored = set(person.existing.names.values_list("name", "language"))
+        else:
+            stored = set()
+        person.new_names = [n for n in person.names if (n[0], n[2]) not in stored]
+    for case in plan.cases.values():
+        if case.existing:
+            case.changes = _changes(case.existing, case.values)
+            have = set(case.existing.incidents.values_list("pk", flat=True))
+        else:
+            have = set()
+        case.new_incidents = [i for pk, i in case.incidents.items() if pk not in have]
+    for event in plan.events.values():
+        if event.existing:
+            event.changes = _changes(event.existing, event.values)
+            have = {charge.pk for charge in event.existing.charges.all()}
+        else:
+            have = set()
+        event.new_charges = [c for pk, c in event.charges.items() if pk not in have]
+
+
+def _changes(obj, values: dict) -> dict:
+    """field → (stored, new) for the values that differ. Compares keys, not related objects,
+    so that unchanged relations cost no query."""
+    changes = {}
+    for name, value in values.items():
+        model_field = obj._meta.get_field(name)
+        if model_field.is_relation:
+            if getattr(obj, model_field.attname) != value.pk:
+                changes[name] = (getattr(obj, name), value)
+        elif getattr(obj, name) != value:
+            changes[name] = (getattr(obj, name), value)
+    return changes
+
+
+# --- Model validation: the models' own clean() and field checks ---------------------------------
+
+
+def _model_errors(plan: Plan, obj, set_fields, columns: dict, row_of, default_column="") -> None:
+    """full_clean() the fields the import sets; each error goes to its row and column."""
+    exclude = [f.name for f in obj._meta.fields if f.name not in set_fields]
+    try:
+        obj.full_clean(exclude=exclude, validate_unique=False)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            column = columns.get(name, default_column)
+            for message in messages:
+                plan.error(row_of(name), column, message)
+
+
+def _validate_models(plan: Plan) -> None:
+    for person in plan.people.values():
+        obj = _copy(person.existing) if person.existing else Person()
+        for name, value in person.values.items():
+            setattr(obj, name, value)
+        _model_errors(
+            plan, obj, person.values, PERSON_COLUMNS, lambda n, p=person: p.origin.get(n, p.rows[0])
+        )
+        if not person.existing and not person.names:
+            plan.error(
+                person.rows[0],
+                "name_latin",
+                f"Person {person.external_id} is new: give at least one name.",
+            )
+        for text, script, language, kind, column, row in person.new_names:
+            name = PersonName(name=text, script=script, language=language, kind=kind)
+            _model_errors(
+                plan,
+                name,
+                ("name", "script", "language", "kind"),
+                dict.fromkeys(("name", "script", "language", "kind"), column),
+                lambda n, r=row: r,
+                column,
+            )
+    for case in plan.cases.values():
+        obj = _copy(case.existing) if case.existing else Case()
+        for name, value in case.values.items():
+            setattr(obj, name, value)
+        _model_errors(
+            plan, obj, case.values, CASE_COLUMNS, lambda n, c=case: c.origin.get(n, c.rows[0])
+        )
+    for event in plan.events.values():
+        obj = _copy(event.existing) if event.existing else DetentionEvent()
+        for name, value in event.values.items():
+            setattr(obj, name, value)
+        fields = set(event.values) | ({"location"} if event.values.get("facility") else set())
+        _model_errors(
+            plan, obj, fields, EVENT_COLUMNS, lambda n, e=event: e.origin.get(n, e.rows[0])
+        )
+    for source in plan.sources.values():
+        if source.existing:
+            continue
+        values = {k: v for k, v in source.values.items() if v is not None}
+        _model_errors(plan, Source(**values), values, SOURCE_COLUMNS, lambda n, s=source: s.row)
+    for citation in plan.citations:
+        obj = Citation(locator=citation.locator, claim=citation.claim or "-")
+        _model_errors(
+            plan, obj, ("locator", "claim"), CITATION_COLUMNS, lambda n, c=citation: c.row
+        )
+
+
+def _copy(obj):
+    """A detached copy to validate changes on, so the stored instance is left as read."""
+    clone = type(obj)()
+    clone.__dict__.update({k: v for k, v in obj.__dict__.items() if k != "_state"})
+    clone._state.adding, clone._state.db = False, obj._state.db
+    return clone
+
+
+# --- Possible duplicates (people.matching) ------------------------------------------------------
+
+
+def _matching():
+    """people.matching, or None while it does not exist yet."""
+    try:
+        from people import matching
+    except ImportError:
+        return None
+    return matching
+
+
+def possible_duplicates(person: PersonPlan, user, exclude: Person | None = None) -> list:
+    """People the importer may see who may be this new person (people.matching.find_people)."""
+    matching = _matching()
+    if matching is None:
+        return []
+    birth_year = None
+    birth_date = person.values.get("birth_date")
+    if birth_date:
+        bounds = edtf_bounds(birth_date)
+        if bounds.earliest and bounds.latest and bounds.earliest.year == bounds.latest.year:
+            birth_year = bounds.earliest.year
+    return matching.find_people(
+        [name[0] for name in person.names],
+        queryset=Person.objects.visible_to(user),
+        birth_year=birth_year,
+        place_of_origin=person.values.get("place_of_origin"),
+        exclude_ids=[exclude.pk] if exclude else (),
+        limit=5,
+    )
+
+
+def _find_duplicates(plan: Plan, user) -> None:
+    for person in plan.people.values():
+        if person.existing is None and person.names:
+            person.matches = possible_duplicates(person, user)
+
+
+def _record_duplicates(person: Person, matches) -> int:
+    matching = _matching()
+    if matching is None or not matches:
+        return 0
+    return matching.record_candidates(person, matches)
+
+
+# --- Writing -----------------------------------------------------------------------------------
+
+
+def _write(batch: ImportBatch, plan: Plan, user, progress) -> ImportResult:
+    batch.status = BatchStatus.RUNNING
+    batch.save(update_fields=["status"])
+    try:
+        with transaction.atomic(), acting_as(user, batch.reason):
+            _apply(plan, batch, user, progress)
+    except (DatabaseError, ValidationError, ConcurrentEditError) as error:
+        failure = f"{type(error).__name__}: {error}"
+        plan.warnings.append(f"Nothing was imported: {failure}")
+        return _finish(batch, plan, BatchStatus.FAILED, failure=failure)
+    return _finish(batch, plan, BatchStatus.IMPORTED)
+
+
+# Rows per bulk insert: few enough that the receivers of each insert's records_changed signal
+# (cases.signals) stay under SQLite's limit on query parameters.
+CHUNK = 500
+
+
+def _chunks(items: list):
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _bulk_create(model, objs: list, progress=None) -> None:
+    """New rows through the project's audited bulk path (DomainQuerySet.bulk_create: history
+    rows and records_changed like single saves), a chunk at a time."""
+    for chunk in _chunks(objs):
+        model.objects.bulk_create(chunk)
+        if progress:
+            progress("written", len(chunk))
+
+
+def _save_changes(obj, changes: dict, user=None) -> None:
+    for name, (_, new) in changes.items():
+        setattr(obj, name, new)
+    if user is not None:
+        obj.updated_by = user
+    obj.save()
+
+
+def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
+    """Write the plan. New records go in bulk; records that exist are saved one by one, and
+    only when something changed (a re-import of the same file writes nothing)."""
+    people = list(plan.people.values())
+    new_people = [p for p in people if p.existing is None]
+    for person in new_people:
+        person.person = Person(
+            created_by=user, updated_by=user, display_name=person.names[0][0], **person.values
+        )
+    _bulk_create(Person, [p.person for p in new_people], progress)
+    for person in people:
+        if person.existing is not None:
+            person.person = person.existing
+            if person.changes:
+                _save_changes(person.existing, person.changes, user)
+    with_preferred = set(
+        PersonName.objects.filter(
+            person__in=[p.existing for p in people if p.existing and p.new_names],
+            is_preferred=True,
+        ).values_list("person_id", flat=True)
+    )
+    names = []
+    for person in people:
+        for text, script, language, kind, _, _ in person.new_names:
+            preferred = person.person.pk not in with_preferred
+            with_preferred.add(person.person.pk)
+            name = PersonName(
+                person=person.person,
+                name=text,
+                script=script,
+                language=language,
+                kind=kind,
+                is_preferred=preferred,
+            )
+            name.clean()  # fills the script of Chinese names, as validated
+            names.append(name)
+    _bulk_create(PersonName, names)
+
+    cases = list(plan.cases.values())
+    new_cases = [c for c in cases if c.existing is None]
+    year = timezone.localdate().year
+    for case in new_cases:
+        # Case.save() is not called by a bulk insert: the reference is taken here, the same way.
+        case.case = Case(
+            person=plan.people[case.person_external_id].person,
+            reference=CaseReferenceCounter.next_reference(year),
+            created_by=user,
+            updated_by=user,
+            **case.values,
+        )
+    _bulk_create(Case, [c.case for c in new_cases], progress)
+    for case in cases:
+        if case.existing is not None:
+            case.case = case.existing
+            if case.changes:
+                _save_changes(case.existing, case.changes, user)
+        if case.new_incidents:
+            case.case.incidents.add(*case.new_incidents)
+
+    events = list(plan.events.values())
+    new_events = [e for e in events if e.existing is None]
+    for event in new_events:
+        event.event = DetentionEvent(case=plan.cases[event.case_external_id].case, **event.values)
+        event.event.clean()  # fills the place from the facility
+    _bulk_create(DetentionEvent, [e.event for e in new_events], progress)
+    for event in events:
+        if event.existing is not None:
+            event.event = event.existing
+            if event.changes:
+                for name, (_, new) in event.changes.items():
+                    setattr(event.existing, name, new)
+                event.existing.clean()
+                event.existing.save()  # also refreshes the case's current situation
+        if event.new_charges:
+            event.event.charges.add(*event.new_charges)
+    _refresh_statuses({e.event.case_id: e.event.case for e in new_events}.values())
+
+    new_sources = [s for s in plan.sources.values() if s.existing is None]
+    for source in plan.sources.values():
+        source.source = source.existing or Source(
+            created_by=user,
+            updated_by=user,
+            **{k: v for k, v in source.values.items() if v is not None},
+        )
+    _bulk_create(Source, [s.source for s in new_sources])
+    _bulk_create(
+        Citation,
+        [
+            Citation(
+                source=c.source.source,
+                locator=c.locator,
+                claim=c.claim or _default_claim(c),
+                **(
+                    {"event": c.event.event}
+                    if c.event
+                    else {"case": plan.cases[c.case_external_id].case}
+                ),
+            )
+            for c in plan.citations
+        ],
+    )
+    _remember(plan, batch)
+    _flag_duplicates(plan, user, new_people)
+
+
+def _refresh_statuses(cases) -> None:
+    """A bulk insert does not run DetentionEvent.save(), which refreshes its case's current
+    situation: refresh it here, by the same rule (Case.derived_status), one update per
+    situation rather than one per case."""
+    by_status = defaultdict(list)
+    for case in cases:
+        status = case.status_override or case.derived_status()
+        if status != case.status:
+            by_status[status].append(case.pk)
+    now = timezone.now()
+    for status, pks in by_status.items():
+        for chunk in _chunks(pks):
+            Case.objects.filter(pk__in=chunk).update(status=status, updated_at=now)
+
+
+def _remember(plan: Plan, batch: ImportBatch) -> None:
+    """Keep the group's ids of what was written; mark known ones as seen by this batch."""
+    targets = [
+        *((RecordKind.PERSON, p.external_id, "person", p.person) for p in plan.people.values()),
+        *((RecordKind.CASE, c.external_id, "case", c.case) for c in plan.cases.values()),
+        *(
+            (RecordKind.EVENT, e.external_id, "event", e.event)
+            for e in plan.events.values()
+            if e.external_id
+        ),
+    ]
+    known = defaultdict(set)
+    for kind in RecordKind.values:
+        for chunk in _chunks([t[1] for t in targets if t[0] == kind]):
+            stored = ExternalRecord.objects.filter(
+                group=batch.group, kind=kind, external_id__in=chunk
+            )
+            known[kind] |= set(stored.values_list("external_id", flat=True))
+            stored.update(last_batch=batch)
+    new = [
+        ExternalRecord(
+            group=batch.group,
+            kind=kind,
+            external_id=external_id,
+            first_batch=batch,
+            last_batch=batch,
+            **{field_name: obj},
+        )
+        for kind, external_id, field_name, obj in targets
+        if external_id not in known[kind]
+    ]
+    for chunk in _chunks(new):
+        ExternalRecord.objects.bulk_create(chunk)
+
+
+def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan]) -> None:
+    """Put each new person who resembles someone the importer may see in the duplicate review
+    queue. Searched now that every new person exists, so that two rows of one file naming one
+    person under two ids are flagged too."""
+    plan.flagged = 0
+    for person in new_people:
+        person.matches = possible_duplicates(person, user, exclude=person.person)
+        plan.flagged += bool(_record_duplicates(person.person, person.matches))
+
+
+def _default_claim(citation: CitationPlan) -> str:
+    if citation.event is not None:
+        event = citation.event.event
+        return f"{event.get_kind_display()} {event.date or '(date not given)'}: as the list says."
+    return "Names this person among the detained, as the list says."

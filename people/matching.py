@@ -1,0 +1,469 @@
+"""Finding the people a name may belong to, in the database.
+
+people.names scores two name strings; this module finds candidate people by their stored
+match keys (an indexed lookup, never a scan of everyone), scores whole people (their best
+pair of names, adjusted by birth date, place of origin and father's name where both sides
+know them), and records pairs for review. The duplicate finder, the admin's add-person
+warning, the admin's and the API's name search, and the bulk import all go through here, so
+that they agree on who may be whom.
+"""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import product
+
+from django.db.models import Q
+
+from casetracker.text import fold
+from people import names as matcher
+from people.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    Gender,
+    Person,
+    PersonName,
+    PersonNameKey,
+    Relationship,
+    RelationshipKind,
+    name_match_keys,
+)
+
+# How facts move a score. Agreement is weak evidence (many people share a birth year or a
+# home county); a clear conflict is strong evidence of two different people.
+AGREES = 0.05
+BIRTH_CLOSE = -0.05  # intervals a year or two apart: a misremembered or misread year
+BIRTH_CONFLICT = -0.25
+PLACE_CONFLICT = -0.10
+FATHER_CONFLICT = -0.25
+BIRTH_TOLERANCE_YEARS = 2
+
+# Pairs of people sharing one key are compared; a key shared by more people than this (a
+# very common name, if names.match_keys ever yields such keys) is skipped by the full scan.
+MAX_BLOCK = 500
+
+# SQLite limits the number of parameters in one statement.
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class PersonMatch:
+    """A person a name (or a person) may be: the score and the reasons, for staff."""
+
+    person: Person
+    score: float
+    reasons: tuple[str, ...]
+    # Structured: {"names": [{"query", "match", "query_romanised", "match_romanised",
+    # "score"}], "facts": [{"fact", "verdict", "query", "match"}]}.
+    details: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+@dataclass
+class Profile:
+    """What scoring knows of one side: its names (prepared once), birth interval, place of
+    origin and fathers' names."""
+
+    names: list[tuple[str, object]]
+    birth: tuple[datetime.date | None, datetime.date | None] | None = None
+    birth_text: str = ""
+    place_path: str = ""
+    place_name: str = ""
+    fathers: list[str] = field(default_factory=list)
+
+
+def prepared(names: Iterable[str]) -> list[tuple[str, object]]:
+    seen, result = set(), []
+    for name in names:
+        name = (name or "").strip()
+        if name and name not in seen:
+            seen.add(name)
+            result.append((name, matcher.prepare(name)))
+    return result
+
+
+def _years_apart(a, b) -> int:
+    """Whole years between two (earliest, latest) intervals; 0 if they overlap. An open end
+    overlaps everything on its side."""
+    (a_lo, a_hi), (b_lo, b_hi) = a, b
+    if a_hi and b_lo and a_hi < b_lo:
+        return b_lo.year - a_hi.year
+    if b_hi and a_lo and b_hi < a_lo:
+        return a_lo.year - b_hi.year
+    return 0
+
+
+def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], dict]:
+    """Score two people (or a name list and a person); symmetric in its two arguments."""
+    best, pair = 0.0, None
+    for (a, prep_a), (b, prep_b) in product(query.names, other.names):
+        value = matcher.similarity_prepared(prep_a, prep_b)
+        if value > best:
+            best, pair = value, (a, b)
+    if pair is None:
+        return 0.0, [], {"names": [], "facts": []}
+    a, b = pair
+    roman_a, roman_b = matcher.romanise(a), matcher.romanise(b)
+    reasons = [f"Names match ({best:.2f}): “{a}” ({roman_a}) and “{b}” ({roman_b})."]
+    details = {
+        "names": [
+            {
+                "query": a,
+                "match": b,
+                "query_romanised": roman_a,
+                "match_romanised": roman_b,
+                "score": round(best, 3),
+            }
+        ],
+        "facts": [],
+    }
+    score = best
+
+    def fact(name, verdict, q, m, adjust, text):
+        nonlocal score
+        score += adjust
+        reasons.append(text)
+        details["facts"].append({"fact": name, "verdict": verdict, "query": q, "match": m})
+
+    if query.birth and other.birth:
+        gap = _years_apart(query.birth, other.birth)
+        q, m = query.birth_text, other.birth_text
+        if gap == 0:
+            fact("birth_date", "agrees", q, m, AGREES, f"Birth dates agree ({q} / {m}).")
+        elif gap <= BIRTH_TOLERANCE_YEARS:
+            fact(
+                "birth_date",
+                "close",
+                q,
+                m,
+                BIRTH_CLOSE,
+                f"Birth dates differ slightly ({q} / {m}).",
+            )
+        else:
+            fact(
+                "birth_date", "conflicts", q, m, BIRTH_CONFLICT, f"Birth dates differ ({q} / {m})."
+            )
+    if query.place_path and other.place_path:
+        q, m = query.place_name, other.place_name
+        if query.place_path.startswith(other.place_path) or other.place_path.startswith(
+            query.place_path
+        ):
+            fact("place_of_origin", "agrees", q, m, AGREES, f"Places of origin agree ({q} / {m}).")
+        else:
+            fact(
+                "place_of_origin",
+                "conflicts",
+                q,
+                m,
+                PLACE_CONFLICT,
+                f"Places of origin differ ({q} / {m}).",
+            )
+    if query.fathers and other.fathers:
+        value, q, m = max(
+            (matcher.similarity(f, g), f, g) for f, g in product(query.fathers, other.fathers)
+        )
+        if value >= matcher.SAME_PERSON_THRESHOLD:
+            fact("father", "agrees", q, m, AGREES, f"Fathers' names agree (“{q}” / “{m}”).")
+        else:
+            fact(
+                "father",
+                "conflicts",
+                q,
+                m,
+                FATHER_CONFLICT,
+                f"Fathers' names differ (“{q}” / “{m}”).",
+            )
+    return max(0.0, min(1.0, score)), reasons, details
+
+
+# --- Loading what scoring needs -------------------------------------------------------------
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def load_profiles(person_ids: Iterable[int]) -> dict[int, tuple[Person, Profile]]:
+    """Person and Profile of each id, in three queries per chunk of ids whatever the count."""
+    ids = sorted(set(person_ids))
+    result: dict[int, tuple[Person, Profile]] = {}
+    for chunk in _chunks(ids):
+        people = Person.objects.filter(pk__in=chunk).select_related("place_of_origin")
+        names: dict[int, list[str]] = {}
+        for person_id, name in PersonName.objects.filter(person_id__in=chunk).values_list(
+            "person_id", "name"
+        ):
+            names.setdefault(person_id, []).append(name)
+        fathers = _fathers(chunk)
+        for person in people:
+            place = person.place_of_origin
+            birth = None
+            if person.birth_date_earliest or person.birth_date_latest:
+                birth = (person.birth_date_earliest, person.birth_date_latest)
+            result[person.pk] = (
+                person,
+                Profile(
+                    names=prepared(names.get(person.pk, [])),
+                    birth=birth,
+                    birth_text=person.birth_date,
+                    place_path=place.path if place else "",
+                    place_name=str(place) if place else "",
+                    fathers=fathers.get(person.pk, []),
+                ),
+            )
+    return result
+
+
+def _fathers(person_ids: list[int]) -> dict[int, list[str]]:
+    """Names of each person's recorded fathers (a male parent, either direction)."""
+    rows = Relationship.objects.filter(
+        Q(kind=RelationshipKind.CHILD_OF, from_person__in=person_ids, to_person__gender=Gender.MALE)
+        | Q(
+            kind=RelationshipKind.PARENT_OF,
+            to_person__in=person_ids,
+            from_person__gender=Gender.MALE,
+        )
+    ).values_list(
+        "kind",
+        "from_person_id",
+        "to_person_id",
+        "from_person__display_name",
+        "to_person__display_name",
+    )
+    fathers: dict[int, list[str]] = {}
+    for kind, from_id, to_id, from_name, to_name in rows:
+        child, father = (
+            (from_id, to_name) if kind == RelationshipKind.CHILD_OF else (to_id, from_name)
+        )
+        if father:
+            fathers.setdefault(child, []).append(father)
+    return fathers
+
+
+def _place(place_of_origin) -> tuple[str, str]:
+    if place_of_origin is None:
+        return "", ""
+    if not hasattr(place_of_origin, "path"):
+        Location = Person._meta.get_field("place_of_origin").related_model
+        place_of_origin = Location.objects.filter(pk=place_of_origin).first()
+        if place_of_origin is None:
+            return "", ""
+    return place_of_origin.path, str(place_of_origin)
+
+
+# --- The interface ---------------------------------------------------------------------------
+
+
+def candidate_ids(names: Iterable[str], queryset=None, exclude_ids: Iterable[int] = ()) -> set[int]:
+    """Ids of people in ``queryset`` with a name sharing a match key with one of ``names``:
+    one indexed query."""
+    keys = set()
+    for name in names:
+        keys |= name_match_keys(name or "")
+    if not keys:
+        return set()
+    hits = PersonNameKey.objects.filter(key__in=keys)
+    if queryset is not None:
+        hits = hits.filter(name__person__in=queryset.values("pk"))
+    exclude_ids = list(exclude_ids)
+    if exclude_ids:
+        hits = hits.exclude(name__person__in=exclude_ids)
+    return set(hits.values_list("name__person_id", flat=True).distinct())
+
+
+def find_people(
+    names: Iterable[str],
+    *,
+    queryset=None,
+    birth_year: int | None = None,
+    father_name: str | None = None,
+    place_of_origin=None,
+    exclude_ids: Iterable[int] = (),
+    limit: int | None = 10,
+) -> list[PersonMatch]:
+    """The people ``names`` may denote, best first, scored at or above
+    ``people.names.SAME_PERSON_THRESHOLD``; only people in ``queryset`` (default: everyone).
+
+    ``birth_year``, ``father_name`` and ``place_of_origin`` (a Location or its id), where
+    known, raise or lower the score as they agree or conflict with the person's record. A
+    fixed number of queries, however many people there are.
+    """
+    names = [name for name in names if name and name.strip()]
+    if queryset is None:
+        queryset = Person.objects.all()
+    ids = candidate_ids(names, queryset, exclude_ids)
+    if not ids:
+        return []
+    query = Profile(names=prepared(names))
+    if birth_year:
+        query.birth = (datetime.date(birth_year, 1, 1), datetime.date(birth_year, 12, 31))
+        query.birth_text = str(birth_year)
+    if father_name and father_name.strip():
+        query.fathers = [father_name.strip()]
+    query.place_path, query.place_name = _place(place_of_origin)
+    matches = []
+    for person, profile in load_profiles(ids).values():
+        score, reasons, details = score_profiles(query, profile)
+        if score >= matcher.SAME_PERSON_THRESHOLD:
+            matches.append(PersonMatch(person, score, tuple(reasons), details))
+    matches.sort(key=lambda m: (-m.score, m.person.display_name, m.person.pk))
+    return matches if limit is None else matches[:limit]
+
+
+def search_people(term: str, queryset):
+    """People of ``queryset`` with a name that contains the folded ``term`` (any script,
+    any case), or that people.names takes for the same name: ``Qanat Erejep`` finds
+    "Kanat Yerezhep". Used by the admin's and the API's name search."""
+    folded = fold(term or "")
+    if not folded:
+        return queryset
+    by_text = PersonName.objects.filter(search_name__contains=folded).values("person_id")
+    similar = [match.person.pk for match in find_people([term], queryset=queryset, limit=None)]
+    return queryset.filter(Q(pk__in=by_text) | Q(pk__in=similar))
+
+
+def person_profile(person: Person) -> Profile:
+    return load_profiles([person.pk])[person.pk][1]
+
+
+# --- Recording candidate pairs ---------------------------------------------------------------
+
+
+def oriented(details: dict, query_is_a: bool) -> dict:
+    """``details`` of a PersonMatch (query, match) as stored on a pair (person_a, person_b)."""
+    first, second = ("query", "match") if query_is_a else ("match", "query")
+
+    def turn(row):
+        out = {k: v for k, v in row.items() if not k.startswith(("query", "match"))}
+        for side, label in ((first, "person_a"), (second, "person_b")):
+            for k, v in row.items():
+                if k.startswith(side):
+                    out[label + k[len(side) :]] = v
+        return out
+
+    return {
+        "names": [turn(row) for row in details.get("names", [])],
+        "facts": [turn(row) for row in details.get("facts", [])],
+    }
+
+
+def store_candidate(first_id: int, second_id: int, score: float, reasons, details, existing=None):
+    """Create or update the pair's candidate. Returns what happened: "created", "updated",
+    "unchanged" or "kept" (dismissed or merged pairs are left as staff decided)."""
+    a, b = DuplicateCandidate.ordered(first_id, second_id)
+    stored = {"reasons": list(reasons), **oriented(details, query_is_a=first_id == a)}
+    score = round(score, 4)
+    candidate = existing
+    if candidate is None:
+        candidate = DuplicateCandidate.objects.filter(person_a_id=a, person_b_id=b).first()
+    if candidate is None:
+        DuplicateCandidate.objects.create(person_a_id=a, person_b_id=b, score=score, reasons=stored)
+        return "created"
+    if candidate.status != CandidateStatus.OPEN:
+        return "kept"
+    if candidate.score == score and candidate.reasons == stored:
+        return "unchanged"
+    candidate.score, candidate.reasons = score, stored
+    candidate.save(update_fields=["score", "reasons", "updated_at"])
+    return "updated"
+
+
+def record_candidates(person: Person, matches: Iterable[PersonMatch]) -> int:
+    """Store or update open candidate pairs of ``person`` with each match (dismissed pairs
+    stay dismissed); returns how many of these pairs are open. Attribute the writes with
+    casetracker.audit.acting_as()."""
+    pairs = []
+    for match in matches:
+        if match.person.pk == person.pk:
+            continue
+        store_candidate(person.pk, match.person.pk, match.score, match.reasons, match.details)
+        pairs.append(DuplicateCandidate.ordered(person.pk, match.person.pk))
+    if not pairs:
+        return 0
+    pair_filter = Q()
+    for a, b in pairs:
+        pair_filter |= Q(person_a_id=a, person_b_id=b)
+    return DuplicateCandidate.objects.filter(pair_filter, status=CandidateStatus.OPEN).count()
+
+
+def candidates_for(person: Person, queryset=None, limit: int | None = 10) -> list[PersonMatch]:
+    """People likely to be ``person`` (by all its names and facts), excluding itself."""
+    profile = person_profile(person)
+    if queryset is None:
+        queryset = Person.objects.all()
+    ids = candidate_ids([name for name, _ in profile.names], queryset, [person.pk])
+    matches = []
+    for other, other_profile in load_profiles(ids).values():
+        score, reasons, details = score_profiles(profile, other_profile)
+        if score >= matcher.SAME_PERSON_THRESHOLD:
+            matches.append(PersonMatch(other, score, tuple(reasons), details))
+    matches.sort(key=lambda m: (-m.score, m.person.pk))
+    return matches if limit is None else matches[:limit]
+
+
+# --- The full scan (python manage.py find_duplicates) -------------------------------------
+
+
+def blocked_pairs() -> tuple[set[tuple[int, int]], int]:
+    """Pairs of people sharing a match key, (lower id, higher id); and how many keys were
+    skipped for being shared by more than MAX_BLOCK people."""
+    blocks: dict[str, set[int]] = {}
+    rows = PersonNameKey.objects.values_list("key", "name__person_id").order_by("key")
+    for key, person_id in rows.iterator(chunk_size=5000):
+        blocks.setdefault(key, set()).add(person_id)
+    pairs, skipped = set(), 0
+    for members in blocks.values():
+        if len(members) > MAX_BLOCK:
+            skipped += 1
+            continue
+        ordered = sorted(members)
+        for i, first in enumerate(ordered):
+            for second in ordered[i + 1 :]:
+                pairs.add((first, second))
+    return pairs, skipped
+
+
+def scan_duplicates(progress=lambda iterable, total: iterable) -> dict[str, int]:
+    """Score every pair of people sharing a match key and store the likely ones.
+
+    Re-running updates scores and reasons, never adds a pair twice; pairs staff dismissed
+    stay dismissed, merged pairs are gone with the merged record; open pairs that no longer
+    score high enough (names corrected since) are withdrawn. ``progress`` wraps the scoring
+    loop (a progress bar). Attribute the writes with casetracker.audit.acting_as().
+    """
+    pairs, skipped = blocked_pairs()
+    profiles = load_profiles({person_id for pair in pairs for person_id in pair})
+    existing = {
+        (c.person_a_id, c.person_b_id): c
+        for c in DuplicateCandidate.objects.filter(person_a__isnull=False, person_b__isnull=False)
+    }
+    counts = dict.fromkeys(["created", "updated", "unchanged", "kept", "withdrawn"], 0)
+    likely = set()
+    for a, b in progress(sorted(pairs), total=len(pairs)):
+        if a not in profiles or b not in profiles:
+            continue
+        score, reasons, details = score_profiles(profiles[a][1], profiles[b][1])
+        if score < matcher.SAME_PERSON_THRESHOLD:
+            continue
+        likely.add((a, b))
+        counts[store_candidate(a, b, score, reasons, details, existing.get((a, b)))] += 1
+    for pair, candidate in existing.items():
+        if pair not in likely and candidate.status == CandidateStatus.OPEN:
+            candidate.delete()
+            counts["withdrawn"] += 1
+    counts["pairs compared"] = len(pairs)
+    counts["keys skipped"] = skipped
+    return counts
+
+
+def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
+    """Recompute every stored match key (after people.names changes how keys are made)."""
+    names = PersonName.objects.only("pk", "name").order_by("pk")
+    total, batch = names.count(), []
+    for name in progress(names.iterator(chunk_size=2000), total=total):
+        batch.append(name)
+        if len(batch) >= 2000:
+            PersonNameKey.sync(batch)
+            batch = []
+    PersonNameKey.sync(batch)
+    return total

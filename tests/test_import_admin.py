@@ -1,0 +1,249 @@
+"""Imports in the admin: upload → preview → confirm, template downloads, and who may use them."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from api.models import Partner
+from cases.models import Case
+from imports import services
+from imports.models import BatchStatus, ImportBatch
+from imports.template import COLUMN_NAMES
+from people.models import Person
+from tests.factories import make_organisation, person_named
+from tests.import_files import KANAT_ROWS, rows_to_csv
+
+pytestmark = pytest.mark.django_db
+
+UPLOAD = reverse("admin:imports_importbatch_upload")
+
+
+@pytest.fixture
+def atajurt():
+    return make_organisation("Atajurt Kazakh Human Rights", abbreviation="Atajurt", kind="ngo")
+
+
+def upload(client, group, data=None, name="list.csv"):
+    data = rows_to_csv(KANAT_ROWS) if data is None else data
+    return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data), "group": group.pk})
+
+
+def confirm_url(batch):
+    return reverse("admin:imports_importbatch_confirm", args=[batch.pk])
+
+
+def template_url(fmt):
+    return reverse("admin:imports_importbatch_template", args=[fmt])
+
+
+# --- upload, preview, confirm --------------------------------------------------------------
+
+
+def test_preview_shows_what_will_be_created_and_writes_nothing(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    response = upload(client, atajurt)
+    assert response.status_code == 200
+    counts = response.context["counts"]
+    assert (counts["people_created"], counts["cases_created"], counts["events_created"]) == (
+        1,
+        1,
+        2,
+    )
+    assert not Case.objects.exists()
+    assert ImportBatch.objects.get().status == BatchStatus.PREVIEWED
+
+
+def test_confirm_after_preview_imports_the_file(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    response = client.post(confirm_url(batch))
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert (batch.status, batch.dry_run, batch.cases_created) == (BatchStatus.IMPORTED, False, 1)
+    assert Case.objects.get().created_by == data_entry
+
+
+def test_confirmed_batch_no_longer_keeps_the_file(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    client.post(confirm_url(batch))
+    batch.refresh_from_db()
+    assert batch.content is None
+
+
+def test_preview_lists_every_error_and_offers_no_confirmation(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    rows = [{**KANAT_ROWS[0], "event_date": "spring"}, {**KANAT_ROWS[1], "event_place": "X"}]
+    response = upload(client, atajurt, rows_to_csv(rows))
+    assert [(e.row, e.column) for e in response.context["plan"].errors] == [
+        (2, "event_date"),
+        (3, "event_place"),
+    ]
+    assert b"Import this file" not in response.content
+    assert ImportBatch.objects.get().status == BatchStatus.INVALID
+
+
+def test_preview_shows_a_possible_duplicate(client, data_entry, atajurt):
+    kanat = person_named("Kanat Yerezhep", "Қанат Ережеп")
+    client.force_login(data_entry)
+    rows = [{"person_external_id": "P1", "name_latin": "Qanat Erejep", "case_external_id": "C1"}]
+    response = upload(client, atajurt, rows_to_csv(rows))
+    assert response.context["counts"]["duplicates_flagged"] == 1
+    assert reverse("admin:people_person_change", args=[kanat.pk]).encode() in response.content
+
+
+def test_batch_cannot_be_confirmed_twice(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    client.post(confirm_url(batch))
+    client.post(confirm_url(batch))
+    assert Case.objects.count() == 1
+
+
+def test_someone_elses_preview_cannot_be_confirmed(client, data_entry, verifier, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    client.force_login(verifier)
+    assert client.post(confirm_url(batch)).status_code == 404
+    assert not Case.objects.exists()
+
+
+def test_confirm_validates_again_against_the_database_as_it_now_is(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    services.import_file(rows_to_csv(KANAT_ROWS), "same.csv", user=data_entry, group=atajurt)
+    client.post(confirm_url(batch))
+    assert (Person.objects.count(), Case.objects.count()) == (1, 1)
+
+
+def test_batch_page_lists_the_errors(admin_client, data_entry, atajurt):
+    result = services.import_file(
+        rows_to_csv([{**KANAT_ROWS[0], "event_date": "spring"}]),
+        "bad.csv",
+        user=data_entry,
+        group=atajurt,
+    )
+    page = admin_client.get(reverse("admin:imports_importbatch_change", args=[result.batch.pk]))
+    assert b"Row 2, column event_date" in page.content
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def test_csv_template_has_every_column(client, data_entry):
+    client.force_login(data_entry)
+    content = client.get(template_url("csv")).content
+    assert content.decode("utf-8-sig").strip() == ",".join(COLUMN_NAMES)
+
+
+def test_xlsx_template_is_one_sheet_with_every_column(client, data_entry):
+    client.force_login(data_entry)
+    workbook = load_workbook(io.BytesIO(client.get(template_url("xlsx")).content))
+    assert len(workbook.worksheets) == 1
+    assert [cell.value for cell in workbook.active[1]] == COLUMN_NAMES
+
+
+def test_filled_in_xlsx_template_imports(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    workbook = load_workbook(io.BytesIO(client.get(template_url("xlsx")).content))
+    workbook.active.append([KANAT_ROWS[0].get(column) for column in COLUMN_NAMES])
+    out = io.BytesIO()
+    workbook.save(out)
+    result = services.import_file(out.getvalue(), "t.xlsx", user=data_entry, group=atajurt)
+    assert result.batch.status == BatchStatus.IMPORTED, result.plan.errors
+
+
+def test_template_instructions_document_every_column():
+    from pathlib import Path
+
+    import imports
+
+    text = (Path(imports.__file__).parent / "TEMPLATE.md").read_text()
+    missing = [column for column in COLUMN_NAMES if f"`{column}`" not in text]
+    assert missing == []
+
+
+# --- who may import ------------------------------------------------------------------------
+
+
+MATRIX = [
+    # (persona, view, expected status)
+    ("data_entry", "upload", 200),
+    ("data_entry", "preview", 200),
+    ("data_entry", "confirm", 302),
+    ("data_entry", "template.csv", 200),
+    ("data_entry", "template.xlsx", 200),
+    ("data_entry", "batches", 200),
+    ("verifier", "upload", 200),
+    ("verifier", "preview", 200),
+    ("verifier", "confirm", 302),
+    ("verifier", "template.csv", 200),
+    ("verifier", "template.xlsx", 200),
+    ("verifier", "batches", 200),
+    ("administrator", "upload", 403),
+    ("administrator", "preview", 403),
+    ("administrator", "confirm", 403),
+    ("administrator", "template.csv", 403),
+    ("administrator", "batches", 403),
+    ("no_role", "upload", 403),
+    ("no_role", "preview", 403),
+    ("no_role", "confirm", 403),
+    ("no_role", "template.xlsx", 403),
+    ("no_role", "batches", 403),
+    ("anonymous", "upload", 302),
+    ("anonymous", "preview", 302),
+    ("anonymous", "confirm", 302),
+    ("anonymous", "template.csv", 302),
+    ("anonymous", "batches", 302),
+]
+
+
+@pytest.mark.parametrize(("persona", "view", "expected"), MATRIX)
+def test_import_permission_matrix(request, client, data_entry, atajurt, persona, view, expected):
+    # A batch previewed by its persona (or by data entry, for those who cannot preview).
+    batch = services.preview_file(
+        rows_to_csv(KANAT_ROWS), "list.csv", user=data_entry, group=atajurt
+    ).batch
+    user = request.getfixturevalue(persona)
+    if user is not None and services.can_import(user):
+        batch = services.preview_file(
+            rows_to_csv(KANAT_ROWS), "list.csv", user=user, group=atajurt
+        ).batch
+    if user is not None:
+        client.force_login(user)
+    response = {
+        "upload": lambda: client.get(UPLOAD),
+        "preview": lambda: upload(client, atajurt),
+        "confirm": lambda: client.post(confirm_url(batch)),
+        "template.csv": lambda: client.get(template_url("csv")),
+        "template.xlsx": lambda: client.get(template_url("xlsx")),
+        "batches": lambda: client.get(reverse("admin:imports_importbatch_changelist")),
+    }[view]()
+    assert response.status_code == expected
+    if persona == "anonymous":
+        assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [UPLOAD, template_url("csv"), reverse("admin:imports_importbatch_changelist")],
+)
+def test_partner_token_opens_no_import_page(client, url):
+    _, key = Partner.objects.create(name="Kazakh Rights Watch").issue_token("sync")
+    response = client.get(url, HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_nothing_is_imported_for_a_persona_refused_confirmation(
+    client, no_role, data_entry, atajurt
+):
+    batch = services.preview_file(
+        rows_to_csv(KANAT_ROWS), "list.csv", user=data_entry, group=atajurt
+    ).batch
+    client.force_login(no_role)
+    client.post(confirm_url(batch))
+    assert not Case.objects.exists()

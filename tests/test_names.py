@@ -1,0 +1,379 @@
+"""people.names: cross-script name matching. Pure functions, no database.
+
+The labelled pairs are tests/data/name_pairs.tsv; benchmarks/names_bench.py prints the same
+figures with a threshold sweep and timings.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from people.names import (
+    SAME_PERSON_THRESHOLD,
+    match_keys,
+    prepare,
+    romanise,
+    similarity,
+    similarity_prepared,
+)
+
+PAIRS_FILE = Path(__file__).parent / "data" / "name_pairs.tsv"
+
+
+def load_pairs(path=PAIRS_FILE):
+    """(part, a, b, same, note) for every labelled pair; parts are "# part: NAME" sections."""
+    rows, part = [], None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# part: "):
+            part = line.removeprefix("# part: ").strip()
+        elif line and not line.startswith("#"):
+            a, b, same, note = line.split("\t")
+            rows.append((part, a, b, same == "1", note))
+    return rows
+
+
+PAIRS = load_pairs()
+
+
+def same(a, b):
+    return similarity(a, b) >= SAME_PERSON_THRESHOLD
+
+
+def precision_recall(part):
+    tp = fp = fn = 0
+    for row_part, a, b, is_same, _note in PAIRS:
+        if row_part != part:
+            continue
+        predicted = same(a, b)
+        tp += predicted and is_same
+        fp += predicted and not is_same
+        fn += is_same and not predicted
+    return tp / (tp + fp), tp / (tp + fn)
+
+
+# --- the issue's example --------------------------------------------------------------------
+
+ISSUE_SPELLINGS = [
+    "Қанат Ережеп",
+    "Qanat Erejep",
+    "قانات ەرەجەپ",
+    "卡纳提·叶热杰普",
+    "Kanat Yerezhep",
+]
+
+
+@pytest.mark.parametrize("other", ISSUE_SPELLINGS[1:])
+def test_the_issues_spellings_are_one_name(other):
+    assert same("Қанат Ережеп", other)
+
+
+def test_issue_spellings_romanise_alike():
+    assert {romanise(n) for n in ISSUE_SPELLINGS} == {"kanat erejep"}
+
+
+# --- scripts and alphabets ------------------------------------------------------------------
+
+
+def test_kazakh_cyrillic_letters_match_plain_latin():
+    assert same("Әлихан Ғабитұлы Нұрғали", "Alikhan Gabituly Nurgali")
+
+
+def test_kazakh_cyrillic_letters_match_russian_cyrillic():
+    assert same("Гүлнар Оспанқызы", "Гульнар Оспанова")
+
+
+def test_2021_kazakh_latin_matches_cyrillic():
+    assert same("Säule Ömırbekqyzy", "Сәуле Өмірбекқызы")
+
+
+def test_2017_apostrophe_latin_matches_cyrillic():
+    assert same("Aigu'l Tu'rsy'n", "Айгүл Тұрсын")
+
+
+def test_2018_acute_latin_matches_cyrillic():
+    assert same("Dáýren Ábishev", "Дәурен Әбішев")
+
+
+@pytest.mark.parametrize("spelling", ["Yerzhan", "Erzhan", "Yerjan", "Erjan"])
+def test_russian_passport_and_informal_spellings_of_yerzhan(spelling):
+    assert same(f"{spelling} Nurlanov", "Ержан Нұрланұлы")
+
+
+@pytest.mark.parametrize("spelling", ["Mukhtar", "Muhtar", "Muqtar"])
+def test_kh_h_and_q_are_one_sound(spelling):
+    assert same(f"Askar {spelling}", "Асқар Мұхтар")
+
+
+def test_ai_and_ay_are_one_sound():
+    assert same("Aygul Tursyn", "Aigul Tursyn")
+
+
+def test_w_and_u_are_one_sound():
+    assert same("Dawren Abish", "Dauren Abish")
+
+
+def test_kazakh_arabic_script_with_front_vowel_hamza():
+    # ٴ marks the front vowels of Әбіш; ۋ is у, ە is е.
+    assert same("داۋرەن ٴابىش", "Дәурен Әбіш")
+
+
+def test_kazakh_arabic_script_with_ghayn_and_qaf():
+    assert same("جانار تالعات", "Жанар Талғат")
+
+
+def test_uyghur_arabic_script_with_vowel_carrier():
+    assert same("گۈلشەن ئابباس", "Gulshan Abbas")
+
+
+def test_uyghur_arabic_o_with_uyghur_letters_is_a_vowel():
+    # ۆ is Kazakh в but Uyghur ö; ۈ in the word says it is Uyghur.
+    assert romanise("تۆمۈر") == "tomur"
+
+
+@pytest.mark.parametrize(
+    ("chinese", "latin"),
+    [
+        ("努尔别克", "Nurbek"),  # 别克 -bek
+        ("叶尔江", "Yerzhan"),  # 叶尔 Yer-, 江 -zhan
+        ("阿里汗", "Alikhan"),  # 汗 -khan
+        ("古丽娜尔", "Gulnar"),  # 古丽 Gul-
+        ("阿依古丽", "Aigul"),  # 阿依 Ai-
+        ("哈孜", "Qazy"),
+    ],
+)
+def test_chinese_transcription_syllables_read_as_kazakh(chinese, latin):
+    assert same(chinese, latin)
+
+
+def test_chinese_name_without_separator():
+    assert same("卡纳提叶热杰普", "Kanat Yerezhep")
+
+
+def test_han_name_family_name_first():
+    assert same("王明", "Ming Wang")
+
+
+def test_traditional_characters_match_simplified():
+    assert same("卡納提·葉熱傑普", "卡纳提·叶热杰普")
+
+
+def test_han_name_in_traditional_characters_matches_pinyin():
+    assert same("陳國強", "Chen Guoqiang")
+
+
+def test_russian_dzh_is_one_sound():
+    assert same("Гульбахар Джалилова", "Gulbahar Jalil")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("Memet", "Mukhamet"), ("Zhusip", "Yusup"), ("Ybyrai", "Ibrahim"), ("Gaisha", "Aisha")],
+)
+def test_kazakh_uyghur_and_russian_forms_of_one_arabic_name(one, other):
+    assert same(f"{one} Tursun", f"{other} Tursun")
+
+
+def test_uyghur_name_in_chinese_that_drops_h():
+    assert same("热依拉·达吾提", "Rahile Dawut")
+
+
+# --- order, separators, endings, case -------------------------------------------------------
+
+
+def test_given_and_fathers_name_swapped():
+    assert same("Yerezhepov Kanat", "Kanat Yerezhep")
+
+
+def test_fathers_name_first_in_chinese():
+    assert same("叶热杰普·卡纳提", "Kanat Yerezhep")
+
+
+@pytest.mark.parametrize(
+    "name", ["Kanat·Yerezhep", "Kanat•Yerezhep", "Kanat-Yerezhep", "Kanat_Yerezhep"]
+)
+def test_separators(name):
+    assert similarity(name, "Kanat Yerezhep") == 1.0
+
+
+def test_hyphenated_given_name_matches_it_written_as_one_word():
+    assert same("Nur-Sultan Abishev", "Nursultan Abish")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Kanat Yerezhepuly",
+        "Kanat Yerezhepulı",
+        "Қанат Ережепұлы",
+        "Kanat Yerezhepov",
+        "Kanat Yerezhepovich",
+        "Kanat Yerezhep uly",
+    ],
+)
+def test_patronymic_and_surname_endings_of_a_son(name):
+    assert same(name, "Kanat Yerezhep")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Gulnar Ospankyzy",
+        "Гүлнар Оспанқызы",
+        "Gulnar Ospanqyzy",
+        "Gulnar Ospanova",
+        "Gulnar Ospanovna",
+    ],
+)
+def test_patronymic_and_surname_endings_of_a_daughter(name):
+    assert same(name, "Gulnar Ospan")
+
+
+def test_kyrgyz_uulu():
+    assert same("Azamat Toktogul uulu", "Azamat Toktogulov")
+
+
+def test_case_is_ignored():
+    assert similarity("KANAT YEREZHEP", "kanat yerezhep") == 1.0
+
+
+def test_an_extra_grandfathers_name_still_matches():
+    assert same("Kanat Yerezhep Nurlanuly", "Kanat Yerezhep")
+
+
+# --- keeping different people apart ---------------------------------------------------------
+
+
+def test_shared_given_name_with_different_fathers_name_is_not_the_same():
+    assert not same("Kanat Yerezhep", "Kanat Nurlanuly")
+
+
+def test_shared_given_name_with_different_fathers_name_across_scripts_is_not_the_same():
+    assert not same("Гүлнар Оспан", "Gulnar Kasym")
+
+
+def test_shared_surname_with_different_given_name_is_not_the_same():
+    assert not same("Yerlan Bekov", "Yerzhan Bekov")
+
+
+def test_father_and_son_whose_endings_say_so_are_not_the_same():
+    assert not same("Nurlan Serikov", "Serik Nurlanov")
+
+
+def test_son_and_daughter_of_one_father_are_not_the_same():
+    assert not same("Zhanar Talgatuly", "Zhanar Talgatkyzy")
+
+
+def test_a_given_name_alone_is_not_the_same_person():
+    assert not same("Kanat", "Kanat Yerezhep")
+
+
+def test_chinese_names_in_other_characters_are_not_the_same():
+    assert not same("马拉提·胡赛因", "木拉提·胡赛因")  # Marat, Murat
+
+
+# --- properties -----------------------------------------------------------------------------
+
+ALL_NAMES = sorted({n for _p, a, b, _s, _n in PAIRS for n in (a, b)})
+
+
+def test_similarity_is_symmetric():
+    assert all(similarity(a, b) == similarity(b, a) for _p, a, b, _s, _n in PAIRS)
+
+
+def test_similarity_is_between_zero_and_one():
+    assert all(0.0 <= similarity(a, b) <= 1.0 for _p, a, b, _s, _n in PAIRS)
+
+
+@pytest.mark.parametrize("name", [*ALL_NAMES[:40], "123", "???", "Ш", "ئ", "A.", "·"])
+def test_a_name_is_identical_to_itself(name):
+    assert similarity(name, name) == 1.0
+
+
+@pytest.mark.parametrize("empty", ["", " ", "\t\n"])
+def test_empty_names_score_zero(empty):
+    assert similarity(empty, "Kanat Yerezhep") == 0.0
+    assert similarity(empty, empty) == 0.0
+
+
+@pytest.mark.parametrize("empty", ["", " ", "\t\n"])
+def test_empty_names_have_no_keys(empty):
+    assert match_keys(empty) == frozenset()
+
+
+def test_match_keys_are_short_ascii():
+    keys = {k for name in ALL_NAMES for k in match_keys(name)}
+    assert all(k.isascii() and 0 < len(k) <= 32 for k in keys)
+
+
+def test_match_keys_are_a_handful_per_name():
+    assert max(len(match_keys(name)) for name in ALL_NAMES) <= 12
+
+
+def test_every_non_empty_name_has_a_key():
+    assert all(match_keys(name) for name in [*ALL_NAMES, "123", "???"])
+
+
+def test_names_scoring_at_or_above_the_threshold_share_a_key():
+    names = ALL_NAMES[::3]
+    missed = [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if same(a, b) and not (match_keys(a) & match_keys(b))
+    ]
+    assert missed == []
+
+
+def test_blocking_recall_on_positive_pairs_is_complete():
+    missed = [
+        (a, b) for _p, a, b, is_same, _n in PAIRS if is_same and not match_keys(a) & match_keys(b)
+    ]
+    assert missed == []
+
+
+def test_prepared_similarity_equals_similarity():
+    a, b = "Kanat Yerezhep", "卡纳提·叶热杰普"
+    assert similarity_prepared(prepare(a), prepare(b)) == similarity(a, b)
+
+
+def test_a_very_long_text_is_read_from_its_start_only():
+    cell = "Қанат Ережеп " * 100_000  # a 1 MB spreadsheet cell
+    assert similarity(cell, cell) == 1.0
+    assert prepare(cell).tokens == prepare(cell[:256]).tokens
+
+
+def test_prepare_is_cached():
+    assert prepare("Қанат Ережеп") is prepare("Қанат Ережеп")
+
+
+def test_module_imports_without_django():
+    code = "import sys, people.names; sys.exit('django' in sys.modules)"
+    env = {"PATH": "/usr/bin:/bin"}
+    root = Path(__file__).parent.parent
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env)  # noqa: S603
+    assert result.returncode == 0
+
+
+# --- the labelled set -----------------------------------------------------------------------
+
+
+def test_labelled_set_is_large_enough():
+    positives = sum(1 for row in PAIRS if row[3])
+    assert positives >= 150 and len(PAIRS) - positives >= 150
+
+
+def test_labelled_tuning_part_precision_and_recall():
+    precision, recall = precision_recall("tune")
+    assert precision >= 0.98 and recall >= 0.98
+
+
+def test_labelled_held_out_part_precision_and_recall():
+    precision, recall = precision_recall("held-out")
+    assert precision >= 0.97 and recall >= 0.97
+
+
+def test_labelled_fresh_part_precision_and_recall():
+    precision, recall = precision_recall("fresh")
+    assert precision >= 0.97 and recall >= 0.97
