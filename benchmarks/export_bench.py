@@ -281,15 +281,21 @@ def copy_reference() -> dict:
 # --- The run ---------------------------------------------------------------------------------
 
 
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def measure(args, size: int) -> dict:
     var_dir = tempfile.mkdtemp(prefix="casetracker-export-bench-")
     try:
         with throwaway_database() as (vendor, url):
             env = environment(var_dir, url)
             setup = run_child(env, {"step": "populate", "cases": size, "seed": args.seed})
-            formats = {
-                fmt: run_child(env, {"step": "export", "format": fmt}) for fmt in args.formats
-            }
+            progress(f"{size:,} cases on {vendor}: made in {setup['create_cases_s']:.0f} s")
+            formats = {}
+            for fmt in args.formats:
+                formats[fmt] = run_child(env, {"step": "export", "format": fmt})
+                progress(f"  {fmt}: {formats[fmt]['seconds']:.1f} s")
             reference = run_child(env, {"step": "copy"}) if vendor == "postgresql" else None
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
@@ -327,7 +333,17 @@ def main():
         print(json.dumps(child(json.loads(args.child))))
         return
     load_at_start = os.getloadavg()[0]
-    runs = {str(size): measure(args, size) for size in args.sizes}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    runs = {}
+    for size in args.sizes:
+        runs[str(size)] = measure(args, size)
+        # Written after each size: a long run keeps what it has measured.
+        path, result = write(args, runs, load_at_start, stamp)
+    print(report(result))
+    print(f"\nWritten to {path.relative_to(BASE_DIR)}")
+
+
+def write(args, runs, load_at_start, stamp):
     vendor = next(iter(runs.values()))["vendor"]
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -340,12 +356,10 @@ def main():
         },
         "runs": runs,
     }
-    print(report(result))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS_DIR / f"export-{vendor}-{'-'.join(map(str, args.sizes))}-{stamp}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nWritten to {path.relative_to(BASE_DIR)}")
+    return path, result
 
 
 if __name__ == "__main__":

@@ -274,10 +274,11 @@ def chain_unlinked(apps=global_apps, using: str = "default") -> int:
             record_type=label, record_pk=OuterRef("pk")
         )
         unlinked = model._base_manager.using(using).filter(~Exists(linked)).order_by("pk")
-        while batch := list(unlinked[:2000]):
+        last = None
+        while batch := list((unlinked if last is None else unlinked.filter(pk__gt=last))[:2000]):
             with transaction.atomic(using=using):
                 _append(link_model, batch, using)
-            total += len(batch)
+            total, last = total + len(batch), batch[-1].pk
     return total
 
 

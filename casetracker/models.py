@@ -16,6 +16,14 @@ class DomainQuerySet(models.QuerySet):
     EDTF bounds right where Django skips ``Field.pre_save`` (``bulk_update()``, ``update()``).
     """
 
+    def select_for_update(self, *args, **kwargs):
+        # The audit chain's lock before any row lock, in the order every audited write takes
+        # them: the other order can deadlock against a writer holding the chain.
+        from casetracker.integrity import lock_chain
+
+        lock_chain(self.db)
+        return super().select_for_update(*args, **kwargs)
+
     def bulk_create(self, objs, *args, **kwargs):
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             raise ValueError("Conflict-skipping bulk inserts cannot be audited; save rows instead.")

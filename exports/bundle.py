@@ -85,6 +85,10 @@ class CsvFiles:
             f.close()
         return self.counts
 
+    def abort(self) -> None:
+        for f in self.files:
+            f.close()
+
 
 class JsonFile:
     """cases.json: a JSON array of the cases exactly as the partner API's case detail gives
@@ -106,6 +110,9 @@ class JsonFile:
             self.file.write(("\n" if self.count == 0 else ",\n") + text)
         self.count += 1
 
+    def abort(self) -> None:
+        self.file.close()
+
     def close(self) -> dict:
         if not self.lines:
             self.file.write("\n]\n" if self.count else "]\n")
@@ -123,7 +130,8 @@ class XlsxFile:
         self.path = directory / XLSX_FILE
         self.tables = tables
         self.workbook = Workbook(write_only=True)
-        self.sheets: dict[str, list] = {t.name: [] for t in tables}  # [worksheet, rows]
+        # Each table's sheets, as [worksheet, data rows written, title].
+        self.sheets: dict[str, list] = {t.name: [] for t in tables}
         self.counts: dict[str, int] = {}
         for table in tables:
             self._new_sheet(table)
@@ -163,6 +171,16 @@ class XlsxFile:
                 current[0].append([value or None for value in row])
                 current[1] += 1
                 self.counts[current[2]] += 1
+
+    def abort(self) -> None:
+        """Remove the sheets' temporary files now: openpyxl would keep them (in the system's
+        temporary directory) until the process ends."""
+        for parts in self.sheets.values():
+            for sheet, _, _ in parts:
+                try:
+                    sheet.close()
+                finally:
+                    sheet._writer.cleanup()
 
     def close(self, staff: bool) -> dict:
         sheet = self.workbook.create_sheet("Data dictionary")
@@ -266,10 +284,13 @@ def write_files(
                 writer.add(case, rows)
             if progress:
                 progress()
-    finally:
-        counts = {}
+    except BaseException:
         for writer in writers:
-            counts.update(writer.close(staff) if writer is xlsx else writer.close())
+            writer.abort()
+        raise
+    counts = {}
+    for writer in writers:
+        counts.update(writer.close(staff) if writer is xlsx else writer.close())
     (directory / DICTIONARY_FILE).write_text(dictionary.markdown(staff), encoding="utf-8")
     counts[DICTIONARY_FILE] = None
     names = [name for name in FILE_ORDER if name in counts]

@@ -33,9 +33,9 @@ orders it (events by earliest date, names preferred first, sources by title).
   such as `2024-04` stay text.
 - **Empty cells** are unknown or not applicable. `true`/`false` are booleans.
 - **Several values in one cell** (columns of type "list of …") are separated by a vertical
-  bar `{separator}`. A `{separator}` inside a value is written `\\{separator}`, and a
-  backslash `\\\\`; split on the bars that follow no backslash, then read `\\x` as `x`.
-  Parallel lists (`charge_uids`, `charge_names`, …) hold one entry per charge in the same order.
+  bar `{separator}`. A `{separator}` inside a value is written `\\{separator}`, and a backslash
+  `\\\\`: split on the bars that follow no backslash, then read `\\x` as `x`. Parallel
+  lists (`charge_uids`, `charge_names`, …) hold one entry per charge, in the same order.
 - **Formulas are defused.** A cell whose text starts with `=`, `+`, `-`, `@`, a tab or a
   carriage return is written with an apostrophe `{escape}` in front (in CSV and XLSX alike), so
   that no spreadsheet runs it as a formula. A program reading the files drops that one

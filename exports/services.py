@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from api import public
 from api.filters import CaseFilter
-from cases.models import Case
+from cases.models import PUBLISHABLE_CONSENT, Case, ReviewState
 from exports import bundle
 from exports.models import ExportLog, Scope
 
@@ -102,24 +102,27 @@ def export_queryset(*, include_unpublished: bool = False, user=None):
 
 
 def not_published_reasons(cases) -> dict[str, int]:
-    """Why cases are not published, for the admin's "left out" message: reason → count."""
-    reasons: dict[str, int] = {}
+    """Why cases are not published, for the admin's "left out" message: reason → count.
+    Reads case.person: select_related("person")."""
     published = set(
         Case.objects.published().filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
     )
+    reasons: dict[str, int] = {}
     for case in cases:
         if case.pk in published:
             continue
         if case.archived_at:
             reason = "archived"
-        elif case.review_state != "verified":
+        elif case.review_state != ReviewState.VERIFIED:
             reason = "not verified"
         elif not case.is_published:
             reason = "verified, not published"
         elif case.sensitive:
             reason = "sensitive"
+        elif case.person.consent not in PUBLISHABLE_CONSENT:
+            reason = "without consent to publish"
         else:
-            reason = "no consent to publish or evidence below the minimum"
+            reason = "evidence level below the minimum"
         reasons[reason] = reasons.get(reason, 0) + 1
     return reasons
 

@@ -182,7 +182,7 @@ CASE_COLUMNS = [
     Column(
         "reference",
         "text",
-        "The case's reference, CT-<year>-<number>. Files are ordered by it.",
+        "The case's reference, e.g. CT-2024-00017. Files are ordered by it.",
         lambda case, item: case["reference"],
     ),
     Column("uid", "UUID", "The case's permanent public id.", lambda case, item: case["uid"]),

@@ -50,7 +50,9 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField("started", auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=BatchStatus, db_index=True)
+    status = models.CharField(
+        max_length=20, choices=BatchStatus, default=BatchStatus.RUNNING, db_index=True
+    )
     rows = models.PositiveIntegerField(default=0)
     people_created = models.PositiveIntegerField(default=0)
     people_updated = models.PositiveIntegerField(default=0)

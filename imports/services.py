@@ -261,9 +261,6 @@ class Plan:
     def created(self, plans):
         return [p for p in plans if not p.existing]
 
-    def updated(self, plans):
-        return [p for p in plans if p.existing and (p.changes or getattr(p, "new_names", None))]
-
     @property
     def people_created(self):
         return self.created(self.people.values())
@@ -955,19 +952,31 @@ def _match_sources(plan: Plan) -> None:
 
 def _diff(plan: Plan) -> None:
     """What each existing record would change: only values that differ (no empty writes)."""
+    names = defaultdict(set)
+    existing = [p.existing.pk for p in plan.people.values() if p.existing]
+    for chunk in _chunks(existing):
+        for person_id, name, language in PersonName.objects.filter(person_id__in=chunk).values_list(
+            "person_id", "name", "language"
+        ):
+            names[person_id].add((name, language))
     for person in plan.people.values():
+        stored = set()
         if person.existing:
             person.changes = _changes(person.existing, person.values)
-            stored = set(person.existing.names.values_list("name", "language"))
-        else:
-            stored = set()
+            stored = names[person.existing.pk]
         person.new_names = [n for n in person.names if (n[0], n[2]) not in stored]
+    incidents = defaultdict(set)
+    existing = [c.existing.pk for c in plan.cases.values() if c.existing and c.incidents]
+    for chunk in _chunks(existing):
+        for case_id, incident_id in Case.incidents.through.objects.filter(
+            case_id__in=chunk
+        ).values_list("case_id", "incident_id"):
+            incidents[case_id].add(incident_id)
     for case in plan.cases.values():
+        have = set()
         if case.existing:
             case.changes = _changes(case.existing, case.values)
-            have = set(case.existing.incidents.values_list("pk", flat=True))
-        else:
-            have = set()
+            have = incidents[case.existing.pk]
         case.new_incidents = [i for pk, i in case.incidents.items() if pk not in have]
     for event in plan.events.values():
         if event.existing:
@@ -997,9 +1006,12 @@ def _changes(obj, values: dict) -> dict:
 
 def _model_errors(plan: Plan, obj, set_fields, columns: dict, row_of, default_column="") -> None:
     """full_clean() the fields the import sets; each error goes to its row and column."""
-    exclude = [f.name for f in obj._meta.fields if f.name not in set_fields]
+    # Related records were found in the database just now: not looked up again, one by one.
+    exclude = [f.name for f in obj._meta.fields if f.name not in set_fields or f.is_relation]
     try:
-        obj.full_clean(exclude=exclude, validate_unique=False)
+        # Constraints are left to the database: what an import sets cannot break them once
+        # the fields are valid (EDTF bounds run forwards; names are deduplicated).
+        obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         for name, messages in error.message_dict.items():
             column = columns.get(name, default_column)

@@ -33,6 +33,9 @@ CONFIRM_FIELD = "confirm_different_person"
 
 
 class PersonNameFormSet(forms.BaseInlineFormSet):
+    # Set by PersonNameInline.get_formset: the signed-in user, for need to know.
+    user = None
+
     def clean(self):
         super().clean()
         preferred = [
@@ -44,9 +47,6 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError("Mark only one name as preferred.")
         if self.instance.pk is None and not self.data.get(CONFIRM_FIELD):
             self.warn_of_likely_matches()
-
-    # Set by PersonNameInline.get_formset: the signed-in user, for need to know.
-    user = None
 
     def warn_of_likely_matches(self):
         """Before a new person is saved: people already recorded under a likely spelling of

@@ -158,6 +158,23 @@ class NameKind(models.TextChoices):
     FORMER = "former", "Former name"
 
 
+def refresh_display_names(person_ids) -> None:
+    """Person.refresh_display_name() for many people, reading their names in a few queries."""
+    ids = sorted(person_ids)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        wanted: dict[int, str] = {}
+        names = PersonName.objects.filter(person_id__in=chunk).order_by(
+            "person_id", "-is_preferred", "pk"
+        )
+        for person_id, name in names.values_list("person_id", "name"):
+            wanted.setdefault(person_id, name)
+        for person in Person.objects.filter(pk__in=chunk).only("pk", "display_name"):
+            name = wanted.get(person.pk, "")
+            if name != person.display_name:
+                Person.objects.filter(pk=person.pk).update(display_name=name)
+
+
 class PersonNameQuerySet(DomainQuerySet):
     """The bulk paths of PersonName: each keeps the derived search form and match keys like
     ``PersonName.save()`` does, so that imports writing names in bulk are found too."""
@@ -178,8 +195,7 @@ class PersonNameQuerySet(DomainQuerySet):
             for obj in created:
                 obj.pk = stored[(obj.person_id, obj.name, obj.language)]
         PersonNameKey.sync(created)
-        for person in Person.objects.filter(pk__in={obj.person_id for obj in created}):
-            person.refresh_display_name()
+        refresh_display_names({obj.person_id for obj in created})
         return created
 
     def bulk_update(self, objs, fields, batch_size=None):
@@ -509,17 +525,17 @@ class PersonNameKey(models.Model):
     def sync(cls, names) -> None:
         """Replace the stored keys of ``names`` (saved PersonName rows) by their current keys."""
         names = [name for name in names if name.pk is not None]
-        if not names:
-            return
-        cls.objects.filter(name__in=[name.pk for name in names]).delete()
-        cls.objects.bulk_create(
-            [
-                cls(name_id=name.pk, key=key)
-                for name in names
-                for key in sorted(name_match_keys(name.name))
-            ],
-            batch_size=1000,
-        )
+        for start in range(0, len(names), 2000):  # SQLite's limit on parameters
+            chunk = names[start : start + 2000]
+            cls.objects.filter(name__in=[name.pk for name in chunk]).delete()
+            cls.objects.bulk_create(
+                [
+                    cls(name_id=name.pk, key=key)
+                    for name in chunk
+                    for key in sorted(name_match_keys(name.name))
+                ],
+                batch_size=1000,
+            )
 
 
 class CandidateStatus(models.TextChoices):

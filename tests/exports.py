@@ -40,17 +40,20 @@ def csv_records(data: bytes) -> list[dict[str, str]]:
 
 
 def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
+    """Each sheet's rows as text. Empty cells are not stored (they read back as None, and a
+    row ends at its last filled cell): they are "" here, up to the header's width."""
     workbook = load_workbook(io.BytesIO(data), read_only=True)
+    sheets = {}
     try:
-        return {
-            sheet.title: [
-                ["" if value is None else value for value in row]
-                for row in sheet.iter_rows(values_only=True)
+        for sheet in workbook.worksheets:
+            rows = [
+                ["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)
             ]
-            for sheet in workbook.worksheets
-        }
+            width = len(rows[0]) if rows else 0
+            sheets[sheet.title] = [row + [""] * (width - len(row)) for row in rows]
     finally:
         workbook.close()
+    return sheets
 
 
 def json_cases(data: bytes) -> list[dict]:

@@ -28,6 +28,8 @@ from cases.models import (
 )
 from casetracker.integrity import AuditLink
 from casetracker.security import SecurityEvent
+from exports.models import ExportLog
+from imports.models import ImportBatch
 from people.models import (
     Affiliation,
     DuplicateCandidate,
@@ -145,12 +147,27 @@ def world(superuser):
         ApiRequest: ApiRequest.objects.create(
             partner=partner, token_name="sync", method="GET", path="/api/v1/cases/", status=200
         ),
+        ImportBatch: ImportBatch.objects.create(
+            file_name="list.csv", sha256="0" * 64, group=newspaper, created_by=superuser
+        ),
+        ExportLog: make_export_log(superuser),
         # The audit chain's last link: every write above added one.
         AuditLink: AuditLink.objects.order_by("position").last(),
     }
 
 
 # --- 1. every page opens ---------------------------------------------------------------------
+
+
+def make_export_log(user):
+    return ExportLog.objects.create(
+        channel="admin",
+        scope="published",
+        user=user,
+        formats="csv",
+        case_count=0,
+        manifest_sha256="0" * 64,
+    )
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=model_id)
@@ -161,7 +178,7 @@ def test_changelist_opens_and_lists_the_object(admin_client, world, model):
 
 
 # Logs that the application alone writes: nobody adds to them, superusers included.
-READ_ONLY = {SecurityEvent, ApiRequest, AuditLink, DuplicateCandidate}
+READ_ONLY = {SecurityEvent, ApiRequest, AuditLink, DuplicateCandidate, ImportBatch, ExportLog}
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=model_id)
@@ -271,6 +288,10 @@ ROW_MAKERS = {
         person_a=make_person(), person_b=make_person(), score=0.9
     ),
     AuditLink: lambda ctx: make_charge(),  # one audited write, one link
+    ImportBatch: lambda ctx: ImportBatch.objects.create(
+        file_name="list.csv", sha256="0" * 64, group=ctx["organisation"], created_by=ctx["user"]
+    ),
+    ExportLog: lambda ctx: make_export_log(ctx["user"]),
     ApiRequest: lambda ctx: ApiRequest.objects.create(
         partner=Partner.objects.get_or_create(name="Logged partner")[0],
         token_name="sync",

@@ -248,7 +248,9 @@ GOLDEN_EVENT = {
     "detail": "",
     "created_at": datetime(2024, 11, 5, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5))),
 }
-GOLDEN_HASH = "0"
+# {"created_at":"2024-11-05T09:30:15.123456Z","detail":"","id":424242,"ip_address":"10.0.0.1",
+#  "kind":"login_failed","path":"/admin/","username":"Қанат"}
+GOLDEN_HASH = "78b05ec5b7772b46f486bf9f4d62578b31ca05ef42afc111718c4de2ededb16f"
 
 
 def test_a_record_hashes_to_the_same_figure_on_every_database():

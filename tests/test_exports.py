@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
+from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
 from cases.models import Case, EventKind
 from casetracker.demo import uid
@@ -465,10 +466,13 @@ def test_a_failed_export_leaves_no_partial_bundle_and_no_log(cases, tmp_path, mo
 
     original = services.representations
     monkeypatch.setattr(services, "representations", fail_on_second)
+    temporary = set(ALL_TEMP_FILES)
     with pytest.raises(RuntimeError):
         export(tmp_path, "b", "--zip")
     assert list(tmp_path.iterdir()) == []
     assert not ExportLog.objects.exists()
+    # Nor the sheets openpyxl was writing in the system's temporary directory.
+    assert set(ALL_TEMP_FILES) - temporary == set()
 
 
 def test_the_zip_suffix_is_added_when_missing(cases, tmp_path):
@@ -494,3 +498,16 @@ def test_an_empty_export_is_still_a_valid_bundle(db, tmp_path):
     assert json_cases(files["cases.json"]) == []
     assert csv_rows(files["cases.csv"]) == [tables()[0].header()]
     assert bundle.verify(bundle_path)[1] == []
+
+
+def test_the_command_shows_a_progress_bar_at_a_terminal(cases, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    export(tmp_path)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_the_command_shows_no_progress_bar_in_a_pipe_or_log(cases, tmp_path, capsys):
+    export(tmp_path)
+    assert capsys.readouterr().err == ""

@@ -8,6 +8,7 @@ import zipfile
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
@@ -428,3 +429,38 @@ def test_verify_export_passes_a_bundle_downloaded_from_the_api(client, key, worl
     path = tmp_path / "download.zip"
     path.write_bytes(b"".join(client.get(EXPORT_URL, **token_header(key)).streaming_content))
     call_command("verify_export", str(path), stdout=StringIO())
+
+
+# --- the issue's "done when" -----------------------------------------------------------------
+
+
+def test_a_verifier_exports_the_demo_from_the_admin_and_a_partner_gets_the_same_bundle(
+    client, settings, tmp_path, no_throttling
+):
+    from django.core.management import call_command
+
+    from api.models import Partner
+    from casetracker.demo import DEMO_PARTNER
+    from tests.exports import xlsx_sheets
+
+    settings.VAR_DIR = tmp_path
+    call_command("load_demo", stdout=StringIO())
+    client.force_login(get_user_model().objects.get(username="verifier"))
+    from_admin = zip_files(post_export(client))
+    header, *rows = xlsx_sheets(from_admin["cases.xlsx"])["Names"]
+    assert {row[header.index("script")]: row[header.index("name")] for row in rows} == {
+        "Latn": "Kanat Yerezhep",
+        "Cyrl": "Қанат Ережеп",
+        "Arab": "قانات ەرەجەپ",
+    }
+    path = tmp_path / "from-admin.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in from_admin.items():
+            archive.writestr(name, data)
+    call_command("verify_export", str(path), stdout=StringIO())
+    client.logout()
+    key = Partner.objects.get(name=DEMO_PARTNER).issue_token()[1]
+    from_api = zip_files(client.get(EXPORT_URL, **token_header(key)))
+    assert {n: d for n, d in from_api.items() if n != "manifest.json"} == {
+        n: d for n, d in from_admin.items() if n != "manifest.json"
+    }

@@ -393,3 +393,47 @@ def test_command_refuses_a_user_without_the_permission(tmp_path, atajurt):
     make_user("outsider")
     with pytest.raises(CommandError, match="permission"):
         command(tmp_path, rows_to_csv(KANAT_ROWS), "--as", "outsider", "--group", "Atajurt")
+
+
+# --- the acceptance story: import, flag, merge, re-import ----------------------------------
+
+
+@pytest.fixture
+def seed_list():
+    return [
+        {"person_external_id": "P1", "name_latin": "Qanat Erejep", "case_external_id": "C1"},
+        {"person_external_id": "P2", "name_chinese": "卡纳提·叶热杰普", "case_external_id": "C2"},
+    ]
+
+
+def merge_into(survivor, external_ids, user):
+    from people.services import merge_people
+
+    for external_id in external_ids:
+        merge_people(survivor, imported_person(external_id), user=user, reason="Same person.")
+
+
+def test_merging_the_flagged_people_leaves_one_person_with_every_spelling_and_case(
+    run, seed_list, verifier
+):
+    kanat = seed_person()
+    run(rows_to_csv(seed_list))
+    merge_into(kanat, ["P1", "P2"], verifier)
+    assert set(kanat.names.values_list("name", flat=True)) >= {
+        "Kanat Yerezhep",
+        "Qanat Erejep",
+        "卡纳提·叶热杰普",
+    }
+    assert kanat.cases.count() == 2
+
+
+def test_reimport_after_a_merge_updates_the_survivor_and_creates_nobody(run, seed_list, verifier):
+    kanat = seed_person()
+    data = rows_to_csv(seed_list)
+    run(data)
+    merge_into(kanat, ["P1", "P2"], verifier)
+    before = row_counts()
+    result = run(data)
+    assert result.batch.status == BatchStatus.IMPORTED, result.plan.errors
+    assert row_counts() == before
+    assert imported_person("P2") == kanat
