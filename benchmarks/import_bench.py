@@ -247,11 +247,13 @@ def timed_import(data: bytes, user, group) -> dict:
     if result.plan.errors:
         sys.exit(f"The benchmark file has errors: {result.plan.errors[:5]}")
     writing = stages.get("written")
+    duplicates = stages.get("duplicates sought", finished)
     return {
         "status": result.batch.status,
         "seconds": finished - started,
         "checking_seconds": (writing or finished) - started,
-        "writing_seconds": finished - writing if writing else 0.0,
+        "writing_seconds": duplicates - writing if writing else 0.0,
+        "duplicates_seconds": finished - duplicates,
         "counts": result.plan.counts(),
     }
 
@@ -330,7 +332,7 @@ def report(result) -> str:
         f"(load average {result['machine']['load_average_1min']['start']:.1f} at the start on "
         f"{result['machine']['cpus']} CPUs)",
         "",
-        f"{'run':<28}{'seconds':>9}{'checking':>10}{'writing':>9}{'rows/s':>9}",
+        f"{'run':<28}{'seconds':>9}{'checking':>10}{'writing':>9}{'duplicates':>12}{'rows/s':>9}",
     ]
     for name, key in (
         ("import into an empty db", "first_import"),
@@ -339,11 +341,12 @@ def report(result) -> str:
         r = result[key]
         lines.append(
             f"{name:<28}{r['seconds']:>9.1f}{r['checking_seconds']:>10.1f}"
-            f"{r['writing_seconds']:>9.1f}{rows / r['seconds']:>9.0f}"
+            f"{r['writing_seconds']:>9.1f}{r['duplicates_seconds']:>12.1f}"
+            f"{rows / r['seconds']:>9.0f}"
         )
     if result["copy_seconds"] is not None:
         c = result["copy_seconds"]
-        lines.append(f"{'PostgreSQL COPY, text table':<28}{c:>9.2f}{'':>10}{'':>9}{rows / c:>9.0f}")
+        lines.append(f"{'PostgreSQL COPY, text table':<28}{c:>9.2f}{'':>31}{rows / c:>9.0f}")
     lines.append("")
     lines.append(f"Peak memory (max RSS): {result['peak_rss_bytes'] / 2**20:.0f} MiB")
     counts = result["first_import"]["counts"]

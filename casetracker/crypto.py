@@ -407,6 +407,9 @@ def _update(connection, cursor, table, pk, columns, rows, trigger) -> None:
     qn = connection.ops.quote_name
     assignments = ", ".join(f"{qn(c)} = %s" for c in columns)
     if trigger:
+        # ALTER TABLE refuses to run while deferred foreign-key checks are pending in this
+        # transaction (rows just written): run those checks now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {qn(table)} DISABLE TRIGGER {qn(trigger)}")
     cursor.executemany(
         f"UPDATE {qn(table)} SET {assignments} WHERE {qn(pk)} = %s",  # noqa: S608

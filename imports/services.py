@@ -1269,7 +1269,7 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
         ],
     )
     _remember(plan, batch)
-    _flag_duplicates(plan, user, new_people)
+    _flag_duplicates(plan, user, new_people, progress)
 
 
 def _refresh_statuses(cases) -> None:
@@ -1322,7 +1322,7 @@ def _remember(plan: Plan, batch: ImportBatch) -> None:
         ExternalRecord.objects.bulk_create(chunk)
 
 
-def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan]) -> None:
+def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan], progress=None) -> None:
     """Put each new person who resembles someone the importer may see in the duplicate review
     queue. Searched now that every new person exists, so that two rows of one file naming one
     person under two ids are flagged too."""
@@ -1330,6 +1330,8 @@ def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan]) -> None:
     for person in new_people:
         person.matches = possible_duplicates(person, user, exclude=person.person)
         plan.flagged += bool(_record_duplicates(person.person, person.matches))
+        if progress:
+            progress("duplicates sought", 1)
 
 
 def _default_claim(citation: CitationPlan) -> str:

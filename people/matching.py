@@ -99,8 +99,9 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
         value = matcher.similarity_prepared(prep_a, prep_b)
         if value > best:
             best, pair = value, (a, b)
-    if pair is None:
-        return 0.0, [], {"names": [], "facts": []}
+    if pair is None or best + 3 * AGREES < matcher.SAME_PERSON_THRESHOLD:
+        # No fact can lift it to a match: skip the reasons (most blocked pairs end here).
+        return best, [], {"names": [], "facts": []}
     a, b = pair
     roman_a, roman_b = matcher.romanise(a), matcher.romanise(b)
     reasons = [f"Names match ({best:.2f}): “{a}” ({roman_a}) and “{b}” ({roman_b})."]
