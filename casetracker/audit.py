@@ -109,17 +109,98 @@ def record_bulk_history(model, objs, *, update: bool) -> None:
     objs = list(objs)
     if not objs:
         return
-    history = getattr(model, "history", None)
-    if history is not None:
-        from casetracker.integrity import append
-
-        with transaction.atomic(savepoint=False):
-            # Who: the same rule as single saves (history_user); why: the current reason.
-            rows = history.bulk_history_create(
-                objs, update=update, default_change_reason=current_reason()
-            )
-            append(rows or ())  # one link per row, in the audit chain
+    _bulk_history_rows(model, objs, update=update)
     records_changed.send(sender=model, instances=objs, history_type="~" if update else "+")
+
+
+def _bulk_history_rows(model, objs: list, *, update: bool) -> list:
+    """record_bulk_history()'s history rows, linked in the audit chain; no signal."""
+    history = getattr(model, "history", None)
+    if history is None:
+        return []
+    from casetracker.integrity import append
+
+    with transaction.atomic(savepoint=False):
+        # Who: the same rule as single saves (history_user); why: the current reason.
+        rows = history.bulk_history_create(
+            objs, update=update, default_change_reason=current_reason()
+        )
+        append(rows or ())  # one link per row, in the audit chain
+    return rows or []
+
+
+# Objects per statement in bulk_add_m2m(): under SQLite's limit on query parameters.
+M2M_CHUNK = 500
+
+
+def bulk_add_m2m(model, field_name: str, additions) -> int:
+    """``obj.<field_name>.add(*related)`` for many ``(obj, related)`` pairs of ``model``, in a
+    few statements per M2M_CHUNK objects instead of several per object.
+
+    Writes what add() writes, through its signal receivers: the relation rows (pairs already
+    stored are skipped, as add() skips them) and, for each object that gained one, a "~"
+    history row with simple-history's snapshot of the object's relations at that moment (the
+    ``Historical<Model>_<field>`` rows), each row a link in the audit chain, then
+    records_changed. Returns how many relation rows were added."""
+    from casetracker.integrity import append, lock_chain
+
+    field = model._meta.get_field(field_name)
+    through = field.remote_field.through
+    source = through._meta.get_field(field.m2m_field_name()).attname
+    target = through._meta.get_field(field.m2m_reverse_field_name()).attname
+    wanted: dict = {}  # obj pk → (obj, related pks), in the order given
+    for obj, related in additions:
+        pks = {getattr(r, "pk", r) for r in related}
+        if pks:
+            wanted.setdefault(obj.pk, (obj, set()))[1].update(pks)
+    history = getattr(model, "history", None)
+    snapshot_models = [
+        (f, HistoricalRecords.m2m_models[f])
+        for f in getattr(getattr(history, "model", None), "_history_m2m_fields", ())
+    ]
+    ids, added = list(wanted), 0
+    with transaction.atomic(savepoint=False):
+        lock_chain()  # before the first row is written, as add() takes it (m2m_changed)
+        for start in range(0, len(ids), M2M_CHUNK):
+            chunk = ids[start : start + M2M_CHUNK]
+            stored = set(
+                through.objects.filter(**{f"{source}__in": chunk}).values_list(source, target)
+            )
+            rows = [
+                through(**{source: pk, target: other})
+                for pk in chunk
+                for other in sorted(wanted[pk][1])
+                if (pk, other) not in stored
+            ]
+            through.objects.bulk_create(rows)
+            added += len(rows)
+            changed = [wanted[pk][0] for pk in dict.fromkeys(getattr(r, source) for r in rows)]
+            if not changed:
+                continue
+            history_rows = _bulk_history_rows(model, changed, update=True)
+            for m2m_field, snapshot_model in snapshot_models:
+                _snapshot_m2m(m2m_field, snapshot_model, history_rows, append)
+            records_changed.send(sender=model, instances=changed, history_type="~")
+    return added
+
+
+def _snapshot_m2m(field, snapshot_model, history_rows: list, append) -> None:
+    """simple-history's m2m history rows (create_historical_record_m2ms) of each history row:
+    every relation row its object has now, linked in the audit chain."""
+    through = field.remote_field.through
+    source = through._meta.get_field(field.m2m_field_name()).attname
+    attnames = [f.attname for f in through._meta.concrete_fields]
+    by_source: dict = {}
+    pks = [row.id for row in history_rows]
+    for values in through.objects.filter(**{f"{source}__in": pks}).values_list(*attnames):
+        row = dict(zip(attnames, values, strict=True))
+        by_source.setdefault(row[source], []).append(row)
+    snapshots = [
+        snapshot_model(history_id=history.pk, **row)
+        for history in history_rows
+        for row in by_source.get(history.id, [])
+    ]
+    append(snapshot_model.objects.bulk_create(snapshots))
 
 
 # --- Append-only tables on PostgreSQL ------------------------------------------------------

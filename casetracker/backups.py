@@ -121,7 +121,9 @@ def create_backup(out: Path, *, using: str, media_root: Path) -> dict:
     out = Path(out).resolve()
     vendor = connections[using].vendor
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".casetracker-backup-", dir=out.parent) as work:
+    # The dump waits in a private temporary directory, never in the backup folder (which may
+    # be a mounted disk); only the encrypted file is written there, then renamed into place.
+    with tempfile.TemporaryDirectory(prefix="casetracker-backup-") as work:
         dump = Path(work) / DATABASE_FILES.get(vendor, "db")
         _dump_database(using, dump)
         media = [
@@ -140,23 +142,30 @@ def create_backup(out: Path, *, using: str, media_root: Path) -> dict:
             "database_sha256": _file_sha256(dump),
             "media": media,
         }
-        partial = Path(work) / "backup.partial"
+        partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw:
-            writer = _EncryptingWriter(raw)
-            with tarfile.open(fileobj=writer, mode="w|") as archive:
-                body = json.dumps(manifest, indent=2).encode()
-                info = tarfile.TarInfo("manifest.json")
-                info.size = len(body)
-                archive.addfile(info, fileobj=_BytesReader(body))
-                archive.add(dump, arcname=dump.name)
-                for entry in media:
-                    archive.add(Path(media_root) / entry["name"], arcname=f"media/{entry['name']}")
-            writer.finish()
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(partial, out)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                _write_archive(raw, manifest, dump, Path(media_root))
+            os.replace(partial, out)
+        finally:
+            partial.unlink(missing_ok=True)
     return manifest
+
+
+def _write_archive(raw, manifest: dict, dump: Path, media_root: Path) -> None:
+    writer = _EncryptingWriter(raw)
+    with tarfile.open(fileobj=writer, mode="w|") as archive:
+        body = json.dumps(manifest, indent=2).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(body)
+        archive.addfile(info, fileobj=_BytesReader(body))
+        archive.add(dump, arcname=dump.name)
+        for entry in manifest["media"]:
+            archive.add(media_root / entry["name"], arcname=f"media/{entry['name']}")
+    writer.finish()
+    raw.flush()
+    os.fsync(raw.fileno())
 
 
 class _BytesReader:

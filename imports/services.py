@@ -1090,31 +1090,62 @@ def _matching():
     return matching
 
 
+# Possible duplicates listed for each new person.
+DUPLICATES_SHOWN = 5
+# New people searched for together, between two steps of the progress bar.
+DUPLICATE_BATCH = 2000
+
+
+def _birth_year(person: PersonPlan) -> int | None:
+    birth_date = person.values.get("birth_date")
+    if birth_date:
+        bounds = edtf_bounds(birth_date)
+        if bounds.earliest and bounds.latest and bounds.earliest.year == bounds.latest.year:
+            return bounds.earliest.year
+    return None
+
+
 def possible_duplicates(person: PersonPlan, user, exclude: Person | None = None) -> list:
     """People the importer may see who may be this new person (people.matching.find_people)."""
     matching = _matching()
     if matching is None:
         return []
-    birth_year = None
-    birth_date = person.values.get("birth_date")
-    if birth_date:
-        bounds = edtf_bounds(birth_date)
-        if bounds.earliest and bounds.latest and bounds.earliest.year == bounds.latest.year:
-            birth_year = bounds.earliest.year
     return matching.find_people(
         [name[0] for name in person.names],
         queryset=Person.objects.visible_to(user),
-        birth_year=birth_year,
+        birth_year=_birth_year(person),
         place_of_origin=person.values.get("place_of_origin"),
         exclude_ids=[exclude.pk] if exclude else (),
-        limit=5,
+        limit=DUPLICATES_SHOWN,
+    )
+
+
+def possible_duplicates_many(people: list[PersonPlan], user, *, exclude_self=False) -> list:
+    """possible_duplicates() of each of ``people``, in order (``exclude_self``: each written
+    person left out of their own matches), in a few queries for all of them
+    (people.matching.find_people_many)."""
+    matching = _matching()
+    if matching is None:
+        return [[] for _ in people]
+    queries = [
+        matching.PeopleQuery(
+            names=tuple(name[0] for name in person.names),
+            birth_year=_birth_year(person),
+            place_of_origin=person.values.get("place_of_origin"),
+            exclude_ids=(person.person.pk,) if exclude_self else (),
+        )
+        for person in people
+    ]
+    # The visibility rule is evaluated once per batch here, not once per person.
+    return matching.find_people_many(
+        queries, queryset=Person.objects.visible_to(user), limit=DUPLICATES_SHOWN
     )
 
 
 def _find_duplicates(plan: Plan, user) -> None:
-    for person in plan.people.values():
-        if person.existing is None and person.names:
-            person.matches = possible_duplicates(person, user)
+    new = [p for p in plan.people.values() if p.existing is None and p.names]
+    for person, matches in zip(new, possible_duplicates_many(new, user), strict=True):
+        person.matches = matches
 
 
 def _record_duplicates(person: Person, matches) -> int:
@@ -1327,11 +1358,17 @@ def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan], progress=No
     queue. Searched now that every new person exists, so that two rows of one file naming one
     person under two ids are flagged too."""
     plan.flagged = 0
-    for person in new_people:
-        person.matches = possible_duplicates(person, user, exclude=person.person)
-        plan.flagged += bool(_record_duplicates(person.person, person.matches))
+    if progress:
+        progress("duplicates sought", 0)
+    searched = [p for p in new_people if p.names]
+    for start in range(0, len(searched), DUPLICATE_BATCH):
+        batch = searched[start : start + DUPLICATE_BATCH]
+        found = possible_duplicates_many(batch, user, exclude_self=True)
+        for person, matches in zip(batch, found, strict=True):
+            person.matches = matches
+            plan.flagged += bool(_record_duplicates(person.person, matches))
         if progress:
-            progress("duplicates sought", 1)
+            progress("duplicates sought", len(batch))
 
 
 def _default_claim(citation: CitationPlan) -> str:

@@ -295,20 +295,126 @@ def find_people(
     ids = candidate_ids(names, queryset, exclude_ids)
     if not ids:
         return []
+    query = _query_profile(names, birth_year, father_name, *_place(place_of_origin))
+    return _best(query, load_profiles(ids).values(), limit)
+
+
+def _query_profile(names, birth_year, father_name, place_path, place_name) -> Profile:
+    """The Profile of what a search knows: find_people()'s and find_people_many()'s."""
     query = Profile(names=prepared(names))
     if birth_year:
         query.birth = (datetime.date(birth_year, 1, 1), datetime.date(birth_year, 12, 31))
         query.birth_text = str(birth_year)
     if father_name and father_name.strip():
         query.fathers = [father_name.strip()]
-    query.place_path, query.place_name = _place(place_of_origin)
+    query.place_path, query.place_name = place_path, place_name
+    return query
+
+
+def _best(query: Profile, candidates, limit: int | None) -> list[PersonMatch]:
+    """The candidates (Person, Profile) scoring at or above the threshold, best first."""
     matches = []
-    for person, profile in load_profiles(ids).values():
+    for person, profile in candidates:
         score, reasons, details = score_profiles(query, profile)
         if score >= matcher.SAME_PERSON_THRESHOLD:
             matches.append(PersonMatch(person, score, tuple(reasons), details))
     matches.sort(key=lambda m: (-m.score, m.person.display_name, m.person.pk))
     return matches if limit is None else matches[:limit]
+
+
+@dataclass(frozen=True)
+class PeopleQuery:
+    """One search of find_people_many(): find_people()'s arguments for one name list."""
+
+    names: tuple[str, ...]
+    birth_year: int | None = None
+    father_name: str | None = None
+    place_of_origin: object = None  # a Location or its id
+    exclude_ids: tuple[int, ...] = ()
+
+
+# Searches answered together by find_people_many(): bounds the profiles held in memory.
+MANY_BATCH = 2000
+
+
+def find_people_many(
+    queries: Iterable[PeopleQuery], *, queryset=None, limit: int | None = 10
+) -> list[list[PersonMatch]]:
+    """find_people() for each of ``queries``, in order, with the same results, in a number of
+    queries that grows with the searches only by batches of MANY_BATCH (the bulk import's
+    duplicate search): per batch one match-key lookup for every name, one check of which
+    candidates ``queryset`` holds, and load_profiles() of all of them; scoring is in Python.
+    """
+    queries = list(queries)
+    if queryset is None:
+        queryset = Person.objects.all()
+    results: list[list[PersonMatch]] = []
+    for start in range(0, len(queries), MANY_BATCH):
+        results += _find_batch(queries[start : start + MANY_BATCH], queryset, limit)
+    return results
+
+
+def _find_batch(queries: list[PeopleQuery], queryset, limit) -> list[list[PersonMatch]]:
+    names_of = [[n for n in q.names if n and n.strip()] for q in queries]
+    keys_of = []
+    for names in names_of:
+        keys = set()
+        for name in names:
+            keys |= name_match_keys(name)
+        keys_of.append(keys)
+    # One lookup of every key (find_people: candidate_ids())...
+    people_by_key: dict[str, set[int]] = {}
+    all_keys = sorted(set().union(*keys_of))
+    for chunk in _chunks(all_keys):
+        for key, person_id in PersonNameKey.objects.filter(key__in=chunk).values_list(
+            "key", "name__person_id"
+        ):
+            people_by_key.setdefault(key, set()).add(person_id)
+    wanted_of = []
+    for query, keys in zip(queries, keys_of, strict=True):
+        wanted = set().union(*(people_by_key.get(key, ()) for key in keys))
+        wanted_of.append(wanted - set(query.exclude_ids))
+    # ...then which of the candidates the queryset holds, once for all of them...
+    candidates = sorted(set().union(*wanted_of))
+    allowed = set()
+    for chunk in _chunks(candidates):
+        allowed |= set(queryset.filter(pk__in=chunk).values_list("pk", flat=True))
+    profiles = load_profiles(allowed)
+    places = _places([q.place_of_origin for q in queries])
+    results = []
+    for query, names, wanted in zip(queries, names_of, wanted_of, strict=True):
+        found = [profiles[pk] for pk in sorted(wanted & allowed) if pk in profiles]
+        if not found:
+            results.append([])
+            continue
+        place = places.get(_place_key(query.place_of_origin), ("", ""))
+        profile = _query_profile(names, query.birth_year, query.father_name, *place)
+        results.append(_best(profile, found, limit))
+    return results
+
+
+def _place_key(place_of_origin):
+    if place_of_origin is None:
+        return None
+    return getattr(place_of_origin, "pk", place_of_origin)
+
+
+def _places(places) -> dict:
+    """_place() of many places of origin (Locations or ids), ids read in one query."""
+    found, ids = {}, set()
+    for place in places:
+        if place is None:
+            continue
+        if hasattr(place, "path"):
+            found[place.pk] = (place.path, str(place))
+        else:
+            ids.add(place)
+    ids -= found.keys()
+    if ids:
+        Location = Person._meta.get_field("place_of_origin").related_model
+        for place in Location.objects.filter(pk__in=ids):
+            found[place.pk] = (place.path, str(place))
+    return found
 
 
 def search_people(term: str, queryset):

@@ -17,7 +17,7 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -369,6 +369,24 @@ def test_rotation_refuses_an_evidence_file_that_no_longer_matches_its_hash(
     settings.ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     with pytest.raises(Exception, match="does not match its recorded SHA-256"):
         rotate()
+
+
+def test_rotation_names_the_row_it_cannot_decrypt(settings, under_the_old_key):
+    unknown = crypto.encrypt_text("x", crypto._keyring((NEW_KEY,), NEW_KEY))
+    write_raw("people_person", "internal_notes", under_the_old_key.person.pk, unknown)
+    with pytest.raises(CommandError, match=rf"people_person row {under_the_old_key.person.pk}:"):
+        rotate()
+
+
+@pytest.mark.postgresql
+def test_history_tables_are_append_only_again_after_rotation(settings, under_the_old_key):
+    from django.db import DatabaseError, transaction
+
+    settings.ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    rotate()
+    refused = pytest.raises(DatabaseError, match="append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE people_historicalperson SET contact_details = ''")
 
 
 # --- the data migration --------------------------------------------------------------------

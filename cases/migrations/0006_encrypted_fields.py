@@ -5,35 +5,46 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_publication_record'),
+        ("cases", "0005_publication_record"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='case',
-            name='evidence_level_reason',
-            field=casetracker.fields.EncryptedTextField(blank=True, editable=False, help_text='Why the verifier set a lower level than suggested.'),
+            model_name="case",
+            name="evidence_level_reason",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True,
+                editable=False,
+                help_text="Why the verifier set a lower level than suggested.",
+            ),
         ),
         migrations.AlterField(
-            model_name='case',
-            name='internal_notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only: never shown to partners or exported.'),
+            model_name="case",
+            name="internal_notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only: never shown to partners or exported."
+            ),
         ),
         migrations.AlterField(
-            model_name='casetransition',
-            name='reason',
+            model_name="casetransition",
+            name="reason",
             field=casetracker.fields.EncryptedTextField(blank=True),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='evidence_level_reason',
-            field=casetracker.fields.EncryptedTextField(blank=True, editable=False, help_text='Why the verifier set a lower level than suggested.'),
+            model_name="historicalcase",
+            name="evidence_level_reason",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True,
+                editable=False,
+                help_text="Why the verifier set a lower level than suggested.",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='internal_notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only: never shown to partners or exported.'),
+            model_name="historicalcase",
+            name="internal_notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only: never shown to partners or exported."
+            ),
         ),
     ]

@@ -5,40 +5,53 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0004_name_match_keys'),
+        ("people", "0004_name_match_keys"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalperson',
-            name='contact_details',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. How to reach this person or their family. Staff only.'),
+            model_name="historicalperson",
+            name="contact_details",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True,
+                help_text="Restricted. How to reach this person or their family. Staff only.",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalperson',
-            name='internal_notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only: never shown to partners or exported.'),
+            model_name="historicalperson",
+            name="internal_notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only: never shown to partners or exported."
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalrelationship',
-            name='notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only.'),
+            model_name="historicalrelationship",
+            name="notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only."
+            ),
         ),
         migrations.AlterField(
-            model_name='person',
-            name='contact_details',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. How to reach this person or their family. Staff only.'),
+            model_name="person",
+            name="contact_details",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True,
+                help_text="Restricted. How to reach this person or their family. Staff only.",
+            ),
         ),
         migrations.AlterField(
-            model_name='person',
-            name='internal_notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only: never shown to partners or exported.'),
+            model_name="person",
+            name="internal_notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only: never shown to partners or exported."
+            ),
         ),
         migrations.AlterField(
-            model_name='relationship',
-            name='notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only.'),
+            model_name="relationship",
+            name="notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only."
+            ),
         ),
     ]

@@ -6,75 +6,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sources', '0002_append_only_history'),
+        ("sources", "0002_append_only_history"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='citation',
-            name='claim',
-            field=casetracker.fields.EncryptedTextField(help_text='What the source says that this citation supports, in your own words.'),
+            model_name="citation",
+            name="claim",
+            field=casetracker.fields.EncryptedTextField(
+                help_text="What the source says that this citation supports, in your own words."
+            ),
         ),
         migrations.AlterField(
-            model_name='citation',
-            name='quote',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='The exact words, if useful.'),
+            model_name="citation",
+            name="quote",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="The exact words, if useful."
+            ),
         ),
         migrations.AlterField(
-            model_name='evidencefile',
-            name='description',
+            model_name="evidencefile",
+            name="description",
             field=casetracker.fields.EncryptedCharField(blank=True, max_length=300),
         ),
         migrations.AlterField(
-            model_name='evidencefile',
-            name='file',
-            field=models.FileField(max_length=200, storage=casetracker.fields.evidence_storage, upload_to=sources.models.evidence_path),
+            model_name="evidencefile",
+            name="file",
+            field=models.FileField(
+                max_length=200,
+                storage=casetracker.fields.evidence_storage,
+                upload_to=sources.models.evidence_path,
+            ),
         ),
         migrations.AlterField(
-            model_name='evidencefile',
-            name='original_name',
+            model_name="evidencefile",
+            name="original_name",
             field=casetracker.fields.EncryptedCharField(editable=False, max_length=255),
         ),
         migrations.AlterField(
-            model_name='historicalcitation',
-            name='claim',
-            field=casetracker.fields.EncryptedTextField(help_text='What the source says that this citation supports, in your own words.'),
+            model_name="historicalcitation",
+            name="claim",
+            field=casetracker.fields.EncryptedTextField(
+                help_text="What the source says that this citation supports, in your own words."
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcitation',
-            name='quote',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='The exact words, if useful.'),
+            model_name="historicalcitation",
+            name="quote",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="The exact words, if useful."
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalevidencefile',
-            name='description',
+            model_name="historicalevidencefile",
+            name="description",
             field=casetracker.fields.EncryptedCharField(blank=True, max_length=300),
         ),
         migrations.AlterField(
-            model_name='historicalevidencefile',
-            name='original_name',
+            model_name="historicalevidencefile",
+            name="original_name",
             field=casetracker.fields.EncryptedCharField(editable=False, max_length=255),
         ),
         migrations.AlterField(
-            model_name='historicalsource',
-            name='author',
-            field=casetracker.fields.EncryptedCharField(blank=True, help_text='Author or speaker, if named.', max_length=300),
+            model_name="historicalsource",
+            name="author",
+            field=casetracker.fields.EncryptedCharField(
+                blank=True, help_text="Author or speaker, if named.", max_length=300
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsource',
-            name='notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only.'),
+            model_name="historicalsource",
+            name="notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only."
+            ),
         ),
         migrations.AlterField(
-            model_name='source',
-            name='author',
-            field=casetracker.fields.EncryptedCharField(blank=True, help_text='Author or speaker, if named.', max_length=300),
+            model_name="source",
+            name="author",
+            field=casetracker.fields.EncryptedCharField(
+                blank=True, help_text="Author or speaker, if named.", max_length=300
+            ),
         ),
         migrations.AlterField(
-            model_name='source',
-            name='notes',
-            field=casetracker.fields.EncryptedTextField(blank=True, help_text='Restricted. Staff only.'),
+            model_name="source",
+            name="notes",
+            field=casetracker.fields.EncryptedTextField(
+                blank=True, help_text="Restricted. Staff only."
+            ),
         ),
     ]
