@@ -45,7 +45,7 @@ from cases.models import (
 from cases.models import (
     Charge as ChargeModel,
 )
-from casetracker.audit import acting_as
+from casetracker.audit import acting_as, bulk_add_m2m
 from casetracker.choices import Language, Script
 from casetracker.edtf import edtf_bounds
 from casetracker.models import ConcurrentEditError
@@ -1238,12 +1238,13 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
 
     cases = list(plan.cases.values())
     new_cases = [c for c in cases if c.existing is None]
-    year = timezone.localdate().year
-    for case in new_cases:
-        # Case.save() is not called by a bulk insert: the reference is taken here, the same way.
+    # Case.save() is not called by a bulk insert: the references are taken here, from the same
+    # counter, all at once.
+    references = CaseReferenceCounter.next_references(timezone.localdate().year, len(new_cases))
+    for case, reference in zip(new_cases, references, strict=True):
         case.case = Case(
             person=plan.people[case.person_external_id].person,
-            reference=CaseReferenceCounter.next_reference(year),
+            reference=reference,
             created_by=user,
             updated_by=user,
             **case.values,
@@ -1254,8 +1255,8 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
             case.case = case.existing
             if case.changes:
                 _save_changes(case.existing, case.changes, user)
-        if case.new_incidents:
-            case.case.incidents.add(*case.new_incidents)
+    # As case.incidents.add() would, with its history, for all cases at once.
+    bulk_add_m2m(Case, "incidents", [(c.case, c.new_incidents) for c in cases if c.new_incidents])
 
     events = list(plan.events.values())
     new_events = [e for e in events if e.existing is None]
@@ -1271,8 +1272,10 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
                     setattr(event.existing, name, new)
                 event.existing.clean()
                 event.existing.save()  # also refreshes the case's current situation
-        if event.new_charges:
-            event.event.charges.add(*event.new_charges)
+    # As event.charges.add() would, with its history, for all events at once.
+    bulk_add_m2m(
+        DetentionEvent, "charges", [(e.event, e.new_charges) for e in events if e.new_charges]
+    )
     _refresh_statuses({e.event.case_id: e.event.case for e in new_events}.values())
 
     new_sources = [s for s in plan.sources.values() if s.existing is None]
@@ -1305,11 +1308,13 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
 
 def _refresh_statuses(cases) -> None:
     """A bulk insert does not run DetentionEvent.save(), which refreshes its case's current
-    situation: refresh it here, by the same rule (Case.derived_status), one update per
-    situation rather than one per case."""
+    situation: refresh it here, by the same rule (Case.derived_statuses: one query for all
+    the cases), one update per situation rather than one per case."""
+    cases = list(cases)
+    derived = Case.derived_statuses(case.pk for case in cases)
     by_status = defaultdict(list)
     for case in cases:
-        status = case.status_override or case.derived_status()
+        status = case.status_override or derived[case.pk]
         if status != case.status:
             by_status[status].append(case.pk)
     now = timezone.now()
