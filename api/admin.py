@@ -37,10 +37,11 @@ class PartnerTokenInline(admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(DomainAdmin):
-    list_display = ("name", "organisation", "contact_name", "is_active", "token_count")
+    list_display = ("name", "organisation", "contact", "is_active", "token_count")
     list_filter = ("is_active",)
     list_select_related = ("organisation",)
-    search_fields = ("name", "contact_name", "contact_email")
+    # The contact fields are encrypted: they can be neither searched nor sorted on.
+    search_fields = ("name",)
     autocomplete_fields = ("organisation",)
     inlines = (PartnerTokenInline,)
     fields = (
@@ -54,6 +55,10 @@ class PartnerAdmin(DomainAdmin):
         *DomainAdmin.readonly_fields,
     )
     readonly_fields = (*DomainAdmin.readonly_fields, "issue_token_link")
+
+    @admin.display(description="contact name")
+    def contact(self, obj):
+        return obj.contact_name
 
     @admin.display(description="tokens")
     def token_count(self, obj):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from casetracker.audit import AuditedHistory
+from casetracker.fields import EncryptedCharField, EncryptedEmailField, EncryptedTextField
 from casetracker.models import DomainModel
 
 DEFAULT_TOKEN_DAYS = 365
@@ -24,14 +25,16 @@ class Partner(DomainModel):
         related_name="partner_accounts",
         help_text="The organisation, if it is also recorded among organisations.",
     )
-    contact_name = models.CharField(max_length=200, blank=True)
-    contact_email = models.EmailField(blank=True)
+    # Encrypted at rest, like every contact detail: a seized database must not say who at a
+    # partner group works with the rights group.
+    contact_name = EncryptedCharField(max_length=200, blank=True)
+    contact_email = EncryptedEmailField(blank=True)
     is_active = models.BooleanField(
         "active",
         default=True,
         help_text="Untick to cut off every token of this partner at once.",
     )
-    notes = models.TextField(blank=True, help_text="Restricted. Staff only.")
+    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
 
     history = AuditedHistory()
 

@@ -14,6 +14,8 @@ from django.db import migrations, models, transaction
 from django.dispatch import Signal
 from simple_history.models import HistoricalRecords
 
+from casetracker.fields import EncryptedTextField
+
 _actor: ContextVar = ContextVar("casetracker_audit_actor", default=None)
 _reason: ContextVar[str] = ContextVar("casetracker_audit_reason", default="")
 
@@ -72,8 +74,9 @@ class AuditedHistory(HistoricalRecords):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("get_user", history_user)
-        # Reasons can be longer than the library's 100 characters.
-        kwargs.setdefault("history_change_reason_field", models.TextField(null=True))
+        # Reasons can be longer than the library's 100 characters, and can quote testimonies
+        # or name testifiers: encrypted at rest like the fields they explain.
+        kwargs.setdefault("history_change_reason_field", EncryptedTextField(null=True))
         super().__init__(**kwargs)
 
     def get_change_reason_for_object(self, instance, history_type, using):

@@ -440,3 +440,22 @@ def decrypt_table(connection, table: str, pk: str, columns: list[str]) -> None:
                 rows,
                 _append_only_trigger(connection, table),
             )
+
+
+def reseal_columns_operation(columns: list[tuple[str, str, list[str]]]):
+    """A migration operation encrypting the values already stored in ``columns`` ((table,
+    primary key column, columns) triples, listed in the migration so that it keeps its meaning
+    whatever the models become) after an earlier operation made them encrypted fields; undone
+    by decrypting them. The sanctioned rewrite of append-only tables (:func:`reseal_table`):
+    it must run before the audit chain is built (casetracker 0004 depends on it)."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for table, pk, names in columns:
+            reseal_table(schema_editor.connection, table, pk, names)
+
+    def backwards(apps, schema_editor):
+        for table, pk, names in columns:
+            decrypt_table(schema_editor.connection, table, pk, names)
+
+    return migrations.RunPython(forwards, backwards, elidable=False)

@@ -449,7 +449,11 @@ def _load_fictional(entered_by, xinjiang) -> None:
     )
     testifier = _person(
         "person/fictional-testifier",
-        [("Sample Testifier", "Latn", "en", NameKind.TRANSLITERATION, True)],
+        # A name that does not say what she is: a stolen database must not tell.
+        [
+            ("Saule Sample", "Latn", "en", NameKind.TRANSLITERATION, True),
+            ("Сәуле Сампл", "Cyrl", "kk", NameKind.NATIVE, False),
+        ],
         gender=Gender.FEMALE,
         ethnicity=Ethnicity.KAZAKH,
         occupation=f"{FICTIONAL} Relative living in Almaty",
@@ -494,9 +498,11 @@ def _load_fictional(entered_by, xinjiang) -> None:
     testimony = _get_or_create(
         Source,
         "source/fictional-testimony",
-        title=f"{FICTIONAL} Testimony of the detainee's sister",
+        # Titles are not encrypted: a confidential source's title must not identify its
+        # speaker (the author, encrypted, does).
+        title=f"{FICTIONAL} Testimony recorded at the Almaty office, June 2024",
         kind=SourceKind.TESTIMONY,
-        author="Sample Testifier",
+        author="Saule Sample",
         published="2024-06-12",
         language="kk",
         reliability=Reliability.C,

@@ -69,6 +69,17 @@ class EncryptedCharField(EncryptedMixin, models.CharField):
         return self.db_type(connection)
 
 
+class EncryptedEmailField(EncryptedMixin, models.EmailField):
+    """An EmailField (validated as an address on the plain text) stored encrypted in a text
+    column."""
+
+    def db_type(self, connection):
+        return models.TextField().db_type(connection)
+
+    def cast_db_type(self, connection):
+        return self.db_type(connection)
+
+
 # --- evidence files ------------------------------------------------------------------------
 
 FILE_PURPOSE = b"evidence"

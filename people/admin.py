@@ -26,6 +26,7 @@ from people.models import (
     Person,
     PersonName,
     Relationship,
+    RelationshipKind,
 )
 from people.services import MergeRefused, dismiss_candidate, merge_people
 
@@ -142,8 +143,26 @@ class AffiliationInline(admin.TabularInline):
     extra = 0
 
 
+class RelationshipFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        # The database cannot refuse a relationship recorded twice (the kind is encrypted, so
+        # there is no unique constraint): Relationship.clean() checks the stored ones, this
+        # the rows of one submission.
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data.get("kind") or not data.get("to_person") or data.get("DELETE"):
+                continue
+            key = (data["kind"], data["to_person"].pk)
+            if key in seen:
+                raise forms.ValidationError("The same relationship is entered twice.")
+            seen.add(key)
+
+
 class RelationshipInline(AdminInlineVisibility, admin.TabularInline):
     model = Relationship
+    formset = RelationshipFormSet
     fk_name = "from_person"
     fields = ("kind", "to_person", "notes")
     autocomplete_fields = ("to_person",)
@@ -229,10 +248,27 @@ class OrganisationAdmin(DomainAdmin):
     )
 
 
+class RelationshipKindFilter(admin.SimpleListFilter):
+    """The kind is encrypted: the database cannot filter on it, so rows are picked in Python
+    (relationships are few, and the list is staff-only)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return RelationshipKind.choices
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        kinds = queryset.order_by().values_list("pk", "kind")
+        return queryset.filter(pk__in=[pk for pk, kind in kinds if kind == self.value()])
+
+
 @admin.register(Relationship)
 class RelationshipAdmin(DomainAdmin):
-    list_display = ("from_person", "kind", "to_person")
-    list_filter = ("kind",)
+    list_display = ("from_person", "kind_display", "to_person")
+    list_filter = (RelationshipKindFilter,)
     list_select_related = ("from_person", "to_person")
     search_fields = ("from_person__display_name", "to_person__display_name")
     autocomplete_fields = ("from_person", "to_person")
@@ -241,6 +277,10 @@ class RelationshipAdmin(DomainAdmin):
     def get_queryset(self, request):
         people = Person.objects.visible_to(request.user)
         return super().get_queryset(request).filter(from_person__in=people, to_person__in=people)
+
+    @admin.display(description="kind")  # not sortable: the column holds ciphertext
+    def kind_display(self, obj):
+        return obj.get_kind_display()
 
 
 class CandidateStatusFilter(admin.SimpleListFilter):

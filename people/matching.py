@@ -217,25 +217,28 @@ def load_profiles(person_ids: Iterable[int]) -> dict[int, tuple[Person, Profile]
 
 def _fathers(person_ids: list[int]) -> dict[int, list[str]]:
     """Names of each person's recorded fathers (a male parent, either direction)."""
+    # The kind is encrypted: selected by people here, by kind below (in Python).
     rows = Relationship.objects.filter(
-        Q(kind=RelationshipKind.CHILD_OF, from_person__in=person_ids, to_person__gender=Gender.MALE)
-        | Q(
-            kind=RelationshipKind.PARENT_OF,
-            to_person__in=person_ids,
-            from_person__gender=Gender.MALE,
-        )
+        Q(from_person__in=person_ids, to_person__gender=Gender.MALE)
+        | Q(to_person__in=person_ids, from_person__gender=Gender.MALE)
     ).values_list(
         "kind",
         "from_person_id",
         "to_person_id",
         "from_person__display_name",
         "to_person__display_name",
+        "from_person__gender",
+        "to_person__gender",
     )
     fathers: dict[int, list[str]] = {}
-    for kind, from_id, to_id, from_name, to_name in rows:
-        child, father = (
-            (from_id, to_name) if kind == RelationshipKind.CHILD_OF else (to_id, from_name)
-        )
+    ids, male = set(person_ids), Gender.MALE
+    for kind, from_id, to_id, from_name, to_name, from_gender, to_gender in rows:
+        if kind == RelationshipKind.CHILD_OF and from_id in ids and to_gender == male:
+            child, father = from_id, to_name
+        elif kind == RelationshipKind.PARENT_OF and to_id in ids and from_gender == male:
+            child, father = to_id, from_name
+        else:
+            continue
         if father:
             fathers.setdefault(child, []).append(father)
     return fathers

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language, Script
 from casetracker.edtf import EDTFField, edtf_bounds
-from casetracker.fields import EncryptedTextField
+from casetracker.fields import EncryptedCharField, EncryptedTextField
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from casetracker.text import detect_script, fold
 
@@ -461,7 +461,9 @@ class Relationship(DomainModel):
     from_person = models.ForeignKey(
         Person, on_delete=models.CASCADE, related_name="relationships", verbose_name="person"
     )
-    kind = models.CharField(max_length=20, choices=RelationshipKind)
+    # Encrypted: "T testifier_of K" in a stolen database would name a testifier. Hence no
+    # unique constraint and no ordering or filtering on it in the database: see clean().
+    kind = EncryptedCharField(max_length=20, choices=RelationshipKind)
     to_person = models.ForeignKey(
         Person,
         on_delete=models.CASCADE,
@@ -473,7 +475,7 @@ class Relationship(DomainModel):
     history = AuditedHistory()
 
     class Meta:
-        ordering = ["from_person", "kind", "pk"]
+        ordering = ["from_person", "pk"]
         verbose_name = "relationship (restricted)"
         verbose_name_plural = "relationships (restricted)"
         constraints = [
@@ -482,15 +484,27 @@ class Relationship(DomainModel):
                 name="people_relationship_not_with_self",
                 violation_error_message="A person cannot be related to themselves.",
             ),
-            models.UniqueConstraint(
-                fields=["from_person", "kind", "to_person"],
-                name="people_relationship_unique",
-                violation_error_message="This relationship is already recorded.",
-            ),
         ]
 
     def __str__(self):
-        return f"{self.from_person} {self.get_kind_display()} {self.to_person}"
+        # Without the kind: this text is stored in the clear (the admin's log of changes,
+        # its messages), and the kind is what must not be.
+        return f"{self.from_person} → {self.to_person}"
+
+    def twins(self):
+        """Other recorded relationships with the same people and kind. The kind is encrypted
+        (no unique constraint can hold it): compared in Python, over the few rows of a pair."""
+        if self.from_person_id is None or self.to_person_id is None:
+            return []
+        rows = Relationship.objects.filter(
+            from_person_id=self.from_person_id, to_person_id=self.to_person_id
+        ).exclude(pk=self.pk)
+        return [rel for rel in rows.order_by("pk") if rel.kind == self.kind]
+
+    def clean(self):
+        super().clean()
+        if self.kind and self.twins():
+            raise ValidationError("This relationship is already recorded.")
 
 
 # --- Duplicates: match keys, candidate pairs, and the uids of merged records ----------------
@@ -589,7 +603,8 @@ class DuplicateCandidate(DomainModel):
         verbose_name="decided by",
     )
     decided_at = models.DateTimeField("decided", null=True, blank=True)
-    decision_reason = models.TextField(blank=True)
+    # Staff's free text, which can quote a testimony: encrypted at rest.
+    decision_reason = EncryptedTextField(blank=True)
     absorbed_uid = models.UUIDField(
         "merged record's public ID",
         null=True,
@@ -657,7 +672,7 @@ class PersonAlias(models.Model):
         editable=False,
         related_name="+",
     )
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True, help_text="Encrypted at rest: it can quote sources.")
 
     history = AuditedHistory()
 

@@ -188,9 +188,17 @@ def _move_relationships(survivor, absorbed, result) -> None:
     for rel in rows.order_by("pk"):
         from_id = survivor.pk if rel.from_person_id == absorbed.pk else rel.from_person_id
         to_id = survivor.pk if rel.to_person_id == absorbed.pk else rel.to_person_id
-        twin = Relationship.objects.filter(
-            from_person_id=from_id, kind=rel.kind, to_person_id=to_id
-        ).first()
+        # The kind is encrypted: compared in Python, over the few rows between the two.
+        twin = next(
+            (
+                other
+                for other in Relationship.objects.filter(
+                    from_person_id=from_id, to_person_id=to_id
+                ).order_by("pk")
+                if other.pk != rel.pk and other.kind == rel.kind
+            ),
+            None,
+        )
         if from_id == to_id or twin is not None:
             # A relationship between the two records themselves, or one already recorded.
             if twin is not None and rel.notes.strip() and rel.notes.strip() not in twin.notes:

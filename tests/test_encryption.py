@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
+from django.contrib.admin.models import LogEntry
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -407,12 +408,14 @@ def test_the_data_migration_encrypts_plain_text_stored_before_it(tmp_path):
 
 # --- the proof: a stolen copy holds no restricted value ------------------------------------
 
-# Labels of the leak scan's sentinels (tests/test_api_leaks.py) that sit in encrypted fields:
-# every one but the partner's own notes (the partner register is not restricted data).
+# Labels of the leak scan's sentinels (tests/test_api_leaks.py) that sit in encrypted fields,
+# and the reason given in a workflow step (reason_sentinel), which history rows repeat.
 ENCRYPTED_LABELS = re.compile(
-    r"^(?!partner).*((notes|contact details|author|file name|file description|level reason"
-    r"|workflow reason)$|citation claim|citation quote)"
+    r"((notes|contact details|contact name|contact email|author|file name|file description"
+    r"|level reason|workflow reason|history reason)$|citation claim|citation quote)"
 )
+# What a stolen database must not say about a relationship: the stored kind and its label.
+RELATIONSHIP_KIND_WORDS = ("testifier_of", "testified about")
 
 
 def sqlite_bytes() -> bytes:
@@ -464,17 +467,56 @@ def demo(settings, tmp_path):
     call_command("load_demo", stdout=StringIO())
 
 
+@pytest.fixture
+def reason_sentinel(secret):
+    """A reason given in a workflow step: kept with the transition and, as the reason of the
+    step's history row, in the case's history."""
+    from cases import services
+    from tests.factories import cited_case, fresh, make_user
+
+    user = make_user("reason-writer", is_superuser=True, is_staff=True)
+    case = cited_case(user)
+    reason = secret("history reason")
+    services.submit_for_review(case, user, f"The sister's testimony: {reason}")
+    assert reason in fresh(case).history.latest().history_change_reason
+    return reason
+
+
+@pytest.fixture
+def testifier_added_in_the_admin(admin_client):
+    """A testifier recorded on a person's admin page, which also writes the admin's log of
+    changes (django_admin_log) and a message naming the relationship."""
+    from tests.admin_forms import AdminForm, assert_saved
+
+    detainee, testifier = make_person(), make_person()
+    form = AdminForm(admin_client, reverse("admin:people_person_change", args=[testifier.pk]))
+    form.add_row(Relationship, kind=RelationshipKind.TESTIFIER_OF, to_person=str(detainee.pk))
+    assert_saved(form.post())
+    added = Relationship.objects.get(from_person=testifier, to_person=detainee)
+    assert added.kind == RelationshipKind.TESTIFIER_OF
+    logged = LogEntry.objects.get(object_id=str(testifier.pk)).get_change_message()
+    assert f"Added relationship (restricted) “{added}”" in logged  # named, kind left out
+    return added
+
+
+def assert_no_relationship_kind(stolen: str) -> None:
+    assert Relationship.objects.filter(pk__isnull=False).count() >= 3  # the demo's, the world's
+    assert [word for word in RELATIONSHIP_KIND_WORDS if word in stolen] == []
+
+
 def stolen_text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").lower()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite file")
 def test_a_stolen_sqlite_file_and_media_folder_hold_no_restricted_sentinel(
-    demo, world, secret, tmp_path
+    demo, world, secret, reason_sentinel, testifier_added_in_the_admin, tmp_path
 ):
     stolen = stolen_text(sqlite_bytes() + media_bytes())
+    assert "history reason" in restricted_sentinels(secret).values()
     leaked = [label for value, label in restricted_sentinels(secret).items() if value in stolen]
     assert leaked == []
+    assert_no_relationship_kind(stolen)
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite file")
@@ -484,6 +526,21 @@ def test_a_stolen_sqlite_file_holds_none_of_the_demo_restricted_values(demo, tmp
     stolen = stolen_text(sqlite_bytes())
     leaked = [v for v in values if v.lower() in stolen]
     assert leaked == [], leaked
+
+
+def test_the_admin_shows_and_filters_the_encrypted_relationship_kind(demo, admin_client):
+    testified = next(
+        r for r in Relationship.objects.all() if r.kind == RelationshipKind.TESTIFIER_OF
+    )
+    change = reverse("admin:people_relationship_change", args=[testified.pk])
+    page = admin_client.get(change).content.decode()
+    assert re.search(r'<option value="testifier_of" selected>testified about</option>', page)
+    listing = reverse("admin:people_relationship_changelist")
+    shown = admin_client.get(listing, {"kind": "testifier_of"})
+    assert [r.pk for r in shown.context["cl"].result_list] == [testified.pk]
+    assert "testified about" in shown.content.decode()
+    person = reverse("admin:people_person_change", args=[testified.from_person.pk])
+    assert "testified about</option>" in admin_client.get(person).content.decode()
 
 
 def test_the_admin_shows_every_restricted_sentinel(demo, world, secret, admin_client):
@@ -514,7 +571,35 @@ def pg_dump_text(tmp_path) -> str:
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("vocabularies_kept")
-def test_a_pg_dump_and_media_folder_hold_no_restricted_sentinel(demo, world, secret, tmp_path):
+def test_a_pg_dump_and_media_folder_hold_no_restricted_sentinel(
+    demo, world, secret, reason_sentinel, testifier_added_in_the_admin, tmp_path
+):
     stolen = stolen_text(pg_dump_text(tmp_path).encode() + media_bytes())
     leaked = [label for value, label in restricted_sentinels(secret).items() if value in stolen]
     assert leaked == []
+    assert_no_relationship_kind(stolen)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="history rows are append-only")
+def test_the_data_migration_encrypts_stored_relationship_kinds_and_history_reasons():
+    relationship = Relationship.objects.create(
+        from_person=make_person(), kind=RelationshipKind.TESTIFIER_OF, to_person=make_person()
+    )
+    history_id = relationship.history.latest().history_id
+    write_raw("people_relationship", "kind", relationship.pk, "testifier_of")  # as before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE people_historicalrelationship SET kind = %s, history_change_reason = %s "
+            "WHERE history_id = %s",
+            ["testifier_of", "Recorded from the sister's testimony", history_id],
+        )
+    migration = importlib.import_module("people.migrations.0006_encrypted_kinds_and_reasons")
+    migration.Migration.operations[-1].code(apps, SimpleNamespace(connection=connection))
+    assert raw_column("people_relationship", "kind", relationship.pk).startswith("ct1:")
+    stored = raw_column(
+        "people_historicalrelationship", "history_change_reason", history_id, "history_id"
+    )
+    assert stored.startswith("ct1:")
+    assert Relationship.objects.get(pk=relationship.pk).kind == RelationshipKind.TESTIFIER_OF
+    row = relationship.history.get(history_id=history_id)
+    assert row.history_change_reason == "Recorded from the sister's testimony"
