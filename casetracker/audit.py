@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import migrations, models, transaction
+from django.db import migrations, transaction
 from django.dispatch import Signal
 from simple_history.models import HistoricalRecords
 
@@ -182,28 +182,29 @@ def bulk_add_m2m(model, field_name: str, additions) -> int:
                 continue
             history_rows = _bulk_history_rows(model, changed, update=True)
             for m2m_field, snapshot_model in snapshot_models:
-                _snapshot_m2m(m2m_field, snapshot_model, history_rows, append)
+                append(_snapshot_m2m(m2m_field, snapshot_model, history_rows))
             records_changed.send(sender=model, instances=changed, history_type="~")
     return added
 
 
-def _snapshot_m2m(field, snapshot_model, history_rows: list, append) -> None:
+def _snapshot_m2m(field, snapshot_model, history_rows: list) -> list:
     """simple-history's m2m history rows (create_historical_record_m2ms) of each history row:
-    every relation row its object has now, linked in the audit chain."""
+    every relation row its object has now. Returns them, written."""
     through = field.remote_field.through
     source = through._meta.get_field(field.m2m_field_name()).attname
     attnames = [f.attname for f in through._meta.concrete_fields]
+    pk_name = field.model._meta.pk.attname  # the history row's copy of the object's key
     by_source: dict = {}
-    pks = [row.id for row in history_rows]
+    pks = [getattr(history, pk_name) for history in history_rows]
     for values in through.objects.filter(**{f"{source}__in": pks}).values_list(*attnames):
         row = dict(zip(attnames, values, strict=True))
         by_source.setdefault(row[source], []).append(row)
     snapshots = [
         snapshot_model(history_id=history.pk, **row)
         for history in history_rows
-        for row in by_source.get(history.id, [])
+        for row in by_source.get(getattr(history, pk_name), [])
     ]
-    append(snapshot_model.objects.bulk_create(snapshots))
+    return snapshot_model.objects.bulk_create(snapshots)
 
 
 # --- Append-only tables on PostgreSQL ------------------------------------------------------

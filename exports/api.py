@@ -74,7 +74,8 @@ class CaseExportView(PartnerViewSet):
             file = result.path.open("rb")
         except services.FilterError as error:
             raise exceptions.ValidationError(error.errors) from None
-        except services.ExportError as error:
+        except (services.ExportError, bundle.BundleError) as error:
+            # An unknown format, or a text too long for an Excel cell: say which formats work.
             raise exceptions.ValidationError({"formats": [str(error)]}) from None
         finally:
             # The open file stays readable until the response is sent.

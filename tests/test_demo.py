@@ -192,13 +192,13 @@ def test_the_demo_has_a_confidential_source(demo):
     assert Source.objects.filter(access=Access.CONFIDENTIAL).exists()
 
 
-def testifier_relationships():
+def relationships_of_testifiers():
     # The kind is encrypted: the database cannot filter on it.
     return [r for r in Relationship.objects.all() if r.kind == RelationshipKind.TESTIFIER_OF]
 
 
 def test_the_demo_has_a_testifier_relationship(demo):
-    assert testifier_relationships()
+    assert relationships_of_testifiers()
 
 
 def test_the_demo_has_internal_notes(demo):
@@ -230,7 +230,7 @@ def test_every_source_that_is_not_public_is_marked_fictional(demo):
 
 
 def test_every_testifier_relationship_is_marked_fictional(demo):
-    for relationship in testifier_relationships():
+    for relationship in relationships_of_testifiers():
         assert relationship.notes.startswith(FICTIONAL)
         assert relationship.from_person.occupation.startswith(FICTIONAL)
         assert relationship.to_person.occupation.startswith(FICTIONAL)

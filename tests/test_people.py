@@ -234,7 +234,9 @@ def test_relationship_between_two_people_is_recorded():
 def test_full_clean_refuses_a_relationship_recorded_twice():
     # The kind is encrypted, so no unique constraint: clean() compares the decrypted kinds.
     parent, child = make_person(), make_person()
-    Relationship.objects.create(from_person=parent, to_person=child, kind=RelationshipKind.PARENT_OF)
+    Relationship.objects.create(
+        from_person=parent, to_person=child, kind=RelationshipKind.PARENT_OF
+    )
     twice = Relationship(from_person=parent, to_person=child, kind=RelationshipKind.PARENT_OF)
     with pytest.raises(ValidationError, match="already recorded"):
         twice.full_clean()
