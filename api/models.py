@@ -59,7 +59,13 @@ class Partner(DomainModel):
 
 class PartnerTokenManager(BaseAPIKeyManager):
     def get_usable_keys(self):
-        return super().get_usable_keys().select_related("partner")
+        # A request needs the partner's name and status, not its encrypted contacts and notes.
+        return (
+            super()
+            .get_usable_keys()
+            .select_related("partner")
+            .defer("partner__contact_name", "partner__contact_email", "partner__notes")
+        )
 
 
 class PartnerToken(AbstractAPIKey):

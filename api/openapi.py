@@ -585,8 +585,7 @@ EXPORT_PARAMETERS = [
     OpenApiParameter(
         "jsonl",
         OpenApiTypes.BOOL,
-        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of "
-        "`cases.json`.",
+        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of `cases.json`.",
     ),
     *ERROR_HEADERS,
 ]

@@ -21,7 +21,7 @@ from sources.models import Access, Citation, Source
 
 
 def published_cases():
-    return Case.objects.published()
+    return Case.objects.published().defer(*secret_fields(Case))
 
 
 def public_citations():
@@ -67,12 +67,34 @@ def published_organisations():
     ).distinct()
 
 
-def case_queryset():
-    """Published cases with everything their representation reads, in a fixed number of
-    queries whatever the page size."""
-    citations = public_citations().select_related("source__publisher")
-    return published_cases().prefetch_related(
-        Prefetch("person", queryset=Person.objects.select_related("place_of_origin")),
+# Encrypted columns that a public serializer below does show. Every other encrypted column is
+# restricted: partner outputs never load it, so it is never even decrypted for them.
+PUBLIC_ENCRYPTED_FIELDS = {Source: {"author"}}
+
+
+def secret_fields(model, prefix: str = "") -> list[str]:
+    """The restricted encrypted columns of ``model``, as ``defer()`` arguments."""
+    public = PUBLIC_ENCRYPTED_FIELDS.get(model, set())
+    return [
+        f"{prefix}{field.name}"
+        for field in model._meta.concrete_fields
+        if getattr(field, "encrypted", False) and field.name not in public
+    ]
+
+
+def case_queryset(cases=None):
+    """Published cases (or ``cases``, for a staff export) with everything their
+    representation reads, in a fixed number of queries whatever the page size, and without
+    their restricted encrypted columns."""
+    citations = (
+        public_citations()
+        .select_related("source__publisher")
+        .defer(*secret_fields(Citation), *secret_fields(Source, "source__"))
+    )
+    cases = published_cases() if cases is None else cases
+    people = Person.objects.select_related("place_of_origin").defer(*secret_fields(Person))
+    return cases.defer(*secret_fields(Case)).prefetch_related(
+        Prefetch("person", queryset=people),
         Prefetch("person__names", queryset=PersonName.objects.order_by("-is_preferred", "pk")),
         Prefetch("person__citations", queryset=citations, to_attr="public_citations"),
         Prefetch(

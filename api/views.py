@@ -31,7 +31,8 @@ from api import openapi, public
 from api.filters import CaseFilter
 from api.models import ApiRequest, PartnerToken
 from cases import publication
-from people.models import PersonAlias
+from people.models import Person, PersonAlias
+from sources.models import Source
 
 REFERENCE_PATTERN = r"[A-Z]+-\d{4}-\d{5}"
 
@@ -241,6 +242,7 @@ class PersonViewSet(PartnerViewSet):
     def get_queryset(self):
         return (
             public.published_people()
+            .defer(*public.secret_fields(Person))
             .select_related("place_of_origin")
             .prefetch_related(
                 "names",
@@ -299,7 +301,11 @@ class SourceViewSet(PartnerViewSet):
     serializer_class = public.SourceSerializer
 
     def get_queryset(self):
-        return public.published_sources().select_related("publisher")
+        return (
+            public.published_sources()
+            .defer(*public.secret_fields(Source))
+            .select_related("publisher")
+        )
 
 
 class PartnerTokenScheme(OpenApiAuthenticationExtension):

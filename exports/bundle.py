@@ -313,8 +313,13 @@ def build_manifest(
     base_url: str,
     directory: Path,
     written: Written,
+    audit_chain_head: tuple[int, str],
 ) -> dict:
-    """manifest.json: what the bundle is and how to check it. Later work adds to it here."""
+    """manifest.json: what the bundle is and how to check it.
+
+    ``audit_chain_head`` is the audit chain's (position, hash) when the cases were read: a
+    recipient who keeps the manifest holds a copy of the head outside the server, which
+    ``verify_audit --head POSITION:HASH`` checks the live chain against later."""
     files = {}
     for name in written.names:
         with (directory / name).open("rb") as file:
@@ -334,6 +339,7 @@ def build_manifest(
         "selection": selection,
         "base_url": base_url,
         "order": "case reference",
+        "audit_chain": {"position": audit_chain_head[0], "hash": audit_chain_head[1]},
         "files": files,
     }
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from api import public
 from api.filters import CaseFilter
 from cases.models import PUBLISHABLE_CONSENT, Case, ReviewState
+from casetracker import integrity
 from exports import bundle
 from exports.models import ExportLog, Scope
 
@@ -89,16 +90,15 @@ def may_export_unpublished(user) -> bool:
 
 def export_queryset(*, include_unpublished: bool = False, user=None):
     """The cases an export starts from, with what their representation reads prefetched."""
-    published = public.case_queryset()
     if not include_unpublished:
-        return published
+        return public.case_queryset()
     if not may_export_unpublished(user):
         raise ExportRefused(
             f"{user or 'Nobody'} may not export unpublished cases: only Verifiers can "
             f"(permission {UNPUBLISHED_PERMISSION})."
         )
     # The same prefetches as the API's, on every case this user may see (need to know).
-    return Case.objects.visible_to(user).prefetch_related(*published._prefetch_related_lookups)
+    return public.case_queryset(Case.objects.visible_to(user))
 
 
 def not_published_reasons(cases) -> dict[str, int]:
@@ -239,6 +239,8 @@ def export_cases(
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=destination.parent))
     try:
         with consistent_reads():
+            # The audit chain's head as of the snapshot the cases are read from.
+            chain_position, chain_hash = integrity.chain_head()
             total = cases.count()
             tick = progress(total) if progress else None
             written = bundle.write_files(
@@ -259,6 +261,7 @@ def export_cases(
             base_url=base_url,
             directory=work,
             written=written,
+            audit_chain_head=(chain_position, chain_hash),
         )
         data = bundle.manifest_bytes(manifest)
         (work / bundle.MANIFEST_FILE).write_bytes(data)

@@ -22,6 +22,7 @@ from cases.models import (
     LocationKind,
     ReviewState,
 )
+from casetracker import crypto
 from casetracker.demo import FICTIONAL
 from people.models import (
     Affiliation,
@@ -523,6 +524,29 @@ def crawled(client, key, world, no_throttling):
 def test_no_restricted_value_reaches_a_partner_anywhere(crawled, secret):
     assert len(crawled.responses) > 100
     assert leaks(crawled, secret) == []
+
+
+def test_partner_requests_never_decrypt_a_restricted_value(
+    client, key, world, secret, no_throttling, monkeypatch
+):
+    # Restricted encrypted columns are not even loaded for partner output (api.public).
+    decrypted = []
+    decrypt = crypto.decrypt_text
+
+    def spy(token, ring=None):
+        decrypted.append(decrypt(token, ring))
+        return decrypted[-1]
+
+    monkeypatch.setattr(crypto, "decrypt_text", spy)
+    crawler = Crawler(client, key)
+    for endpoint in LIST_ENDPOINTS:
+        crawler.pages(f"{endpoint}/", {"page_size": 50})
+    crawler.follow_links()
+    assert len(crawler.responses) > 20
+    assert [value for value in decrypted if secret.found_in(value)] == []
+    # The spy does see decryption: a staff read of the same person decrypts their notes.
+    assert secret.found_in(type(world.testifier).objects.get(pk=world.testifier.pk).internal_notes)
+    assert decrypted
 
 
 def test_the_scan_sees_a_restricted_value_put_in_a_public_field(client, key, world, secret):

@@ -511,3 +511,12 @@ def test_the_command_shows_a_progress_bar_at_a_terminal(cases, tmp_path, capsys,
 def test_the_command_shows_no_progress_bar_in_a_pipe_or_log(cases, tmp_path, capsys):
     export(tmp_path)
     assert capsys.readouterr().err == ""
+
+
+def test_the_manifest_carries_the_audit_chain_head_as_the_cases_were_read(cases, tmp_path):
+    from casetracker import integrity
+
+    position, head = integrity.chain_head()
+    assert position > 0  # the fixture's writes are chained
+    manifest = manifest_of(export(tmp_path))
+    assert manifest["audit_chain"] == {"position": position, "hash": head}
