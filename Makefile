@@ -8,7 +8,8 @@ PORT ?= 8000
 # factor (REQUIRE_2FA=false); production does none of these (README).
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
-.PHONY: install run demo test test-sqlite test-postgres lint format check ci bench clean
+.PHONY: install run demo test test-sqlite test-postgres lint format check ci clean \
+	bench bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed
 
@@ -47,10 +48,26 @@ check: install
 ci:
 	bash .ci/run
 
-# Partner API benchmark on a throwaway database (SQLite, or PostgreSQL with DATABASE_URL: it
-# creates and drops casetracker_bench). Figures go to benchmarks/results/. BENCH_ARGS=--cases 5000
-bench: install
+# Benchmarks on throwaway databases (SQLite, or PostgreSQL with DATABASE_URL: each script creates
+# and drops a database of its own). Figures go to benchmarks/results/ (README "Benchmarks").
+# The export and import runs at 100k take the better part of an hour; run one alone with e.g.
+# `make bench-api BENCH_ARGS="--cases 5000"` or `make bench-import BENCH_ARGS="--rows 10000"`.
+bench: bench-api bench-names bench-audit bench-export bench-import
+
+bench-api: install
 	$(PY) benchmarks/api_bench.py $(BENCH_ARGS)
+
+bench-names: install
+	$(PY) benchmarks/names_bench.py $(BENCH_ARGS)
+
+bench-audit: install
+	$(PY) benchmarks/audit_bench.py $(BENCH_ARGS)
+
+bench-export: install
+	$(PY) benchmarks/export_bench.py $(BENCH_ARGS)
+
+bench-import: install
+	$(PY) benchmarks/import_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
