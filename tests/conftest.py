@@ -1,8 +1,10 @@
 import pytest
-from django.db import connection
+from django.core import serializers
+from django.db import connection, transaction
 
 from api.models import Partner
 from api.throttling import PartnerBurstThrottle, PartnerSustainedThrottle
+from cases.models import Charge, Location
 from casetracker import roles
 from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
 from tests.factories import make_user, staff_in
@@ -77,3 +79,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgresql") and connection.vendor != "postgresql":
             item.add_marker(pytest.mark.skip(reason="PostgreSQL only; runs in the PostgreSQL pass"))
+
+
+@pytest.fixture(scope="module")
+def vocabularies_kept(django_db_setup, django_db_blocker):
+    """A transactional test ends by emptying every table, the migrated vocabularies too.
+
+    Put them back as they were, same ids, so the tests after it, and later runs on a reused
+    test database, still find them.
+    """
+    with django_db_blocker.unblock():
+        rows = [*Charge.objects.order_by("pk"), *Location.objects.order_by("path")]
+        saved = serializers.serialize("json", rows)
+    yield
+    with django_db_blocker.unblock(), transaction.atomic():
+        for row in serializers.deserialize("json", saved):
+            row.save()

@@ -12,7 +12,6 @@ from io import StringIO
 
 import pytest
 from django.apps import apps
-from django.core import serializers
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
@@ -558,19 +557,6 @@ def test_postgresql_refuses_a_raw_update_of_a_link(trail):
         connection.cursor() as cursor,
     ):
         cursor.execute("UPDATE casetracker_auditlink SET hash = 'x'")
-
-
-@pytest.fixture(scope="module")
-def vocabularies_kept(django_db_setup, django_db_blocker):
-    """A transactional test ends by emptying every table, the migrated vocabularies too: put
-    them back, same ids, for the tests after it (as tests/test_cases.py does)."""
-    with django_db_blocker.unblock():
-        rows = [*Charge.objects.order_by("pk"), *Location.objects.order_by("path")]
-        saved = serializers.serialize("json", rows)
-    yield
-    with django_db_blocker.unblock(), transaction.atomic():
-        for row in serializers.deserialize("json", saved):
-            row.save()
 
 
 @pytest.mark.postgresql

@@ -16,7 +16,6 @@ from django.db import connection
 from casetracker import backups, crypto
 from people.models import Person
 from sources.models import EvidenceFile
-from tests import test_cases
 from tests.factories import make_person, make_source
 
 pytestmark = [
@@ -24,7 +23,6 @@ pytestmark = [
     pytest.mark.usefixtures("vocabularies_kept"),
 ]
 # Transactional tests empty every table: put the migrated vocabularies back afterwards.
-vocabularies_kept = test_cases.vocabularies_kept
 
 CONTACT = "Sister: +7 700 123 4567"
 SCAN = b"%PDF-1.4 the detention notice"

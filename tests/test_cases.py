@@ -5,9 +5,8 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.core import serializers
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from cases.models import (
@@ -389,22 +388,6 @@ def test_loaded_places_are_valid():
 # --- concurrency -----------------------------------------------------------------------------
 
 THREADS, CASES_PER_THREAD = 8, 5
-
-
-@pytest.fixture(scope="module")
-def vocabularies_kept(django_db_setup, django_db_blocker):
-    """A transactional test ends by emptying every table, the migrated vocabularies too.
-
-    Put them back as they were, same ids, so the tests after it, and later runs on a reused
-    test database, still find them.
-    """
-    with django_db_blocker.unblock():
-        rows = [*Charge.objects.order_by("pk"), *Location.objects.order_by("path")]
-        saved = serializers.serialize("json", rows)
-    yield
-    with django_db_blocker.unblock(), transaction.atomic():
-        for row in serializers.deserialize("json", saved):
-            row.save()
 
 
 @pytest.mark.postgresql

@@ -27,7 +27,7 @@ from casetracker.env import encryption_keys
 from casetracker.fields import FILE_PURPOSE
 from people.models import Person, Relationship, RelationshipKind
 from sources.models import EvidenceFile
-from tests import test_api_leaks, test_cases
+from tests import test_api_leaks
 from tests.factories import make_case, make_person, make_source
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,6 @@ pytestmark = pytest.mark.django_db
 # The leak scan's world of restricted sentinels (tests/test_api_leaks.py), reused as fixtures.
 secret, world = test_api_leaks.secret, test_api_leaks.world
 # Transactional tests empty every table: put the migrated vocabularies back afterwards.
-vocabularies_kept = test_cases.vocabularies_kept
 
 OLD_KEY = os.environ["ENCRYPTION_KEYS"].split(",")[0]
 NEW_KEY = "E9i2RbtUkka6_Gf8pJaZf1febogiY6ZycRXFxwj_hx4="
