@@ -26,24 +26,20 @@ It prints a table and writes the figures as JSON to benchmarks/results/ (not kep
 """
 
 import argparse
-import base64
 import cProfile
 import json
 import os
 import platform
 import pstats
 import random
-import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+import throwaway
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "benchmarks" / "results"
@@ -101,74 +97,6 @@ def parse_args():
     if args.requests < 2:
         parser.error("--requests must be at least 2")
     return args
-
-
-def prepare_environment(var_dir: str) -> None:
-    """Production-like settings (DEBUG off) on the temporary VAR_DIR, before Django starts."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="casetracker.settings",
-        VAR_DIR=var_dir,
-        DEBUG="false",
-        DEMO="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        # Throwaway keys: production refuses to start without them.
-        ENCRYPTION_KEYS=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        AUDIT_DIGEST_KEY=base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        ALLOWED_HOSTS=HOST,
-        # Throttled like production (counters in the file cache), with rates it never reaches.
-        API_RATE_BURST="1000000000/min",
-        API_RATE_SUSTAINED="1000000000/day",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("STATIC_ROOT", None)
-    os.environ.pop("MEDIA_ROOT", None)
-    Path(var_dir, "static").mkdir()  # WhiteNoise warns about a missing STATIC_ROOT
-
-
-def _postgres_connect(url: str):
-    import psycopg
-
-    from casetracker.env import parse_database_url
-
-    db = parse_database_url(url)
-    params = {
-        "dbname": db["NAME"],
-        "user": db["USER"],
-        "password": db["PASSWORD"],
-        "host": db["HOST"],
-        "port": db["PORT"],
-        **db["OPTIONS"],
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True)
-
-
-@contextmanager
-def throwaway_database():
-    """Yield with DATABASE_URL pointing at a database made for this run, then remove it."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        # SQLite: settings put the file in VAR_DIR, the temporary directory.
-        os.environ.pop("DATABASE_URL", None)
-        yield "sqlite"
-        return
-    from psycopg import sql
-
-    if parts.path.strip("/") == BENCH_DB:
-        sys.exit(f"Point DATABASE_URL at another database: the benchmark makes {BENCH_DB} itself.")
-    name = sql.Identifier(BENCH_DB)
-    with _postgres_connect(url) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    try:
-        yield "postgresql"
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with _postgres_connect(url) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
 
 
 # --- Data --------------------------------------------------------------------------------
@@ -451,14 +379,6 @@ def serialisation(repeats, profile=False):
     }
 
 
-def database_version(vendor):
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("select sqlite_version()" if vendor == "sqlite" else "show server_version")
-        return cursor.fetchone()[0]
-
-
 def run(args, vendor):
     import django
     from django.core.management import call_command
@@ -499,7 +419,7 @@ def run(args, vendor):
     parts = serialisation(max(3, args.requests // 5), args.profile)
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": {"vendor": vendor, "version": database_version(vendor)},
+        "database": {"vendor": vendor, "version": throwaway.database_version(vendor)},
         "python": platform.python_version(),
         "django": django.get_version(),
         "machine": {
@@ -558,14 +478,15 @@ def report(result) -> str:
 
 def main():
     args = parse_args()
-    sys.path.insert(0, str(BASE_DIR))
-    var_dir = tempfile.mkdtemp(prefix="casetracker-bench-")
-    try:
-        prepare_environment(var_dir)
-        with throwaway_database() as vendor:
-            result = run(args, vendor)
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
+    with throwaway.django_environment(
+        "casetracker-bench-",
+        BENCH_DB,
+        ALLOWED_HOSTS=HOST,
+        # Throttled like production (counters in the file cache), with rates it never reaches.
+        API_RATE_BURST="1000000000/min",
+        API_RATE_SUSTAINED="1000000000/day",
+    ) as vendor:
+        result = run(args, vendor)
     print(report(result))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

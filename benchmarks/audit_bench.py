@@ -5,8 +5,7 @@
         .venv/bin/python benchmarks/audit_bench.py
 
 It never touches real data: SQLite in a temporary VAR_DIR, or on PostgreSQL a database of its
-own, `casetracker_audit_bench`, created and dropped (as benchmarks/api_bench.py does). It
-measures
+own, `casetracker_audit_bench`, created and dropped (benchmarks/throwaway.py). It measures
 
 - single writes per second (a charge saved, each in its own transaction: UPDATE, history row
   and, with the chain, the advisory lock on PostgreSQL, the head read and the link), with and
@@ -22,24 +21,19 @@ import argparse
 import json
 import os
 import platform
-import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import throwaway
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "benchmarks" / "results"
-sys.path.insert(0, str(BASE_DIR / "benchmarks"))
-
-import api_bench  # noqa: E402 (its throwaway-database helper, under another name)
-
-api_bench.BENCH_DB = "casetracker_audit_bench"
+BENCH_DB = "casetracker_audit_bench"
 
 
 def parse_args():
@@ -48,21 +42,6 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per variant")
     parser.add_argument("--links", type=int, default=200_000, help="links to verify")
     return parser.parse_args()
-
-
-def prepare_environment(var_dir: str) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="casetracker.settings",
-        VAR_DIR=var_dir,
-        DEBUG="false",
-        DEMO="true",  # keys of its own under the temporary VAR_DIR
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ALLOWED_HOSTS="testserver",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("STATIC_ROOT", None)
-    os.environ.pop("MEDIA_ROOT", None)
-    Path(var_dir, "static").mkdir()
 
 
 @contextmanager
@@ -173,14 +152,14 @@ def run(args, vendor):
 
 def main():
     args = parse_args()
-    sys.path.insert(0, str(BASE_DIR))
-    var_dir = tempfile.mkdtemp(prefix="casetracker-audit-bench-")
-    try:
-        prepare_environment(var_dir)
-        with api_bench.throwaway_database() as vendor:
-            result = run(args, vendor)
-    finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
+    with throwaway.django_environment(
+        "casetracker-audit-bench-",
+        BENCH_DB,
+        DEMO="true",  # keys of its own under the temporary VAR_DIR
+        ENCRYPTION_KEYS=None,
+        AUDIT_DIGEST_KEY=None,
+    ) as vendor:
+        result = run(args, vendor)
     print(json.dumps(result, indent=2))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

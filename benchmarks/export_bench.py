@@ -24,21 +24,19 @@ and writes the figures as JSON to benchmarks/results/ (not kept in git).
 """
 
 import argparse
-import base64
 import json
 import os
 import platform
 import random
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+import throwaway
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_DIR = BASE_DIR / "benchmarks" / "results"
@@ -120,59 +118,6 @@ def parse_args():
     if not args.sizes or min(args.sizes) < 1 or set(args.formats) - set(FORMATS):
         parser.error("--cases must be positive; --formats from csv, json, xlsx")
     return args
-
-
-def _key() -> str:
-    return base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-
-def environment(var_dir: str, database_url: str | None) -> dict:
-    """Production-like settings (DEBUG off) on a temporary VAR_DIR, for the child processes."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="casetracker.settings",
-        VAR_DIR=var_dir,
-        DEBUG="false",
-        DEMO="false",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        ENCRYPTION_KEYS=_key(),
-        AUDIT_DIGEST_KEY=_key(),
-        ALLOWED_HOSTS="testserver",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=os.pathsep.join([str(BASE_DIR), env.get("PYTHONPATH", "")]),
-    )
-    env.pop("STATIC_ROOT", None)
-    env.pop("MEDIA_ROOT", None)
-    env.pop("DATABASE_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    Path(var_dir, "static").mkdir(exist_ok=True)
-    return env
-
-
-@contextmanager
-def throwaway_database():
-    """Yield (vendor, DATABASE_URL for the children) for a database made for this size."""
-    url = os.environ.get("DATABASE_URL", "")
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
-        yield "sqlite", None  # the file goes in the temporary VAR_DIR
-        return
-    sys.path.insert(0, str(BASE_DIR / "benchmarks"))
-    from api_bench import _postgres_connect  # the API benchmark's way in
-    from psycopg import sql
-
-    if parts.path.strip("/") == BENCH_DB:
-        sys.exit(f"Point DATABASE_URL at another database: the benchmark makes {BENCH_DB}.")
-    name = sql.Identifier(BENCH_DB)
-    with _postgres_connect(url) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    try:
-        yield "postgresql", urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    finally:
-        with _postgres_connect(url) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
 
 
 def run_child(env: dict, step: dict) -> dict:
@@ -294,8 +239,11 @@ def progress(line: str) -> None:
 def measure(args, size: int) -> dict:
     var_dir = tempfile.mkdtemp(prefix="casetracker-export-bench-")
     try:
-        with throwaway_database() as (vendor, url):
-            env = environment(var_dir, url)
+        with throwaway.throwaway_database(BENCH_DB) as url:
+            vendor = throwaway.vendor(url)
+            # Production-like settings on the temporary VAR_DIR, for the child processes.
+            pythonpath = os.pathsep.join([str(BASE_DIR), os.environ.get("PYTHONPATH", "")])
+            env = throwaway.production_environment(var_dir, url, PYTHONPATH=pythonpath)
             setup = run_child(env, {"step": "populate", "cases": size, "seed": args.seed})
             progress(f"{size:,} cases on {vendor}: made in {setup['create_cases_s']:.0f} s")
             formats = {}
