@@ -17,7 +17,7 @@ from casetracker.admin import (
     warn_if_verified,
 )
 from casetracker.edtf import edtf_bounds
-from people.matching import find_people
+from people.matching import find_people, shown_reasons
 from people.models import (
     Affiliation,
     CandidateStatus,
@@ -356,8 +356,7 @@ class DuplicateCandidateAdmin(DomainAdmin):
 
     @admin.display(description="why")
     def first_reason(self, obj):
-        reasons = (obj.reasons or {}).get("reasons") or [""]
-        return reasons[0]
+        return (shown_reasons(obj.reasons) or [""])[0]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -393,7 +392,7 @@ class DuplicateCandidateAdmin(DomainAdmin):
             is_open = candidate.status == CandidateStatus.OPEN
             context |= {
                 "sides": [(key, self._side(request, p)) for key, p in people if p is not None],
-                "reasons": (candidate.reasons or {}).get("reasons", []),
+                "reasons": shown_reasons(candidate.reasons),
                 "can_merge": is_open and request.user.has_perm("people.merge_person"),
                 "can_dismiss": is_open
                 and request.user.has_perm("people.change_duplicatecandidate"),

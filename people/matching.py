@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import product
 
+from django.apps import apps
 from django.db.models import Q
 
 from casetracker.text import fold
@@ -37,6 +38,9 @@ BIRTH_CONFLICT = -0.25
 PLACE_CONFLICT = -0.10
 FATHER_CONFLICT = -0.25
 BIRTH_TOLERANCE_YEARS = 2
+
+FATHERS_AGREE = "Fathers' names agree."
+FATHERS_DIFFER = "Fathers' names differ."
 
 # Pairs of people sharing one key are compared; a key shared by more people than this (a
 # very common name, if names.match_keys ever yields such keys) is skipped by the full scan.
@@ -123,7 +127,10 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
         nonlocal score
         score += adjust
         reasons.append(text)
-        details["facts"].append({"fact": name, "verdict": verdict, "query": q, "match": m})
+        row = {"fact": name, "verdict": verdict}
+        if q is not None:
+            row |= {"query": q, "match": m}
+        details["facts"].append(row)
 
     if query.birth and other.birth:
         gap = _years_apart(query.birth, other.birth)
@@ -159,20 +166,13 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
                 f"Places of origin differ ({q} / {m}).",
             )
     if query.fathers and other.fathers:
-        value, q, m = max(
-            (matcher.similarity(f, g), f, g) for f, g in product(query.fathers, other.fathers)
-        )
+        # Never the names: a relative (and the family tie, whose kind is encrypted) must not
+        # reach the reasons, stored in the clear and shown to whoever reviews the pair.
+        value = max(matcher.similarity(f, g) for f, g in product(query.fathers, other.fathers))
         if value >= matcher.SAME_PERSON_THRESHOLD:
-            fact("father", "agrees", q, m, AGREES, f"Fathers' names agree (“{q}” / “{m}”).")
+            fact("father", "agrees", None, None, AGREES, FATHERS_AGREE)
         else:
-            fact(
-                "father",
-                "conflicts",
-                q,
-                m,
-                FATHER_CONFLICT,
-                f"Fathers' names differ (“{q}” / “{m}”).",
-            )
+            fact("father", "conflicts", None, None, FATHER_CONFLICT, FATHERS_DIFFER)
     return max(0.0, min(1.0, score)), reasons, details
 
 
@@ -216,11 +216,19 @@ def load_profiles(person_ids: Iterable[int]) -> dict[int, tuple[Person, Profile]
 
 
 def _fathers(person_ids: list[int]) -> dict[int, list[str]]:
-    """Names of each person's recorded fathers (a male parent, either direction)."""
+    """Names of each person's recorded fathers (a male parent, either direction).
+
+    Only fathers who are the subject of no sensitive case: the same for every user (a score
+    must not depend on who ran the scan), and nothing need-to-know moves a score."""
+    Case = apps.get_model("cases", "Case")  # cases sits above this app
+    sensitive = Case._base_manager.filter(sensitive=True).values("person_id")
     # The kind is encrypted: selected by people here, by kind below (in Python).
     rows = Relationship.objects.filter(
-        Q(from_person__in=person_ids, to_person__gender=Gender.MALE)
-        | Q(to_person__in=person_ids, from_person__gender=Gender.MALE)
+        (Q(from_person__in=person_ids, to_person__gender=Gender.MALE) & ~Q(to_person__in=sensitive))
+        | (
+            Q(to_person__in=person_ids, from_person__gender=Gender.MALE)
+            & ~Q(from_person__in=sensitive)
+        )
     ).values_list(
         "kind",
         "from_person_id",
@@ -455,6 +463,19 @@ def oriented(details: dict, query_is_a: bool) -> dict:
         "names": [turn(row) for row in details.get("names", [])],
         "facts": [turn(row) for row in details.get("facts", [])],
     }
+
+
+def shown_reasons(stored: dict | None) -> list[str]:
+    """The reasons of a stored pair, for staff: a relative's name that an earlier version
+    stored (“Fathers' names agree (“X” / “Y”).”) cut to the verdict."""
+    shown = []
+    for reason in (stored or {}).get("reasons") or []:
+        if reason.startswith("Fathers' names agree"):
+            reason = FATHERS_AGREE
+        elif reason.startswith("Fathers' names differ"):
+            reason = FATHERS_DIFFER
+        shown.append(reason)
+    return shown
 
 
 def store_candidate(first_id: int, second_id: int, score: float, reasons, details, existing=None):

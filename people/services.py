@@ -86,8 +86,10 @@ def _check_visible(user, *people) -> None:
         raise MergeRefused("You may not see both records: ask a verifier who can see both.")
 
 
-def _live(person: Person) -> None:
-    if not Person.objects.filter(pk=person.pk).exists():
+def _live(person: Person, locked: dict[int, Person]) -> None:
+    """Refuse unless ``person`` is among the rows just locked (a concurrent merge may have
+    deleted it while this one waited for the lock)."""
+    if person.pk not in locked:
         alias = PersonAlias.objects.filter(uid=person.uid).select_related("person").first()
         if alias is not None:
             raise MergeRefused(
@@ -115,14 +117,14 @@ def merge_people(survivor: Person, absorbed: Person, *, user, reason: str = "") 
         f" {reason}" if reason else ""
     )
     with transaction.atomic(), acting_as(user, why):
-        _live(survivor)
-        _live(absorbed)
-        _check_visible(user, survivor, absorbed)
-        locked = {
-            p.pk: p
-            for p in Person.objects.select_for_update().filter(pk__in=[survivor.pk, absorbed.pk])
-        }
+        # Lock first (in pk order, so two merges of overlapping pairs queue rather than
+        # deadlock), then check: a merge that waited may find a record merged away meanwhile.
+        rows = Person.objects.select_for_update().filter(pk__in=[survivor.pk, absorbed.pk])
+        locked = {p.pk: p for p in rows.order_by("pk")}
+        _live(survivor, locked)
+        _live(absorbed, locked)
         survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
+        _check_visible(user, survivor, absorbed)
         result = MergeResult(survivor=survivor, absorbed_uid=absorbed.uid)
         _move_names(survivor, absorbed, result)
         _move_affiliations(survivor, absorbed, result)
@@ -205,9 +207,16 @@ def _move_relationships(survivor, absorbed, result) -> None:
                 twin.notes = f"{twin.notes}\n\n{rel.notes}".strip()
                 twin.save()
             elif from_id == to_id:
-                result.conflicts.append(
-                    f"relationship between the two records dropped: {rel.get_kind_display()}"
+                # Kept in the survivor's internal notes (encrypted) by _merge_fields().
+                ends = {survivor.pk: survivor.display_name, absorbed.pk: absorbed.display_name}
+                text = (
+                    "relationship between the two records dropped: "
+                    f"“{ends[rel.from_person_id]}” {rel.get_kind_display()} "
+                    f"“{ends[rel.to_person_id]}”"
                 )
+                if rel.notes.strip():
+                    text += f"; its notes: {rel.notes.strip()}"
+                result.conflicts.append(text)
             rel.delete()
             dropped += 1
             continue
@@ -325,13 +334,15 @@ def _merge_fields(survivor, absorbed, result, user) -> None:
         theirs = getattr(absorbed, name).strip()
         if theirs and theirs not in getattr(survivor, name):
             setattr(survivor, name, f"{getattr(survivor, name)}\n\n{header}\n{theirs}".strip())
-    if conflicts:
-        lines = "\n".join(f"- {line}" for line in conflicts)
+    # Everything the merge could not keep as it was (relationships between the two records,
+    # found before this step, too) goes into the notes, in the same transaction.
+    result.conflicts += conflicts
+    if result.conflicts:
+        lines = "\n".join(f"- {line}" for line in result.conflicts)
         survivor.internal_notes = (
             f"{survivor.internal_notes}\n\n{header} Values of the merged record that differ "
-            f"from this one:\n{lines}"
+            f"from this one, and what the merge dropped:\n{lines}"
         ).strip()
-    result.conflicts += conflicts
     survivor.updated_by = user
     survivor.save()
 

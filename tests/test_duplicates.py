@@ -2,6 +2,7 @@
 index, the find_duplicates scan, and the admin's review queue and add-person warning."""
 
 import importlib
+import json
 from io import StringIO
 
 import pytest
@@ -352,6 +353,57 @@ def test_the_review_page_shows_both_people_side_by_side_with_the_reasons(
         assert name in page
     assert page.count("Merge into") == 2
     assert "Not the same person" in page
+
+
+def fathered(*children, name="Serik Tursyn"):
+    father = person_named(name, "Серик Турсын", gender="male")
+    for child in children:
+        Relationship.objects.create(from_person=child, kind="child_of", to_person=father)
+    return father
+
+
+def test_stored_reasons_name_no_relative(twins):
+    father = fathered(*twins)
+    scan()
+    (candidate,) = candidates()
+    assert "Fathers' names agree." in candidate.reasons["reasons"]
+    stored = json.dumps(candidate.reasons, ensure_ascii=False)
+    assert "Serik" not in stored
+    assert "Серик" not in stored
+    assert {"fact": "father", "verdict": "agrees"} in candidate.reasons["facts"]
+    assert father.pk not in (candidate.person_a_id, candidate.person_b_id)
+
+
+def test_a_fathers_name_given_to_a_search_is_not_echoed(kanat):
+    fathered(kanat)
+    (match,) = find_people(["Kanat Yerezhep"], father_name="Серик Турсын")
+    assert "Fathers' names agree." in match.reasons
+    assert "Серик" not in json.dumps([match.reasons, match.details], ensure_ascii=False)
+
+
+def test_a_hidden_father_neither_shows_nor_counts_in_the_review_queue(as_persona, twins):
+    scan()
+    without_father = candidates()[0].score
+    father = fathered(*twins, name="Nurlan Bekov")
+    make_case(father, sensitive=True)  # data_entry is not assigned to it
+    scan()
+    (candidate,) = candidates()
+    assert candidate.score == without_father
+    stored = json.dumps(candidate.reasons, ensure_ascii=False)
+    assert "Nurlan" not in stored
+    assert "Fathers'" not in stored
+    page = as_persona("data_entry").get(review_url(candidate)).content.decode()
+    assert "Nurlan" not in page
+    assert "Fathers'" not in page
+
+
+def test_a_relatives_name_stored_by_an_earlier_version_is_not_shown(as_persona, candidate):
+    candidate.reasons["reasons"].append("Fathers' names differ (“Nurlan Bekov” / “Serik Tursyn”).")
+    DuplicateCandidate.objects.filter(pk=candidate.pk).update(reasons=candidate.reasons)
+    client = as_persona("verifier")
+    page = client.get(review_url(candidate)).content.decode()
+    assert "Fathers&#x27; names differ." in page
+    assert "Nurlan" not in page
 
 
 def test_the_review_page_offers_data_entry_no_merge(as_persona, candidate):

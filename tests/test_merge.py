@@ -1,11 +1,14 @@
 """Merging two records of one person: everything moves, nothing is lost, both histories stay,
 the absorbed uid keeps resolving, and only those who may merge (and see both) can."""
 
+import threading
+import time
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
+from django.db import transaction
 
 from cases.models import Case, ReviewState
 from people import services
@@ -141,6 +144,21 @@ def test_a_relationship_between_the_two_records_is_not_turned_into_one_with_ones
     assert not Relationship.objects.exists()
 
 
+def test_a_relationship_between_the_two_records_is_kept_in_the_survivors_notes(
+    kanat, qanat, verifier
+):
+    Relationship.objects.create(
+        from_person=qanat, kind="testifier_of", to_person=kanat, notes="Met him in Urumqi, 2019."
+    )
+    Person.objects.filter(pk=qanat.pk).update(birth_date="1961")
+    result = merge_people(kanat, fresh_person(qanat), user=verifier)
+    notes = fresh_person(kanat).internal_notes
+    assert "“Qanat Erejep” testified about “Kanat Yerezhep”" in notes
+    assert "Met him in Urumqi, 2019." in notes
+    assert "date of birth: 1961" in notes  # the other conflicts, in the same list
+    assert all(line in notes for line in result.conflicts)
+
+
 def test_a_relationship_both_records_have_is_kept_once(kanat, qanat, verifier):
     father = make_person("Yerezhep Tursyn")
     Relationship.objects.create(from_person=kanat, kind="child_of", to_person=father)
@@ -256,6 +274,76 @@ def test_a_merged_record_cannot_be_merged_again(kanat, qanat, verifier):
     other = person_named("Kanat Yerezhepov")
     with pytest.raises(MergeRefused, match="already merged into Kanat Yerezhep"):
         merge_people(qanat, other, user=verifier)
+
+
+def test_a_record_merged_away_while_waiting_for_the_lock_is_refused_cleanly(
+    kanat, qanat, verifier, monkeypatch
+):
+    """A second merge of the same record, loaded before the first one committed: it must be
+    refused with a message, not crash (a 500), once it holds the lock."""
+    third = person_named("Kanat Yerezhepov")
+    stale = Person.objects.get(pk=qanat.pk)
+    real, raced = Person.objects.select_for_update, []
+
+    def the_other_merge_commits_meanwhile(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            merge_people(third, Person.objects.get(pk=qanat.pk), user=verifier)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(Person.objects, "select_for_update", the_other_merge_commits_meanwhile)
+    with pytest.raises(MergeRefused, match="already merged into Kanat Yerezhepov"):
+        merge_people(kanat, stale, user=verifier)
+    assert raced
+    assert Person.objects.filter(pk=kanat.pk).exists()
+    assert not PersonAlias.objects.filter(person=kanat).exists()
+
+
+def test_a_deleted_record_is_refused_as_no_longer_existing(kanat, qanat, verifier):
+    stale = Person.objects.get(pk=qanat.pk)
+    Person.objects.filter(pk=qanat.pk).delete()
+    with pytest.raises(MergeRefused, match="no longer exists"):
+        merge_people(kanat, stale, user=verifier)
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("vocabularies_kept")
+def test_two_merges_of_one_record_at_once_refuse_the_second_cleanly(verifier):
+    from django.db import connections
+
+    kanat, qanat = person_named("Kanat Yerezhep"), person_named("Qanat Erejep")
+    third = person_named("Kanat Yerezhepov")
+    locked, errors = threading.Event(), []
+
+    def run(step):
+        try:
+            step()
+        except Exception as error:  # reported below: a thread's exception is otherwise lost
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def first():
+        with transaction.atomic():
+            list(Person.objects.select_for_update().filter(pk__in=[kanat.pk, qanat.pk]))
+            locked.set()
+            time.sleep(0.5)  # the second merge now waits for the row of qanat
+            merge_people(kanat, qanat, user=verifier)
+
+    def second():
+        locked.wait(10)
+        merge_people(third, qanat, user=verifier)
+
+    threads = [threading.Thread(target=run, args=(step,)) for step in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [str(e) for e in errors] == [
+        "Qanat Erejep was already merged into Kanat Yerezhep: use that record instead."
+    ]
+    assert set(Person.objects.values_list("pk", flat=True)) == {kanat.pk, third.pk}
 
 
 def test_data_entry_may_not_merge(kanat, qanat, data_entry):
