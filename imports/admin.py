@@ -19,6 +19,9 @@ from imports.parsing import MAX_FILE_BYTES, MAX_ROWS
 from imports.template import COLUMNS, SEPARATOR, template_csv, template_xlsx
 from people.models import Organisation
 
+# Who sees every import batch, not only their own: whoever may see every sensitive case
+# (cases.models.CaseQuerySet.visible_to).
+SEE_EVERY_CASE = "cases.view_sensitive_case"
 # What the preview lists of each kind before saying "and N more".
 PREVIEW_LIMIT = 200
 
@@ -41,6 +44,13 @@ class UploadForm(forms.Form):
                 f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; split it."
             )
         return upload
+
+
+def visible_batches(queryset, user):
+    """The import batches of ``queryset`` that ``user`` may see (the admin's rule)."""
+    if user.has_perm(SEE_EVERY_CASE):
+        return queryset
+    return queryset.filter(created_by_id=user.pk)
 
 
 @admin.register(ImportBatch)
@@ -82,6 +92,22 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         "error_list",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        """The batches this user uploaded, or every batch for those who may see every case.
+
+        A batch repeats its file: its name, counts and stored errors quote cell values, and a
+        verifier's batch may name a person or case of a sensitive case. The rule is the one of
+        Case.objects.visible_to: only staff entitled to every sensitive case see them all."""
+        return visible_batches(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        # Someone else's batch is as good as absent: 404 on every page by id (change,
+        # history), as for an id that never existed, not the admin's "doesn't exist" redirect.
+        batch = super().get_object(request, object_id, from_field)
+        if batch is None:
+            raise Http404
+        return batch
 
     @admin.display(description="errors found")
     def error_list(self, obj):
@@ -174,8 +200,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         self._require_import(request)
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        batch = ImportBatch.objects.filter(pk=unquote(object_id)).first()
-        # Someone else's upload is as good as absent: it may name people not yet shared.
+        batch = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        # Someone else's upload is as good as absent: it may name people not yet shared. Only
+        # its uploader confirms it, even among those who may see it.
         if batch is None or batch.created_by_id != request.user.pk:
             raise Http404
         try:

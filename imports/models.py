@@ -18,6 +18,7 @@ class BatchStatus(models.TextChoices):
     INVALID = "invalid", "Refused: errors in the file, nothing written"
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Failed: rolled back, nothing written"
+    EXPIRED = "expired", "Preview expired: not confirmed in time, file discarded"
 
 
 class ImportBatch(models.Model):
@@ -33,7 +34,8 @@ class ImportBatch(models.Model):
     content = models.BinaryField(
         editable=False,
         null=True,
-        help_text="The file as uploaded in the admin, kept until it is confirmed.",
+        help_text="The file as uploaded in the admin, encrypted (casetracker.crypto), kept "
+        "until it is confirmed, refused or expired (imports.services.PREVIEW_KEPT).",
     )
     group = models.ForeignKey(
         "people.Organisation",

@@ -21,10 +21,12 @@ Rules (imports/TEMPLATE.md says the same to staff):
 
 import difflib
 import hashlib
+import io
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -45,6 +47,7 @@ from cases.models import (
 from cases.models import (
     Charge as ChargeModel,
 )
+from casetracker import crypto
 from casetracker.audit import acting_as, bulk_add_m2m
 from casetracker.choices import Language, Script
 from casetracker.edtf import edtf_bounds
@@ -61,6 +64,12 @@ PERMISSION = "imports.add_importbatch"
 MAX_CELL_CHARS = 10_000
 # Errors kept on the batch record; the preview and the command show them all.
 ERRORS_KEPT = 500
+# How long the file of a preview is kept for its confirmation (documented in TEMPLATE.md).
+# Older previews are expired: their file is discarded (at the next upload or confirmation
+# by anyone) and they can no longer be confirmed.
+PREVIEW_KEPT = timedelta(hours=24)
+# The purpose tag of the encrypted stream a preview's file is kept in (casetracker.crypto).
+CONTENT_PURPOSE = b"import upload"
 
 # script, language and kind of the names in each name column
 NAME_COLUMN_KINDS = {
@@ -323,6 +332,7 @@ def import_file(
     """Validate ``data`` and, unless ``dry_run`` or it has errors, write it all. Always records
     an ImportBatch (dry runs and refused files too)."""
     _check_allowed(user)
+    expire_stale_previews()
     batch = _new_batch(data, file_name, user, group, dry_run=dry_run)
     plan = validate(
         data, file_name, user=user, group=group, progress=progress, find_duplicates=dry_run
@@ -333,27 +343,43 @@ def import_file(
 
 
 def preview_file(data: bytes, file_name: str, *, user, group: Organisation) -> ImportResult:
-    """Validate ``data`` and keep it on a batch waiting for the same user to confirm it."""
+    """Validate ``data`` and keep it, encrypted, on a batch waiting for the same user to
+    confirm it within PREVIEW_KEPT."""
     _check_allowed(user)
+    expire_stale_previews()
     batch = _new_batch(data, file_name, user, group, dry_run=True)
     plan = validate(data, file_name, user=user, group=group)
     if not plan.ok:
         return _finish(batch, plan, BatchStatus.INVALID)
-    batch.content = data
+    batch.content = seal_content(data)
     return _finish(batch, plan, BatchStatus.PREVIEWED)
+
+
+EXPIRED_MESSAGE = (
+    "This preview is more than {hours} hours old: its file was discarded and it can no "
+    "longer be imported. Upload the file again."
+)
 
 
 def import_batch(batch: ImportBatch, user) -> ImportResult:
     """Import a previewed batch. The file is validated again: the database may have changed
     since the preview."""
     _check_allowed(user)
+    expire_stale_previews()
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status == BatchStatus.EXPIRED:
+            raise ImportRefused(EXPIRED_MESSAGE.format(hours=_hours(PREVIEW_KEPT)))
         if batch.status != BatchStatus.PREVIEWED or batch.content is None:
             raise ImportRefused("This import was already confirmed or refused.")
         if batch.created_by_id != user.pk:
             raise ImportRefused("Only the person who uploaded the file can confirm its import.")
-        data = bytes(batch.content)
+        try:
+            data = open_content(batch.content)
+        except crypto.DecryptionError as error:
+            raise ImportRefused(
+                f"The stored file cannot be decrypted ({error}); upload it again."
+            ) from None
         if hashlib.sha256(data).hexdigest() != batch.sha256:
             raise ImportRefused("The stored file does not match its checksum; upload it again.")
         batch.status, batch.dry_run, batch.content = BatchStatus.RUNNING, False, None
@@ -362,6 +388,31 @@ def import_batch(batch: ImportBatch, user) -> ImportResult:
     if not plan.ok:
         return _finish(batch, plan, BatchStatus.INVALID)
     return _write(batch, plan, user, None)
+
+
+def seal_content(data: bytes) -> bytes:
+    """A preview's file as it is stored: encrypted (casetracker.crypto's stream format, under
+    the newest key), since it holds names and source claims that are encrypted once imported."""
+    return b"".join(crypto.encrypt_stream([data], CONTENT_PURPOSE))
+
+
+def open_content(stored) -> bytes:
+    """The file of a preview; DecryptionError if it cannot be decrypted (key gone, altered)."""
+    reader = io.BytesIO(bytes(stored)).read
+    return b"".join(crypto.decrypt_stream(reader, CONTENT_PURPOSE))
+
+
+def expire_stale_previews(now=None) -> int:
+    """Discard the file of every preview not confirmed within PREVIEW_KEPT (an abandoned
+    upload), and mark it expired so that it cannot be confirmed; returns how many."""
+    cutoff = (now or timezone.now()) - PREVIEW_KEPT
+    return ImportBatch.objects.filter(status=BatchStatus.PREVIEWED, created_at__lt=cutoff).update(
+        status=BatchStatus.EXPIRED, content=None
+    )
+
+
+def _hours(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 3600)
 
 
 def _check_allowed(user) -> None:

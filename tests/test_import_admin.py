@@ -247,3 +247,115 @@ def test_nothing_is_imported_for_a_persona_refused_confirmation(
     client.force_login(no_role)
     client.post(confirm_url(batch))
     assert not Case.objects.exists()
+
+
+# --- whose batches staff see ---------------------------------------------------------------
+# A batch's file name, counts and stored errors repeat what the file said (a verifier's batch
+# may name a person or a case of a sensitive case): staff see the batches they uploaded, and
+# those who may see every sensitive case see them all; anyone else's is absent (404).
+
+
+@pytest.fixture
+def other_data_entry():
+    from casetracker.roles import DATA_ENTRY
+    from tests.factories import staff_in
+
+    return staff_in(DATA_ENTRY, "other_data_entry")
+
+
+def batch_urls(batch):
+    return {
+        "change": reverse("admin:imports_importbatch_change", args=[batch.pk]),
+        "history": reverse("admin:imports_importbatch_history", args=[batch.pk]),
+    }
+
+
+BATCH_VISIBILITY = [
+    # (persona, view, expected status): a preview uploaded by data_entry, with a stored error
+    ("data_entry", "list", 200),
+    ("data_entry", "change", 200),
+    ("data_entry", "history", 200),
+    ("data_entry", "confirm", 302),
+    ("other_data_entry", "list", 200),
+    ("other_data_entry", "change", 404),
+    ("other_data_entry", "history", 404),
+    ("other_data_entry", "confirm", 404),
+    ("verifier", "list", 200),
+    ("verifier", "change", 200),
+    ("verifier", "history", 200),
+    ("verifier", "confirm", 404),  # sees it, but only its uploader confirms it
+    ("administrator", "list", 403),
+    ("administrator", "change", 403),
+    ("administrator", "confirm", 403),
+    ("superuser", "list", 200),
+    ("superuser", "change", 200),
+]
+
+
+@pytest.mark.parametrize(("persona", "view", "expected"), BATCH_VISIBILITY)
+def test_batches_are_seen_by_their_uploader_and_whoever_sees_every_case(
+    request, client, data_entry, atajurt, persona, view, expected
+):
+    batch = services.preview_file(
+        rows_to_csv(KANAT_ROWS), "uploader-only.csv", user=data_entry, group=atajurt
+    ).batch
+    refused = services.import_file(
+        rows_to_csv([{**KANAT_ROWS[0], "event_date": "Sekret Nurbek"}]),
+        "refused.csv",
+        user=data_entry,
+        group=atajurt,
+    ).batch
+    client.force_login(request.getfixturevalue(persona))
+    if view == "list":
+        response = client.get(reverse("admin:imports_importbatch_changelist"))
+    elif view == "confirm":
+        response = client.post(confirm_url(batch))
+    else:
+        response = client.get(batch_urls(refused)[view])
+    assert response.status_code == expected
+    sees = expected == 200
+    if view == "list" and expected == 200:
+        assert {b.pk for b in response.context["cl"].result_list} == (
+            {batch.pk, refused.pk} if persona != "other_data_entry" else set()
+        )
+        assert (b"uploader-only.csv" in response.content) is (persona != "other_data_entry")
+    elif view in ("change", "history"):
+        assert (b"Sekret Nurbek" in response.content) is (sees and view == "change")
+    if view == "confirm" and expected != 302:
+        assert not Case.objects.exists()
+
+
+def test_other_importers_batches_are_hidden_but_their_own_are_listed(
+    client, data_entry, other_data_entry, atajurt
+):
+    mine = services.import_file(
+        rows_to_csv(KANAT_ROWS), "mine.csv", user=other_data_entry, group=atajurt, dry_run=True
+    ).batch
+    services.import_file(
+        rows_to_csv(KANAT_ROWS), "theirs.csv", user=data_entry, group=atajurt, dry_run=True
+    )
+    client.force_login(other_data_entry)
+    page = client.get(reverse("admin:imports_importbatch_changelist"))
+    assert [b.pk for b in page.context["cl"].result_list] == [mine.pk]
+    assert b"theirs.csv" not in page.content
+    assert client.get(batch_urls(mine)["change"]).status_code == 200
+
+
+def test_confirming_a_stale_preview_is_refused_with_a_clear_message(client, data_entry, atajurt):
+    from datetime import timedelta
+
+    from django.contrib.messages import get_messages
+    from django.utils import timezone
+
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    response = client.post(confirm_url(batch))
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "This preview is more than 24 hours old: its file was discarded and it can no longer "
+        "be imported. Upload the file again."
+    ]
+    batch.refresh_from_db()
+    assert (batch.status, batch.content) == (BatchStatus.EXPIRED, None)
+    assert not Case.objects.exists()

@@ -272,6 +272,99 @@ def test_a_database_error_rolls_back_and_records_the_batch_as_failed(run, monkey
     )
 
 
+# --- the file kept for a preview ----------------------------------------------------------
+
+
+def stored_content(batch) -> bytes | None:
+    """The content column as the database holds it (no field conversion)."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(ImportBatch._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT content FROM {table} WHERE id = %s", [batch.pk])  # noqa: S608
+        value = cursor.fetchone()[0]
+    return None if value is None else bytes(value)
+
+
+def preview(data=None, *, user, group):
+    data = rows_to_csv(KANAT_ROWS) if data is None else data
+    return services.preview_file(data, "list.csv", user=user, group=group).batch
+
+
+def age(batch, **delta):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(**delta))
+
+
+@pytest.mark.parametrize("to_bytes", [rows_to_csv, rows_to_xlsx])
+def test_a_previewed_file_is_stored_encrypted(data_entry, atajurt, to_bytes):
+    from casetracker import crypto
+
+    data = to_bytes(KANAT_ROWS)
+    batch = preview(data, user=data_entry, group=atajurt)
+    raw = stored_content(batch)
+    assert raw is not None and raw.startswith(crypto.MAGIC)
+    values = {v for row in KANAT_ROWS for v in row.values() if v} | {"AJ-P-1", "Nurbek"}
+    leaked = [v for v in values if v.encode("utf-8") in raw]
+    assert leaked == []
+    assert services.open_content(raw) == data
+
+
+def test_an_encrypted_preview_is_confirmed_and_its_file_deleted(data_entry, atajurt):
+    batch = preview(user=data_entry, group=atajurt)
+    result = services.import_batch(batch, data_entry)
+    assert result.batch.status == BatchStatus.IMPORTED, result.plan.errors
+    assert imported_case().person == imported_person()
+    assert stored_content(result.batch) is None
+
+
+def test_refused_and_failed_batches_keep_no_file(data_entry, atajurt, monkeypatch):
+    bad = rows_to_csv([{**KANAT_ROWS[0], "event_date": "spring"}])
+    refused = preview(bad, user=data_entry, group=atajurt)
+    assert (refused.status, stored_content(refused)) == (BatchStatus.INVALID, None)
+    batch = preview(user=data_entry, group=atajurt)
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(Citation.objects, "bulk_create", refuse)
+    failed = services.import_batch(batch, data_entry).batch
+    assert (failed.status, stored_content(failed)) == (BatchStatus.FAILED, None)
+
+
+def test_a_stale_preview_cannot_be_confirmed_and_its_file_is_deleted(data_entry, atajurt):
+    batch = preview(user=data_entry, group=atajurt)
+    age(batch, hours=24, minutes=1)
+    with pytest.raises(services.ImportRefused, match="more than 24 hours old"):
+        services.import_batch(batch, data_entry)
+    batch.refresh_from_db()
+    assert (batch.status, stored_content(batch)) == (BatchStatus.EXPIRED, None)
+    assert not Case.objects.exists()
+    with pytest.raises(services.ImportRefused, match="more than 24 hours old"):
+        services.import_batch(batch, data_entry)
+
+
+def test_a_preview_younger_than_the_limit_is_still_confirmed(data_entry, atajurt):
+    batch = preview(user=data_entry, group=atajurt)
+    age(batch, hours=23)
+    assert services.import_batch(batch, data_entry).batch.status == BatchStatus.IMPORTED
+
+
+def test_each_new_upload_deletes_the_files_of_abandoned_previews(run, data_entry, atajurt):
+    stale = preview(user=data_entry, group=atajurt)
+    recent = preview(user=data_entry, group=atajurt)
+    age(stale, hours=25)
+    age(recent, hours=1)
+    run(rows_to_csv(KANAT_ROWS), dry_run=True)  # anyone's upload, the command's too
+    stale.refresh_from_db()
+    recent.refresh_from_db()
+    assert (stale.status, stored_content(stale)) == (BatchStatus.EXPIRED, None)
+    assert recent.status == BatchStatus.PREVIEWED and stored_content(recent) is not None
+
+
 # --- possible duplicates -------------------------------------------------------------------
 
 
