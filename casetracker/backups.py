@@ -16,7 +16,6 @@ truncated or an altered file is refused before anything is written to the target
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -40,6 +39,12 @@ VOLATILE_TABLES = frozenset({"django_session"})
 
 class BackupError(Exception):
     """A backup cannot be written, read, restored or verified; the message says why."""
+
+
+def _reason(error: OSError) -> str:
+    """An OSError as words: its reason, and the path it is about."""
+    reason = error.strerror or str(error)
+    return f"{reason} ({error.filename})" if error.filename else reason
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -117,10 +122,25 @@ def _dump_database(using: str, target: Path) -> None:
 
 def create_backup(out: Path, *, using: str, media_root: Path) -> dict:
     """Write an encrypted backup of database ``using`` and ``media_root`` to ``out``; return
-    its manifest. Written beside ``out`` and renamed into place: never half a backup."""
+    its manifest. Written beside ``out`` and renamed into place: never half a backup.
+    Raises BackupError, naming the path and the reason, when a file cannot be written or
+    read (a missing or read-only folder, a full disk, an unreadable media file)."""
     out = Path(out).resolve()
+    try:
+        return _create_backup(out, using=using, media_root=Path(media_root))
+    except OSError as error:
+        raise BackupError(f"Cannot write the backup {out}: {_reason(error)}.") from None
+
+
+def _create_backup(out: Path, *, using: str, media_root: Path) -> dict:
     vendor = connections[using].vendor
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # The folder must exist already: creating it would quietly fill the system disk when the
+    # backup disk it stands for is not mounted.
+    if not out.parent.is_dir():
+        raise BackupError(
+            f"Cannot write the backup {out}: the folder {out.parent} does not exist "
+            "(is the backup disk mounted?)."
+        )
     # The dump waits in a private temporary directory, never in the backup folder (which may
     # be a mounted disk); only the encrypted file is written there, then renamed into place.
     with tempfile.TemporaryDirectory(prefix="casetracker-backup-") as work:
@@ -200,9 +220,23 @@ def unpacked(path: Path, *, near: Path | None = None) -> Iterator[Unpacked]:
     """Decrypt, authenticate and unpack a backup into a temporary directory (removed
     afterwards). Raises BackupError before yielding if anything does not check out."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise BackupError(f"{path}: no such file.")
-    with tempfile.TemporaryDirectory(prefix=".casetracker-restore-", dir=near) as work:
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file: give the backup file itself.")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise BackupError(f"{path} cannot be read: {_reason(error)}.") from None
+    try:
+        work_directory = tempfile.TemporaryDirectory(prefix=".casetracker-restore-", dir=near)
+    except OSError as error:
+        raise BackupError(
+            f"Cannot unpack {path}: no temporary folder in {near or tempfile.gettempdir()} "
+            f"({_reason(error)})."
+        ) from None
+    with work_directory as work:
         work = Path(work)
         try:
             with open(path, "rb") as raw:
@@ -226,11 +260,16 @@ def unpacked(path: Path, *, near: Path | None = None) -> Iterator[Unpacked]:
         if manifest.get("format") != FORMAT:
             raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}.")
         result = Unpacked(directory, manifest)
-        if _file_sha256(result.database) != manifest["database_sha256"]:
-            raise BackupError(f"{path}: the database dump does not match its manifest.")
-        for entry in manifest["media"]:
-            if _file_sha256(result.media / entry["name"]) != entry["sha256"]:
-                raise BackupError(f"{path}: media file {entry['name']} does not match.")
+        try:
+            if _file_sha256(result.database) != manifest["database_sha256"]:
+                raise BackupError(f"{path}: the database dump does not match its manifest.")
+            for entry in manifest["media"]:
+                if _file_sha256(result.media / entry["name"]) != entry["sha256"]:
+                    raise BackupError(f"{path}: media file {entry['name']} does not match.")
+        except (OSError, KeyError, TypeError) as error:
+            raise BackupError(
+                f"{path}: the backup does not hold what its manifest lists ({error})."
+            ) from None
         yield result
 
 
@@ -258,22 +297,83 @@ def restore_backup(path: Path, *, using: str, media_root: Path) -> dict:
             f"The database {connection.settings_dict['NAME']} is not empty: restore only into "
             "a new, empty database (create one, point DATABASE_URL at it, then restore)."
         )
-    media_root = Path(media_root)
+    media_root = Path(media_root).resolve()
     if _media_files(media_root):
         raise BackupError(f"The media folder {media_root} is not empty: restore into an empty one.")
-    media_root.mkdir(parents=True, exist_ok=True)
-    with unpacked(path, near=media_root.parent) as backup:
+    if media_root.exists() and not media_root.is_dir():
+        raise BackupError(f"The media folder {media_root} is a file, not a folder.")
+    # The backup is unpacked, and its media staged, beside the media folder, on its filesystem
+    # (inside it, in a hidden folder, if it is a mount point of its own): the media then go
+    # into place by renames, after the database has loaded.
+    near = media_root if os.path.ismount(media_root) else media_root.parent
+    try:
+        near.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(f"Cannot create the folder {near}: {_reason(error)}.") from None
+    with unpacked(path, near=near) as backup:
         if backup.manifest["vendor"] != connection.vendor:
             raise BackupError(
                 f"This is a {backup.manifest['vendor']} backup; the target is {connection.vendor}."
             )
+        staged = backup.media
+        try:
+            _stage_media(staged, backup.manifest["media"])
+        except OSError as error:
+            raise BackupError(
+                f"Cannot prepare the media files of {path} beside {media_root}: "
+                f"{_reason(error)}. Nothing was restored."
+            ) from None
         _load_database(backup.database, using)
-        for entry in backup.manifest["media"]:
-            target = media_root / entry["name"]
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            shutil.move(backup.media / entry["name"], target)
-            os.chmod(target, 0o600)
+        try:
+            _swap_into_place(staged, media_root)
+        except OSError as error:
+            raise BackupError(
+                f"The database {connection.settings_dict['NAME']} was restored, but the media "
+                f"files could not be put into {media_root}: {_reason(error)}. The media folder "
+                "is as it was. Fix the cause, then restore again into a new, empty database."
+            ) from None
     return backup.manifest
+
+
+def _stage_media(staged: Path, entries: list[dict]) -> None:
+    """The unpacked media folder, made ready to be renamed into place: every file listed,
+    private (folders 0700, files 0600)."""
+    staged.mkdir(mode=0o700, exist_ok=True)
+    for entry in entries:
+        os.chmod(staged / entry["name"], 0o600)
+    for folder in [staged, *(p for p in staged.rglob("*") if p.is_dir())]:
+        os.chmod(folder, 0o700)
+
+
+def _move_into_place(source: Path, target: Path) -> None:
+    os.rename(source, target)
+
+
+def _swap_into_place(staged: Path, media_root: Path) -> None:
+    """Rename the staged media folder into place: the whole folder if there is no media
+    folder yet, else each of its entries (the media folder holds no media files; an empty
+    folder of the same name is replaced). On failure, what was moved is moved back and the
+    error raised: the media folder is as it was."""
+    if not media_root.exists():
+        _move_into_place(staged, media_root)
+        return
+    moved = []  # (entry, whether it replaced an empty folder)
+    try:
+        for entry in sorted(staged.iterdir()):
+            target = media_root / entry.name
+            replaced = target.is_dir() and not target.is_symlink()
+            _move_into_place(entry, target)
+            moved.append((entry, replaced))
+    except OSError:
+        for entry, replaced in reversed(moved):
+            target = media_root / entry.name
+            try:
+                os.rename(target, entry)
+                if replaced:
+                    target.mkdir()
+            except OSError:
+                pass
+        raise
 
 
 def _load_database(dump: Path, using: str) -> None:
@@ -285,6 +385,8 @@ def _load_database(dump: Path, using: str) -> None:
         source = sqlite3.connect(dump)
         try:
             source.backup(connection.connection)
+        except sqlite3.Error as error:
+            raise BackupError(f"Loading the database failed: {error}") from None
         finally:
             source.close()
     else:

@@ -16,6 +16,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -409,7 +410,8 @@ def count_records(bundle: Bundle, name: str):
 
 def verify(path: Path, manifest_sha256: str | None = None) -> tuple[dict | None, list[str]]:
     """Recompute every hash, size and record count of a bundle against its manifest.
-    Returns (manifest, differences); no differences means the bundle is as exported."""
+    Returns (manifest, differences); no differences means the bundle is as exported. A
+    damaged bundle or manifest is a difference too, never an exception."""
     path = Path(path)
     if not path.exists():
         return None, [f"{path} does not exist."]
@@ -417,10 +419,59 @@ def verify(path: Path, manifest_sha256: str | None = None) -> tuple[dict | None,
         bundle = Bundle(path)
     except zipfile.BadZipFile:
         return None, [f"{path} is neither a directory nor a zip file."]
+    except OSError as error:
+        return None, [f"{path} cannot be read ({error.strerror or error})."]
     try:
         return _verify(bundle, manifest_sha256)
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        # A zip whose directory opened but whose contents do not read back, or a file that
+        # cannot be read at all.
+        return None, [f"{path} cannot be read as a bundle ({type(error).__name__}: {error})."]
     finally:
         bundle.close()
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _manifest_problems(manifest) -> list[str]:
+    """What keeps ``manifest`` (parsed manifest.json) from being checked, each naming its key:
+    the shape verify_export relies on, as build_manifest writes it."""
+    if not isinstance(manifest, dict):
+        return [f"{MANIFEST_FILE} is not a JSON object: not a casetracker export manifest."]
+    problems = []
+    if manifest.get("format") != MANIFEST_FORMAT:
+        problems.append(
+            f'{MANIFEST_FILE}: "format" is {manifest.get("format")!r}, '
+            f"not {MANIFEST_FORMAT!r}: not a casetracker export manifest."
+        )
+    if not isinstance(manifest.get("generated_at"), str):
+        problems.append(f'{MANIFEST_FILE}: "generated_at" is missing or not a text.')
+    software = manifest.get("software")
+    if not isinstance(software, dict) or not isinstance(software.get("version"), str):
+        problems.append(f'{MANIFEST_FILE}: "software" is missing or has no "version" text.')
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        problems.append(f'{MANIFEST_FILE}: "files" is missing or not an object of files.')
+        return problems
+    for name, expected in files.items():
+        where = f'{MANIFEST_FILE}: "files" → "{name}"'
+        if not isinstance(expected, dict):
+            problems.append(f"{where} is not an object with sha256, bytes and records.")
+            continue
+        if not isinstance(expected.get("sha256"), str):
+            problems.append(f'{where}: "sha256" is missing or not a text.')
+        if not _is_count(expected.get("bytes")):
+            problems.append(f'{where}: "bytes" is missing or not a whole number.')
+        records = expected.get("records")
+        if not (
+            records is None
+            or _is_count(records)
+            or (isinstance(records, dict) and all(_is_count(n) for n in records.values()))
+        ):
+            problems.append(f'{where}: "records" is not a count, a count per sheet or null.')
+    return problems
 
 
 def _verify(bundle: Bundle, manifest_sha256: str | None) -> tuple[dict | None, list[str]]:
@@ -437,16 +488,21 @@ def _verify(bundle: Bundle, manifest_sha256: str | None) -> tuple[dict | None, l
         )
     try:
         manifest = json.loads(data)
-        files = manifest["files"]
-        assert manifest["format"] == MANIFEST_FORMAT  # noqa: S101 - caught just below
-    except (ValueError, KeyError, TypeError, AssertionError):
-        return None, [*differences, f"{MANIFEST_FILE} is not a casetracker export manifest."]
+    except ValueError as error:  # not UTF-8, or not JSON
+        return None, [*differences, f"{MANIFEST_FILE} is not valid JSON ({error})."]
+    if problems := _manifest_problems(manifest):
+        return None, [*differences, *problems]
+    files = manifest["files"]
     for name, expected in files.items():
         if name not in names:
             differences.append(f"{name}: missing.")
             continue
-        with bundle.open(name) as file:
-            digest = sha256_of(file)
+        try:
+            with bundle.open(name) as file:
+                digest = sha256_of(file)
+        except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+            differences.append(f"{name}: cannot be read ({type(error).__name__}: {error}).")
+            continue
         if digest != expected.get("sha256"):
             differences.append(
                 f"{name}: SHA-256 is {digest}, the manifest says {expected.get('sha256')}."

@@ -41,6 +41,7 @@ def records():
 
 @pytest.fixture
 def backup_file(records, tmp_path):
+    (tmp_path / "backups").mkdir()
     out = tmp_path / "backups" / "casetracker.backup"
     call_command("backup", out=str(out), stdout=StringIO())
     return out
@@ -187,3 +188,118 @@ def test_verify_backup_refuses_a_damaged_backup(backup_file):
     backup_file.write_bytes(backup_file.read_bytes()[:-1])
     with pytest.raises(CommandError, match="Nothing was restored"):
         verify(backup_file)
+
+
+# --- files and folders that cannot be written or read --------------------------------------
+
+
+def test_a_backup_into_a_missing_folder_is_refused_not_created(records, tmp_path):
+    # An unmounted backup disk looks like a missing folder: creating it would fill the
+    # system disk instead.
+    out = tmp_path / "unmounted" / "casetracker.backup"
+    with pytest.raises(CommandError, match=r"does not exist \(is the backup disk mounted\?\)"):
+        call_command("backup", out=str(out), stdout=StringIO())
+    assert not (tmp_path / "unmounted").exists()
+
+
+def test_a_backup_into_a_folder_that_is_a_file_fails_naming_the_path(records, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "casetracker.backup"
+    with pytest.raises(CommandError, match=f"Cannot write the backup {out}: the folder"):
+        call_command("backup", out=str(out), stdout=StringIO())
+
+
+def test_restoring_a_missing_file_fails_with_a_message(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with empty_database(tmp_path) as alias, pytest.raises(CommandError, match="no such file"):
+        call_command("restore", str(tmp_path / "missing.backup"), database=alias)
+
+
+def test_verify_backup_of_an_unreadable_file_fails_naming_it(backup_file, monkeypatch):
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(backups, "open", denied, raising=False)
+    with pytest.raises(CommandError, match=f"{backup_file} cannot be read: Permission denied"):
+        verify(backup_file)
+
+
+def test_verify_backup_of_a_folder_says_it_is_not_a_file(tmp_path):
+    with pytest.raises(CommandError, match="is not a file"):
+        verify(tmp_path)
+
+
+def test_a_restore_whose_media_folder_cannot_be_made_fails_with_a_message(
+    backup_file, tmp_path, settings
+):
+    (tmp_path / "a-file").write_text("not a folder")
+    settings.MEDIA_ROOT = tmp_path / "a-file" / "media"
+    with empty_database(tmp_path) as alias:
+        with pytest.raises(CommandError, match=r"Cannot create the folder .*a-file"):
+            call_command("restore", str(backup_file), database=alias, stdout=StringIO())
+        assert backups.database_is_empty(alias)
+
+
+# --- a restore that fails half-way leaves the media folder as it was -----------------------
+
+
+def media_listing(tmp_path):
+    """Everything under tmp_path but the backup and the restored database: the media folder,
+    and whatever a restore might leave beside it."""
+    return sorted(
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if "backups" not in p.parts and not p.name.startswith("restored.sqlite3")
+    )
+
+
+@pytest.fixture(params=["media folder with a hidden file", "no media folder"])
+def media_target(request, tmp_path, settings):
+    media = tmp_path / "media"
+    if request.param == "media folder with a hidden file":
+        media.mkdir()
+        (media / ".keep").write_text("")
+    settings.MEDIA_ROOT = media
+    return media
+
+
+def test_media_that_cannot_be_moved_into_place_fail_the_restore_cleanly(
+    backup_file, media_target, tmp_path, monkeypatch
+):
+    before = media_listing(tmp_path)
+
+    def refused(source, target):
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(backups, "_move_into_place", refused)
+    refused_message = r"media files could not be put into .*Permission denied"
+    with empty_database(tmp_path) as alias, pytest.raises(CommandError, match=refused_message):
+        call_command("restore", str(backup_file), database=alias, stdout=StringIO())
+    assert media_listing(tmp_path) == before
+
+
+def test_a_failed_database_load_leaves_the_media_folder_untouched(
+    backup_file, media_target, tmp_path, monkeypatch
+):
+    before = media_listing(tmp_path)
+
+    def failed(dump, using):
+        raise backups.BackupError("Loading the database failed: disk full")
+
+    monkeypatch.setattr(backups, "_load_database", failed)
+    with empty_database(tmp_path) as alias, pytest.raises(CommandError, match="disk full"):
+        call_command("restore", str(backup_file), database=alias, stdout=StringIO())
+    assert media_listing(tmp_path) == before
+
+
+def test_a_restore_into_a_media_folder_with_a_hidden_file_keeps_it(
+    backup_file, records, tmp_path, settings
+):
+    media = tmp_path / "media"
+    (media / "evidence").mkdir(parents=True)  # an empty folder is replaced
+    (media / ".keep").write_text("kept")
+    settings.MEDIA_ROOT = media
+    with empty_database(tmp_path) as alias:
+        call_command("restore", str(backup_file), database=alias, stdout=StringIO())
+    assert (media / ".keep").read_text() == "kept"
+    assert (media / records[1].file.name).read_bytes().startswith(crypto.MAGIC)

@@ -245,6 +245,48 @@ def test_verify_export_checks_the_manifest_against_the_hash_in_the_log(cases, tm
         )
 
 
+def change_manifest(bundle_path, change):
+    manifest = json.loads((bundle_path / "manifest.json").read_text())
+    change(manifest)
+    (bundle_path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_verify_export_names_a_missing_generated_at_instead_of_crashing(cases, tmp_path):
+    bundle_path = export(tmp_path)
+    change_manifest(bundle_path, lambda manifest: manifest.pop("generated_at"))
+    assert 'manifest.json: "generated_at" is missing' in verify_fails(bundle_path)
+
+
+def test_verify_export_names_a_file_entry_that_is_not_an_object(cases, tmp_path):
+    bundle_path = export(tmp_path)
+    change_manifest(bundle_path, lambda manifest: manifest.update(files={"x": 5}))
+    assert 'manifest.json: "files" → "x" is not an object' in verify_fails(bundle_path)
+
+
+def test_verify_export_reports_a_manifest_that_is_not_json(cases, tmp_path):
+    bundle_path = export(tmp_path)
+    (bundle_path / "manifest.json").write_text("{not json")
+    assert "manifest.json is not valid JSON" in verify_fails(bundle_path)
+
+
+def test_verify_export_reports_a_zip_that_is_not_a_zip(tmp_path):
+    fake = tmp_path / "bundle.zip"
+    fake.write_text("not a zip")
+    assert "is neither a directory nor a zip file" in verify_fails(fake)
+
+
+def test_verify_export_reports_a_damaged_file_inside_a_zip(cases, tmp_path):
+    files = files_of(export(tmp_path, "b", "--zip"))
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    data = bytearray(damaged.read_bytes())
+    data[data.index(b"Detained.")] ^= 0x01  # the stored bytes no longer match their CRC
+    damaged.write_bytes(bytes(data))
+    assert "cases.csv: cannot be read (BadZipFile" in verify_fails(damaged)
+
+
 # --- formula injection, separators, control characters ---------------------------------------
 
 
