@@ -8,8 +8,20 @@ newest one. AES-GCM rather than MultiFernet: a key id in the token makes "alread
 string comparison instead of a trial decryption, 256-bit keys, and the same primitive serves
 the chunked file and backup format below.
 
-Text values: ``ct1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``. The empty string is
+Text values: ``ct2:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``. The empty string is
 stored as itself (blank fields stay cheap to test for; an empty note reveals nothing).
+
+Each text value is bound to its column: the associated data is a format constant, the key id
+and the column's identity ``<db_table>.<column>`` (:func:`column_binding`; a history table is
+a table of its own, so its rows have their own binding: simple-history copies values through
+the ORM, which decrypts them and encrypts them again for the history column). A token copied
+with the database's write access into another column (a testifier's contact details into a
+published source's author, which partners see) does not decrypt there: DecryptionError, never
+the other column's plaintext. Not bound: the row. A token can still be moved to another row of
+the same column (or an older history row's value put back) without the keys; binding to the
+primary key is out of scope, as the key is not known before the INSERT that writes the value.
+The audit chain (casetracker.integrity) is what detects such swaps in history tables.
+The ``ct1:`` format of before (no column binding) is refused, not read: it was never released.
 
 Streams (evidence files, backups): a header, then chunks of ``CHUNK`` plaintext bytes, each
 sealed separately with its index and a final flag in both the nonce and the associated data
@@ -33,8 +45,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-TOKEN_PREFIX = "ct1:"  # noqa: S105 (a format marker, not a secret)
-_TOKEN_AAD = b"casetracker field v1"
+TOKEN_PREFIX = "ct2:"  # noqa: S105 (a format marker, not a secret)
+_UNBOUND_PREFIX = "ct1:"  # the unreleased format without the column binding: refused
+_TOKEN_AAD = b"casetracker field v2\0"
 KEY_BYTES = 32
 
 
@@ -128,21 +141,47 @@ def token_key_id(token: str) -> str:
     return token[len(TOKEN_PREFIX) :].split(":", 1)[0]
 
 
-def encrypt_text(plaintext: str, ring: Keyring | None = None) -> str:
+def column_binding(table: str, column: str) -> str:
+    """The identity a text value is bound to: ``<db_table>.<column>``."""
+    return f"{table}.{column}"
+
+
+def _aad(kid: str, column: str) -> bytes:
+    # Refuse a missing binding rather than encrypt or decrypt without one (and catch a Keyring
+    # passed where the column goes). The key id has a fixed length, so the parts cannot run
+    # into each other.
+    if not isinstance(column, str) or "." not in column:
+        raise TypeError(f"a column binding '<db_table>.<column>' is required, not {column!r}")
+    return _TOKEN_AAD + kid.encode("ascii") + b"\0" + column.encode("utf-8")
+
+
+def _refuse_unbound(value: str) -> None:
+    if value.startswith(_UNBOUND_PREFIX):
+        raise DecryptionError(
+            "the stored value is in the unreleased ct1 format, which is not bound to its "
+            "column: it is not read (re-create the database)"
+        )
+
+
+def encrypt_text(plaintext: str, column: str, ring: Keyring | None = None) -> str:
+    """A token of ``plaintext`` that decrypts only in ``column`` (:func:`column_binding`)."""
     if plaintext == "":
         return ""
     ring = ring or keyring()
     kid, nonce = ring.newest, os.urandom(12)
-    sealed = ring.aead(kid).encrypt(nonce, plaintext.encode("utf-8"), _TOKEN_AAD + kid.encode())
+    aad = _aad(kid, column)
+    sealed = ring.aead(kid).encrypt(nonce, plaintext.encode("utf-8"), aad)
     body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
     return f"{TOKEN_PREFIX}{kid}:{body}"
 
 
-def decrypt_text(token: str, ring: Keyring | None = None) -> str:
-    """The plaintext of a token; DecryptionError (never the token itself) when it cannot be."""
+def decrypt_text(token: str, column: str, ring: Keyring | None = None) -> str:
+    """The plaintext of a token read from ``column``; DecryptionError (never the token itself)
+    when it cannot be, including when the token was written for another column."""
     if token == "":
         return ""
     if not is_token(token):
+        _refuse_unbound(token)
         raise DecryptionError("the stored value is not encrypted (written behind the application?)")
     ring = ring or keyring()
     try:
@@ -150,24 +189,30 @@ def decrypt_text(token: str, ring: Keyring | None = None) -> str:
         blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (ValueError, binascii.Error):
         raise DecryptionError("the stored value is not a well-formed token") from None
+    aad = _aad(kid, column)
     aead = ring.aead(kid)
     try:
-        return aead.decrypt(blob[:12], blob[12:], _TOKEN_AAD + kid.encode()).decode("utf-8")
+        return aead.decrypt(blob[:12], blob[12:], aad).decode("utf-8")
     except (InvalidTag, ValueError, UnicodeDecodeError):
-        raise DecryptionError(f"the value does not authenticate under key {kid}") from None
+        raise DecryptionError(
+            f"the value does not authenticate under key {kid} in column {column}: it was "
+            "altered, or copied here from another column"
+        ) from None
 
 
-def reseal_text(value: str, ring: Keyring | None = None) -> str | None:
-    """``value`` under the newest key, or None if it already is (or is empty). Plaintext left
-    from before encryption is encrypted."""
+def reseal_text(value: str, column: str, ring: Keyring | None = None) -> str | None:
+    """``value`` (stored in ``column``) under the newest key, or None if it already is (or is
+    empty). Plaintext left from before encryption is encrypted. A token under the newest key
+    is skipped without being checked; one under an older key must decrypt in ``column``."""
     ring = ring or keyring()
     if value in (None, ""):
         return None
     if not is_token(value):
-        return encrypt_text(value, ring)
+        _refuse_unbound(value)
+        return encrypt_text(value, column, ring)
     if token_key_id(value) == ring.newest:
         return None
-    return encrypt_text(decrypt_text(value, ring), ring)
+    return encrypt_text(decrypt_text(value, column, ring), column, ring)
 
 
 # --- streams -------------------------------------------------------------------------------
@@ -355,9 +400,10 @@ def reseal_table(
     progress=None,
 ) -> int:
     """Put every value of ``columns`` under the newest key (encrypting plaintext left from
-    before encryption); return how many rows changed. Works in batches, each its own
-    transaction (inside a migration they nest as savepoints), so it can be interrupted and
-    re-run: rows already under the newest key are skipped.
+    before encryption), each bound to ``<table>.<column>`` as the fields bind it (the real
+    database names: a history table's own); return how many rows changed. Works in batches,
+    each its own transaction (inside a migration they nest as savepoints), so it can be
+    interrupted and re-run: rows already under the newest key are skipped.
 
     The one sanctioned rewrite of append-only tables: on PostgreSQL their trigger is disabled
     for the UPDATE and enabled again inside the same transaction, so it is never off for any
@@ -368,6 +414,7 @@ def reseal_table(
     ring = ring or keyring()
     qn = connection.ops.quote_name
     trigger = _append_only_trigger(connection, table)
+    bindings = [column_binding(table, column) for column in columns]
     # Names come from the models (or a migration's fixed list), never from input.
     select = (
         f"SELECT {qn(pk)}, {', '.join(qn(c) for c in columns)} FROM {qn(table)} "  # noqa: S608
@@ -386,7 +433,10 @@ def reseal_table(
             updates = []
             for row in rows:
                 try:
-                    resealed = [reseal_text(value, ring) for value in row[1:]]
+                    resealed = [
+                        reseal_text(value, binding, ring)
+                        for value, binding in zip(row[1:], bindings, strict=True)
+                    ]
                 except DecryptionError as error:
                     raise DecryptionError(f"{table} row {row[0]}: {error}") from None
                 if any(value is not None for value in resealed):
@@ -426,8 +476,13 @@ def decrypt_table(connection, table: str, pk: str, columns: list[str]) -> None:
         cursor.execute(
             f"SELECT {qn(pk)}, {', '.join(qn(c) for c in columns)} FROM {qn(table)}"  # noqa: S608
         )
+        bindings = [column_binding(table, column) for column in columns]
         rows = [
-            [decrypt_text(v) if is_token(v) else v for v in row[1:]] + [row[0]]
+            [
+                decrypt_text(v, binding) if is_token(v) else v
+                for v, binding in zip(row[1:], bindings, strict=True)
+            ]
+            + [row[0]]
             for row in cursor.fetchall()
         ]
         if rows:

@@ -1,9 +1,13 @@
 """Model fields and file storage that keep restricted data encrypted at rest (casetracker.crypto).
 
-The database only ever holds ``ct1:`` tokens; Python code, the admin and forms see plain text.
-simple-history copies these fields into the Historical models unchanged, so history rows are
-encrypted the same way. Encrypted columns cannot be searched, filtered or ordered by content
-(each encryption is randomised): only ``isnull`` and comparison with "" work.
+The database only ever holds ``ct2:`` tokens; Python code, the admin and forms see plain text.
+Each token is bound to its column, ``<db_table>.<column>`` of the model the field belongs to
+(casetracker.crypto): copied into another column, it fails to decrypt there. simple-history
+gives the Historical models their own copies of these fields and copies values through the
+ORM (plain text read from the instance, encrypted again on save), so history rows are
+encrypted the same way, bound to the history table's columns. Encrypted columns cannot be
+searched, filtered or ordered by content (each encryption is randomised): only ``isnull`` and
+comparison with "" work.
 """
 
 from django.core.exceptions import FieldError
@@ -36,17 +40,22 @@ class EncryptedMixin:
             return IsNull
         return None
 
+    @property
+    def binding(self) -> str:
+        """What this column's tokens are bound to: ``<db_table>.<column>``."""
+        return crypto.column_binding(self.model._meta.db_table, self.column)
+
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value
-        return crypto.encrypt_text(value)
+        return crypto.encrypt_text(value, self.binding)
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
         try:
-            return crypto.decrypt_text(value)
+            return crypto.decrypt_text(value, self.binding)
         except crypto.DecryptionError as error:
             raise crypto.DecryptionError(
                 f"Cannot decrypt {self.model._meta.label}.{self.name} "

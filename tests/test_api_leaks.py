@@ -533,8 +533,8 @@ def test_partner_requests_never_decrypt_a_restricted_value(
     decrypted = []
     decrypt = crypto.decrypt_text
 
-    def spy(token, ring=None):
-        decrypted.append(decrypt(token, ring))
+    def spy(token, *args, **kwargs):
+        decrypted.append(decrypt(token, *args, **kwargs))
         return decrypted[-1]
 
     monkeypatch.setattr(crypto, "decrypt_text", spy)

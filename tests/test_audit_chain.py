@@ -436,7 +436,13 @@ def test_re_encrypting_history_as_key_rotation_does_leaves_the_chain_verifying()
     row = latest_history(case)
     behind_the_app(
         "UPDATE cases_historicalcase SET internal_notes = %s WHERE history_id = %s",
-        [crypto.encrypt_text("Family reachable through the cousin in Almaty."), row.pk],
+        [
+            crypto.encrypt_text(
+                "Family reachable through the cousin in Almaty.",
+                "cases_historicalcase.internal_notes",
+            ),
+            row.pk,
+        ],
     )
     assert verify_chain().ok
 

@@ -75,7 +75,7 @@ def test_a_restricted_field_reads_back_as_plain_text():
 def test_a_restricted_field_is_stored_encrypted():
     person = make_person(contact_details=CONTACT)
     stored = raw_column("people_person", "contact_details", person.pk)
-    assert stored.startswith("ct1:")
+    assert stored.startswith(crypto.TOKEN_PREFIX)
     assert "700" not in stored
 
 
@@ -83,7 +83,7 @@ def test_history_rows_of_a_restricted_field_are_encrypted_too():
     person = make_person(contact_details=CONTACT)
     history_id = person.history.latest().history_id
     stored = raw_column("people_historicalperson", "contact_details", history_id, "history_id")
-    assert stored.startswith("ct1:")
+    assert stored.startswith(crypto.TOKEN_PREFIX)
 
 
 def test_two_encryptions_of_the_same_value_differ():
@@ -143,6 +143,151 @@ def test_the_audit_digest_is_stable_and_keyed(settings):
 def test_encrypted_fields_say_so_for_the_audit_chain():
     assert Person._meta.get_field("contact_details").encrypted
     assert not hasattr(Person._meta.get_field("occupation"), "encrypted")
+
+
+# --- values are bound to their column ------------------------------------------------------
+# Someone with write access to the database but not the keys copies a token from one column to
+# another: it must not decrypt there (casetracker.crypto binds each to <db_table>.<column>).
+
+
+def copy_raw(source, target):
+    """Copy a stored value with SQL alone: ((table, column, pk), (table, column, pk))."""
+    write_raw(*target[:2], target[2], raw_column(*source))
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "label"),
+    [
+        ("sources_source", "author", r"sources\.Source\.author"),
+        ("people_person", "internal_notes", r"people\.Person\.internal_notes"),
+        ("cases_case", "internal_notes", r"cases\.Case\.internal_notes"),
+    ],
+)
+def test_a_token_copied_into_another_column_does_not_decrypt_there(table, column, label):
+    testifier = make_person(contact_details=CONTACT)
+    targets = {
+        "sources_source": lambda: make_source(author="Staff reporter"),
+        "people_person": lambda: testifier,
+        "cases_case": lambda: make_case(internal_notes="Second source pending"),
+    }
+    target = targets[table]()
+    copy_raw(("people_person", "contact_details", testifier.pk), (table, column, target.pk))
+    model = type(target)
+    with pytest.raises(crypto.DecryptionError, match=rf"{label}.*another column") as refused:
+        model.objects.get(pk=target.pk)
+    assert "700" not in str(refused.value)
+    assert raw_column(table, column, target.pk) not in str(refused.value)
+
+
+def test_a_token_copied_into_the_same_column_of_another_row_still_decrypts():
+    # The documented limit: the binding is to the column, not the row.
+    first, second = make_person(contact_details=CONTACT), make_person()
+    copy_raw(
+        ("people_person", "contact_details", first.pk),
+        ("people_person", "contact_details", second.pk),
+    )
+    assert Person.objects.get(pk=second.pk).contact_details == CONTACT
+
+
+def test_live_and_history_rows_round_trip_each_under_its_own_binding():
+    person = make_person(contact_details=CONTACT)
+    person.contact_details = "Brother: +7 701 000 0001"
+    person.save()
+    assert Person.objects.get(pk=person.pk).contact_details == "Brother: +7 701 000 0001"
+    history = [row.contact_details for row in person.history.order_by("history_id")]
+    assert (history[0], history[-1]) == (CONTACT, "Brother: +7 701 000 0001")
+    live = raw_column("people_person", "contact_details", person.pk)
+    latest = person.history.latest().history_id
+    kept = raw_column("people_historicalperson", "contact_details", latest, "history_id")
+    assert crypto.decrypt_text(live, "people_person.contact_details") == history[-1]
+    assert crypto.decrypt_text(kept, "people_historicalperson.contact_details") == history[-1]
+    with pytest.raises(crypto.DecryptionError, match="another column"):
+        crypto.decrypt_text(live, "people_historicalperson.contact_details")
+    with pytest.raises(crypto.DecryptionError, match="another column"):
+        crypto.decrypt_text(kept, "people_person.contact_details")
+
+
+def test_every_encrypted_field_binds_to_its_own_table_and_column():
+    bindings = [
+        (model, field)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if getattr(field, "encrypted", False)
+    ]
+    assert any(model._meta.db_table == "people_historicalperson" for model, _ in bindings)
+    for model, field in bindings:
+        assert field.binding == f"{model._meta.db_table}.{field.column}"
+
+
+def test_a_text_value_cannot_be_encrypted_or_read_without_a_column():
+    with pytest.raises(TypeError, match="column binding"):
+        crypto.encrypt_text(CONTACT, crypto.keyring())
+    with pytest.raises(TypeError, match="column binding"):
+        crypto.decrypt_text(crypto.encrypt_text(CONTACT, "people_person.contact_details"), "")
+
+
+def test_a_token_of_the_unbound_format_is_refused_not_read_or_wrapped():
+    person = make_person()
+    write_raw("people_person", "internal_notes", person.pk, "ct1:0123abcd:AAAA")
+    with pytest.raises(crypto.DecryptionError, match="ct1 format"):
+        Person.objects.get(pk=person.pk)
+    with pytest.raises(crypto.DecryptionError, match="ct1 format"):
+        crypto.reseal_text("ct1:0123abcd:AAAA", "people_person.internal_notes")
+
+
+@pytest.fixture
+def testifier_contact_as_public_author(world, secret, monkeypatch):
+    """The attack: the testifier's encrypted contact details copied with SQL into the author
+    of the published source that partners read."""
+    from django.core.cache import cache
+
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", False)  # as API tests do
+    cache.clear()  # throttle counters
+    copy_raw(
+        ("people_person", "contact_details", world.testifier.pk),
+        ("sources_source", "author", world.source.pk),
+    )
+    contact = next(v for v, label in secret.labels.items() if label == "testifier contact details")
+    assert contact not in raw_column("sources_source", "author", world.source.pk)
+    return contact
+
+
+def test_a_copied_token_never_reaches_a_partner_through_the_api(
+    client, key, world, secret, testifier_contact_as_public_author, caplog
+):
+    """Decided: the API fails closed. A request that would show the moved value answers 500
+    (the generic error page; the server log names the column, never the value), nothing is
+    shown in its place, and the requests that do not read it still answer."""
+    from tests.partner_api import LIST_ENDPOINTS, get
+
+    client.raise_request_exception = False
+    asked = [f"{endpoint}/" for endpoint in LIST_ENDPOINTS]
+    asked += [f"sources/{world.source.uid}/", f"cases/{world.case.uid}/"]
+    responses = {path: get(client, path, key) for path in asked}
+    for path, response in responses.items():
+        assert secret.found_in(response.content.decode()) == [], path
+        assert response.status_code in (200, 500), path
+    assert responses["sources/"].status_code == 500
+    assert responses[f"sources/{world.source.uid}/"].status_code == 500
+    assert responses["charges/"].status_code == 200
+    assert responses["locations/"].status_code == 200
+    assert secret.found_in(caplog.text) == []
+    assert "sources.Source.author" in caplog.text
+
+
+def test_a_copied_token_never_reaches_an_export(
+    world, secret, testifier_contact_as_public_author, tmp_path
+):
+    from exports import services
+    from exports.models import Channel, ExportLog
+
+    bundle = tmp_path / "bundle"
+    with pytest.raises(crypto.DecryptionError, match=r"sources\.Source\.author"):
+        services.export_cases(bundle, channel=Channel.COMMAND)
+    assert not bundle.exists()
+    left = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert secret.found_in(left.decode("utf-8", "replace")) == []
+    assert not ExportLog.objects.exists()
 
 
 # --- streams (evidence files, backups) -----------------------------------------------------
@@ -372,9 +517,37 @@ def test_rotation_refuses_an_evidence_file_that_no_longer_matches_its_hash(
 
 
 def test_rotation_names_the_row_it_cannot_decrypt(settings, under_the_old_key):
-    unknown = crypto.encrypt_text("x", crypto._keyring((NEW_KEY,), NEW_KEY))
+    unknown = crypto.encrypt_text(
+        "x", "people_person.internal_notes", crypto._keyring((NEW_KEY,), NEW_KEY)
+    )
     write_raw("people_person", "internal_notes", under_the_old_key.person.pk, unknown)
     with pytest.raises(CommandError, match=rf"people_person row {under_the_old_key.person.pk}:"):
+        rotate()
+
+
+def test_rotation_keeps_values_bound_to_their_column(settings, under_the_old_key):
+    person = under_the_old_key.person
+    settings.ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    rotate()
+    token = raw_column("people_person", "contact_details", person.pk)
+    assert crypto.token_key_id(token) == crypto.keyring().newest
+    history_id = person.history.latest().history_id
+    kept = raw_column("people_historicalperson", "contact_details", history_id, "history_id")
+    assert crypto.token_key_id(kept) == crypto.keyring().newest
+    assert person.history.latest().contact_details == CONTACT
+    write_raw("people_person", "internal_notes", person.pk, token)
+    with pytest.raises(crypto.DecryptionError, match=r"Person\.internal_notes.*another column"):
+        Person.objects.get(pk=person.pk)
+
+
+def test_rotation_stops_at_a_token_copied_from_another_column(settings, under_the_old_key):
+    person = under_the_old_key.person
+    copy_raw(
+        ("people_person", "contact_details", person.pk),
+        ("people_person", "internal_notes", person.pk),
+    )
+    settings.ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    with pytest.raises(CommandError, match=rf"people_person row {person.pk}:.*another column"):
         rotate()
 
 
@@ -400,9 +573,30 @@ def test_the_data_migration_encrypts_plain_text_stored_before_it(tmp_path):
     path.write_bytes(b"%PDF old")  # as stored before encryption
     migration = importlib.import_module("sources.migrations.0004_encrypt_restricted_data")
     migration.encrypt(apps, SimpleNamespace(connection=connection))
-    assert raw_column("people_person", "contact_details", person.pk).startswith("ct1:")
+    assert raw_column("people_person", "contact_details", person.pk).startswith(crypto.TOKEN_PREFIX)
     assert Person.objects.get(pk=person.pk).contact_details == CONTACT
     assert path.read_bytes().startswith(crypto.MAGIC)
+
+
+def test_the_data_migration_binds_values_to_their_column_and_undoes_it():
+    person = make_person()
+    write_raw("people_person", "contact_details", person.pk, CONTACT)
+    migration = importlib.import_module("sources.migrations.0004_encrypt_restricted_data")
+    migration.encrypt(apps, SimpleNamespace(connection=connection))
+    token = raw_column("people_person", "contact_details", person.pk)
+    assert crypto.decrypt_text(token, "people_person.contact_details") == CONTACT
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt_text(token, "people_person.internal_notes")
+    migration.decrypt(apps, SimpleNamespace(connection=connection))
+    assert raw_column("people_person", "contact_details", person.pk) == CONTACT
+
+
+def test_a_freshly_migrated_database_loads_the_demo_and_its_audit_chain_verifies(demo):
+    # The test database is built by running every migration, the reseal operations included.
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("OK: ")
+    assert any("+7 700" in value for value in every_note())  # read back through the bindings
 
 
 # --- the proof: a stolen copy holds no restricted value ------------------------------------
@@ -594,11 +788,13 @@ def test_the_data_migration_encrypts_stored_relationship_kinds_and_history_reaso
         )
     migration = importlib.import_module("people.migrations.0006_encrypted_kinds_and_reasons")
     migration.Migration.operations[-1].code(apps, SimpleNamespace(connection=connection))
-    assert raw_column("people_relationship", "kind", relationship.pk).startswith("ct1:")
+    assert raw_column("people_relationship", "kind", relationship.pk).startswith(
+        crypto.TOKEN_PREFIX
+    )
     stored = raw_column(
         "people_historicalrelationship", "history_change_reason", history_id, "history_id"
     )
-    assert stored.startswith("ct1:")
+    assert stored.startswith(crypto.TOKEN_PREFIX)
     assert Relationship.objects.get(pk=relationship.pk).kind == RelationshipKind.TESTIFIER_OF
     row = relationship.history.get(history_id=history_id)
     assert row.history_change_reason == "Recorded from the sister's testimony"
