@@ -37,6 +37,12 @@ class SecurityEvent(models.Model):
         OTP_RESET = "otp_reset", "two-factor reset"
         ACCESS_DENIED = "access_denied", "access refused (403)"
         NOT_FOUND = "not_found", "not found (404)"
+        EVIDENCE_DOWNLOAD = "evidence_download", "evidence file download"
+        EVIDENCE_CHECK = "evidence_check", "evidence files checked"
+        ACCOUNT_CREATED = "account_created", "staff account created"
+        ROLES_CHANGED = "roles_changed", "roles changed"
+        PASSWORD_RESET = "password_reset", "password set by someone else"
+        ACCOUNT_STATUS = "account_status", "account activated or deactivated"
 
     created_at = models.DateTimeField("when", default=timezone.now, editable=False, db_index=True)
     kind = models.CharField("event", max_length=20, choices=Kind.choices, db_index=True)
