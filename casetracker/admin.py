@@ -3,8 +3,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpResponseRedirect
@@ -14,7 +12,18 @@ from casetracker.models import ConcurrentEditError
 from casetracker.text import fold
 
 
-class DomainAdmin(SimpleHistoryAdmin):
+class HiddenIsNotFound:
+    """A record that does not exist and one the user may not see answer the same 404.
+
+    Django's admin redirects to the index with "doesn't exist" instead: a redirect that
+    differs from a real page is a signal, and a 404 goes to the security log
+    (casetracker.middleware.RefusedAccessLogMiddleware) as the probe it may be."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+
+class DomainAdmin(HiddenIsNotFound, SimpleHistoryAdmin):
     """Base admin: history (read-only) on every record, timestamps and public id read-only,
     and related-record pickers that offer only what the user may see."""
 
@@ -86,7 +95,7 @@ class AdminInlineVisibility:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(HiddenIsNotFound, admin.ModelAdmin):
     """For logs the application alone writes: nobody adds, changes or deletes, superusers
     included; viewing follows the view permission."""
 
@@ -183,33 +192,5 @@ class NameSearchMixin:
         return results, may_have_duplicates
 
 
-class StaffUserAdmin(UserAdmin):
-    """User admin for Administrators: they manage staff accounts and roles, but only a
-    superuser can grant superuser status or single permissions, or touch a superuser."""
-
-    restricted_fields = ("is_superuser", "user_permissions")
-
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser:
-            return fieldsets
-        return [
-            (
-                title,
-                {**opts, "fields": [f for f in opts["fields"] if f not in self.restricted_fields]},
-            )
-            for title, opts in fieldsets
-        ]
-
-    def get_queryset(self, request):
-        users = super().get_queryset(request)
-        return users if request.user.is_superuser else users.filter(is_superuser=False)
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
-
-
-admin.site.unregister(User)
-admin.site.register(User, StaffUserAdmin)
+# The user admin lives with the record of account changes; importing it registers both.
+from casetracker import accounts  # noqa: E402, F401

@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from cases.admin import CaseAdmin, DetentionEventAdmin
 from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin
@@ -62,10 +63,21 @@ class EvidenceFileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "file" in self.fields:
             # Evidence is fixed once uploaded: upload a new file instead of replacing this one.
             self.fields["file"].disabled = True
             self.fields["file"].required = False
+
+
+def download_link(evidence):
+    """A link to the permission-checked download, the only way to a stored evidence file.
+
+    The file field itself is never shown read-only: Django would ask the storage for a URL,
+    and evidence has none on purpose."""
+    if not evidence.pk:
+        return "—"
+    url = reverse("evidence-download", args=[evidence.uid])
+    return format_html('<a href="{}">{}</a>', url, evidence.original_name or _("download"))
 
 
 class EvidenceFileInline(admin.TabularInline):
@@ -75,12 +87,16 @@ class EvidenceFileInline(admin.TabularInline):
     readonly_fields = ("sha256", "size", "content_type", "download")
     extra = 0
 
-    @admin.display(description="download")
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not (self.has_add_permission(request, obj) or self.has_change_permission(request, obj)):
+            # Read-only rows: the download link stands for the file.
+            fields = [f for f in fields if f != "file"]
+        return fields
+
+    @admin.display(description=_("download"))
     def download(self, obj):
-        if not obj.pk:
-            return "—"
-        url = reverse("evidence-download", args=[obj.uid])
-        return format_html('<a href="{}">{}</a>', url, obj.original_name)
+        return download_link(obj)
 
 
 @admin.register(Source)
@@ -134,9 +150,14 @@ class SourceAdmin(StampedAdmin):
         return actions
 
     def get_queryset(self, request):
-        return self.with_counts(
-            super().get_queryset(request), citation_total=Count("citations", distinct=True)
-        )
+        sources = super().get_queryset(request).visible_to(request.user)
+        # Count only the citations the user may see: a total would tell that hidden cases
+        # cite the source too.
+        visible = Citation.objects.visible_to(request.user).values("pk")
+        counted = Count("citations", filter=Q(citations__in=visible), distinct=True)
+        if request.user.has_perm("cases.view_sensitive_case"):
+            counted = Count("citations", distinct=True)
+        return self.with_counts(sources, citation_total=counted)
 
     @admin.display(description="citations", ordering="citation_total")
     def citation_count(self, obj):
@@ -185,15 +206,24 @@ class EvidenceFileAdmin(DomainAdmin):
     autocomplete_fields = ("source",)
     readonly_fields = (
         *DomainAdmin.readonly_fields,
-        "original_name",
+        "download",
         "sha256",
         "size",
         "content_type",
         "uploaded_by",
     )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
     def get_fields(self, request, obj=None):
-        return ("source", "file", "description", *self.readonly_fields)
+        # A stored file is fixed: its page shows the download link, never the file field.
+        upload = ("file",) if obj is None else ()
+        return ("source", *upload, "description", *self.readonly_fields)
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        return download_link(obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -7,7 +7,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
@@ -61,6 +61,24 @@ class Access(models.TextChoices):
 
 
 class SourceQuerySet(DomainQuerySet):
+    def visible_to(self, user):
+        """Sources a staff member may see (need to know, README "Roles").
+
+        Staff entitled to every sensitive case see every source. Anyone else sees a source
+        cited by at least one case, event or person they may see; a source cited by nothing
+        (yet, or any more) only if it is public or they entered it. So a testimony cited only
+        by a sensitive case stays hidden from staff not assigned to that case, and stays so
+        when its citations are removed.
+        """
+        if user.has_perm("cases.view_sensitive_case"):
+            return self
+        visible_citations = Citation.objects.visible_to(user).filter(source=OuterRef("pk"))
+        any_citation = Citation.objects.filter(source=OuterRef("pk"))
+        return self.filter(
+            Exists(visible_citations)
+            | (~Exists(any_citation) & (Q(access=Access.PUBLIC) | Q(created_by_id=user.pk)))
+        )
+
     def delete(self):
         refused = [source.title for source in self if source.ever_cited_by_verified_case()]
         if refused:
@@ -255,6 +273,12 @@ def evidence_path(instance: "EvidenceFile", filename: str) -> str:
     return f"evidence/{uuid.uuid4().hex}{suffix}"
 
 
+class EvidenceFileQuerySet(DomainQuerySet):
+    def visible_to(self, user):
+        """The files of the sources the user may see (SourceQuerySet.visible_to)."""
+        return self.filter(source__in=Source.objects.visible_to(user))
+
+
 class EvidenceFile(DomainModel):
     """A file that backs a source: a scan, a screenshot, a recording. Fixed once uploaded."""
 
@@ -276,6 +300,7 @@ class EvidenceFile(DomainModel):
         related_name="+",
     )
 
+    objects = EvidenceFileQuerySet.as_manager()
     history = AuditedHistory()
 
     class Meta:

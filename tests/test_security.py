@@ -548,9 +548,10 @@ def test_enrolment_is_logged(client, staff, require_2fa, security_log):
 def test_a_missing_evidence_file_asked_for_by_staff_is_logged(admin_client, security_log):
     url = reverse("evidence-download", args=[uuid.uuid4()])
     assert admin_client.get(url).status_code == 404
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.NOT_FOUND)
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.EVIDENCE_DOWNLOAD)
     assert (event.username, event.path) == ("root", url)
-    assert logged(security_log, "not_found")
+    assert event.detail.endswith("outcome=refused")
+    assert logged(security_log, "evidence_download")
 
 
 def test_a_refused_admin_page_is_logged(client, staff, security_log):

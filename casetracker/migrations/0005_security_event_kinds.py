@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('casetracker', '0004_chain_existing_history'),
+        ("casetracker", "0004_chain_existing_history"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='securityevent',
-            name='kind',
-            field=models.CharField(choices=[('login', 'signed in'), ('logout', 'signed out'), ('login_failed', 'failed sign-in'), ('lockout', 'locked out'), ('otp_enrolled', 'two-factor set up'), ('otp_failed', 'wrong two-factor code'), ('otp_reset', 'two-factor reset'), ('access_denied', 'access refused (403)'), ('not_found', 'not found (404)'), ('evidence_download', 'evidence file download'), ('evidence_check', 'evidence files checked'), ('account_created', 'staff account created'), ('roles_changed', 'roles changed'), ('password_reset', 'password set by someone else'), ('account_status', 'account activated or deactivated')], db_index=True, max_length=20, verbose_name='event'),
+            model_name="securityevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("login", "signed in"),
+                    ("logout", "signed out"),
+                    ("login_failed", "failed sign-in"),
+                    ("lockout", "locked out"),
+                    ("otp_enrolled", "two-factor set up"),
+                    ("otp_failed", "wrong two-factor code"),
+                    ("otp_reset", "two-factor reset"),
+                    ("access_denied", "access refused (403)"),
+                    ("not_found", "not found (404)"),
+                    ("evidence_download", "evidence file download"),
+                    ("evidence_check", "evidence files checked"),
+                    ("account_created", "staff account created"),
+                    ("roles_changed", "roles changed"),
+                    ("password_reset", "password set by someone else"),
+                    ("account_status", "account activated or deactivated"),
+                ],
+                db_index=True,
+                max_length=20,
+                verbose_name="event",
+            ),
         ),
     ]
