@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpRespo
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from casetracker.admin import ReadOnlyAdmin
 from imports import services
@@ -61,6 +62,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         "group",
         "created_by",
         "status",
+        "last_seen_at",
         "dry_run",
         "rows",
         "people_created",
@@ -83,6 +85,8 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         "created_by",
         "created_at",
         "finished_at",
+        "last_seen_at",
+        "process",
         "dry_run",
         "status",
         "failure",
@@ -108,6 +112,12 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         if batch is None:
             raise Http404
         return batch
+
+    @admin.display(description=_("process"))
+    def process(self, obj):
+        if not obj.pid:
+            return "-"
+        return _("%(pid)s on %(host)s") % {"pid": obj.pid, "host": obj.host or "?"}
 
     @admin.display(description="errors found")
     def error_list(self, obj):
@@ -140,8 +150,14 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
+        # A batch whose process has gone shows, and filters, as interrupted, not running.
+        services.mark_interrupted_batches()
         extra_context = {**(extra_context or {}), "can_import": services.can_import(request.user)}
         return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        services.mark_interrupted_batches()
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _require_import(self, request):
         if not services.can_import(request.user):

@@ -4,6 +4,7 @@ ids for the people, cases and events a file creates, so that a re-import updates
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class ImportFormat(models.TextChoices):
@@ -19,6 +20,7 @@ class BatchStatus(models.TextChoices):
     IMPORTED = "imported", "Imported"
     FAILED = "failed", "Failed: rolled back, nothing written"
     EXPIRED = "expired", "Preview expired: not confirmed in time, file discarded"
+    INTERRUPTED = "interrupted", _("Interrupted: the process stopped, nothing written")
 
 
 class ImportBatch(models.Model):
@@ -77,11 +79,45 @@ class ImportBatch(models.Model):
     failure = models.TextField(
         blank=True, help_text="Why the import failed after validation (rolled back)."
     )
+    # Which process works on the batch, and when it was last seen doing so: a batch left
+    # running by a process that died is shown as interrupted (imports.services
+    # .mark_interrupted_batches, casetracker.processes).
+    host = models.CharField(
+        _("host"),
+        max_length=255,
+        blank=True,
+        help_text=_("The machine that ran the import."),
+    )
+    pid = models.PositiveIntegerField(
+        _("process id"),
+        null=True,
+        blank=True,
+        help_text=_("The process that ran the import, on that machine."),
+    )
+    last_seen_at = models.DateTimeField(
+        _("last seen"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the import was last seen working (updated as it goes), or when it finished."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = "import batch"
         verbose_name_plural = "import batches"
+        constraints = [
+            # Two imports of one file for one group at once would race to create the same
+            # people; a preview or dry run writes nothing and is never in the way, nor is a
+            # batch whose process has gone (interrupted).
+            models.UniqueConstraint(
+                fields=["group", "sha256"],
+                condition=Q(status=BatchStatus.RUNNING, dry_run=False),
+                name="imports_importbatch_one_running_import_per_file",
+                violation_error_message=_("This file is already being imported for this group."),
+            ),
+        ]
 
     def __str__(self):
         return f"Import #{self.pk}: {self.file_name}"

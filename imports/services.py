@@ -17,21 +17,38 @@ Rules (imports/TEMPLATE.md says the same to staff):
 - Places, charges, incidents and organisations must already exist.
 - New people are checked against everyone the importer may see (people.matching); possible
   duplicates are shown in the preview and put in the duplicate review queue on import.
+- A batch records the host and process working on it and when it was last seen working
+  (a heartbeat); one left running by a process that has gone is marked interrupted
+  (mark_interrupted_batches), and only a live import of a file stops another of it.
 """
 
 import difflib
 import hashlib
 import io
+import logging
+import os
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from cases.models import (
     Case,
@@ -52,6 +69,7 @@ from casetracker.audit import acting_as, bulk_add_m2m
 from casetracker.choices import Language, Script
 from casetracker.edtf import edtf_bounds
 from casetracker.models import ConcurrentEditError
+from casetracker.processes import is_gone, this_host
 from casetracker.text import fold
 from imports.models import COUNT_FIELDS, BatchStatus, ExternalRecord, ImportBatch, RecordKind
 from imports.parsing import FileRefused, read_table
@@ -70,6 +88,15 @@ ERRORS_KEPT = 500
 PREVIEW_KEPT = timedelta(hours=24)
 # The purpose tag of the encrypted stream a preview's file is kept in (casetracker.crypto).
 CONTENT_PURPOSE = b"import upload"
+# How often, at most, a working import records that it is alive (ImportBatch.last_seen_at):
+# one small UPDATE each time, whatever the number of rows.
+HEARTBEAT_EVERY = 30  # seconds
+# A running batch of another host not seen for this long has lost its process (on its own
+# host the process id tells at once; casetracker.processes). Well above HEARTBEAT_EVERY: one
+# step between two heartbeats (a query, a chunk of rows) may be slow.
+STALE_AFTER = timedelta(minutes=10)
+
+logger = logging.getLogger(__name__)
 
 # script, language and kind of the names in each name column
 NAME_COLUMN_KINDS = {
@@ -332,27 +359,30 @@ def import_file(
     """Validate ``data`` and, unless ``dry_run`` or it has errors, write it all. Always records
     an ImportBatch (dry runs and refused files too)."""
     _check_allowed(user)
-    expire_stale_previews()
+    _tidy_up()
     batch = _new_batch(data, file_name, user, group, dry_run=dry_run)
-    plan = validate(
-        data, file_name, user=user, group=group, progress=progress, find_duplicates=dry_run
-    )
-    if dry_run or not plan.ok:
-        return _finish(batch, plan, BatchStatus.VALIDATED if plan.ok else BatchStatus.INVALID)
-    return _write(batch, plan, user, progress)
+    with _working(batch):
+        plan = validate(
+            data, file_name, user=user, group=group, progress=progress, find_duplicates=dry_run
+        )
+        if dry_run or not plan.ok:
+            status = BatchStatus.VALIDATED if plan.ok else BatchStatus.INVALID
+            return _finish(batch, plan, status)
+        return _write(batch, plan, user, progress)
 
 
 def preview_file(data: bytes, file_name: str, *, user, group: Organisation) -> ImportResult:
     """Validate ``data`` and keep it, encrypted, on a batch waiting for the same user to
     confirm it within PREVIEW_KEPT."""
     _check_allowed(user)
-    expire_stale_previews()
+    _tidy_up()
     batch = _new_batch(data, file_name, user, group, dry_run=True)
-    plan = validate(data, file_name, user=user, group=group)
-    if not plan.ok:
-        return _finish(batch, plan, BatchStatus.INVALID)
-    batch.content = seal_content(data)
-    return _finish(batch, plan, BatchStatus.PREVIEWED)
+    with _working(batch):
+        plan = validate(data, file_name, user=user, group=group)
+        if not plan.ok:
+            return _finish(batch, plan, BatchStatus.INVALID)
+        batch.content = seal_content(data)
+        return _finish(batch, plan, BatchStatus.PREVIEWED)
 
 
 EXPIRED_MESSAGE = (
@@ -365,7 +395,7 @@ def import_batch(batch: ImportBatch, user) -> ImportResult:
     """Import a previewed batch. The file is validated again: the database may have changed
     since the preview."""
     _check_allowed(user)
-    expire_stale_previews()
+    _tidy_up()
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status == BatchStatus.EXPIRED:
@@ -383,11 +413,18 @@ def import_batch(batch: ImportBatch, user) -> ImportResult:
         if hashlib.sha256(data).hexdigest() != batch.sha256:
             raise ImportRefused("The stored file does not match its checksum; upload it again.")
         batch.status, batch.dry_run, batch.content = BatchStatus.RUNNING, False, None
-        batch.save(update_fields=["status", "dry_run", "content"])
-    plan = validate(data, batch.file_name, user=user, group=batch.group, find_duplicates=False)
-    if not plan.ok:
-        return _finish(batch, plan, BatchStatus.INVALID)
-    return _write(batch, plan, user, None)
+        for name, value in _this_process().items():
+            setattr(batch, name, value)
+        try:
+            with transaction.atomic():
+                batch.save(update_fields=["status", "dry_run", "content", *_this_process()])
+        except IntegrityError:
+            raise ImportRefused(_already_importing(batch.group, batch.sha256)) from None
+    with _working(batch):
+        plan = validate(data, batch.file_name, user=user, group=batch.group, find_duplicates=False)
+        if not plan.ok:
+            return _finish(batch, plan, BatchStatus.INVALID)
+        return _write(batch, plan, user, None)
 
 
 def seal_content(data: bytes) -> bytes:
@@ -411,8 +448,173 @@ def expire_stale_previews(now=None) -> int:
     )
 
 
+def mark_interrupted_batches(now=None) -> int:
+    """Mark interrupted every running batch whose process has gone (killed, crashed, the
+    machine restarted): on this host, as soon as its process id is no longer running; from
+    elsewhere, once not seen for STALE_AFTER (casetracker.processes.is_gone). Returns how
+    many. Nothing of theirs was written: an import writes in one transaction.
+
+    Called before every import and whenever staff look at batches, so that the admin, any
+    query on the status and the one-running-import-per-file rule agree. A process that was
+    only slow and comes back still records its real outcome when it finishes (_finish)."""
+    now = now or timezone.now()
+    running = ImportBatch.objects.filter(status=BatchStatus.RUNNING).values_list(
+        "pk", "host", "pid", "last_seen_at", "created_at"
+    )
+    gone = [
+        pk
+        for pk, host, pid, last_seen, started in running
+        if is_gone(host, pid, last_seen or started, now=now, stale_after=STALE_AFTER)
+    ]
+    if not gone:
+        return 0
+    # Only those still running: one may have finished since it was read.
+    return ImportBatch.objects.filter(pk__in=gone, status=BatchStatus.RUNNING).update(
+        status=BatchStatus.INTERRUPTED
+    )
+
+
+def _tidy_up() -> None:
+    """Before an import: abandoned previews expire, batches of dead processes are interrupted
+    (so that they stop no re-import)."""
+    expire_stale_previews()
+    mark_interrupted_batches()
+
+
 def _hours(delta: timedelta) -> int:
     return int(delta.total_seconds() // 3600)
+
+
+def _this_process() -> dict:
+    """What a batch records of the process working on it (mark_interrupted_batches)."""
+    return {"host": this_host(), "pid": os.getpid(), "last_seen_at": timezone.now()}
+
+
+def _already_importing(group, sha256: str) -> str:
+    running = ImportBatch.objects.filter(
+        group=group, sha256=sha256, status=BatchStatus.RUNNING, dry_run=False
+    ).first()
+    if running is None:  # it finished just now
+        return gettext(
+            "This file was being imported for this group a moment ago. Try again: if that "
+            "import succeeded, this one will find nothing left to change."
+        )
+    seen = timezone.localtime(running.last_seen_at or running.created_at)
+    return gettext(
+        "This file is already being imported for this group (import batch #%(batch)s, last "
+        "seen working at %(seen)s). Wait for it to finish. If it was stopped, it is marked "
+        "interrupted within %(minutes)s minutes of when it was last seen, and no longer in "
+        "the way."
+    ) % {
+        "batch": running.pk,
+        "seen": date_format(seen, "Y-m-d H:i"),
+        "minutes": int(STALE_AFTER.total_seconds() // 60),
+    }
+
+
+# --- The heartbeat of a working import -----------------------------------------------------------
+
+
+class _Heartbeat:
+    """Keeps a working batch's ``last_seen_at`` fresh: at most every HEARTBEAT_EVERY seconds,
+    however often it is called (_beat(), from every loop over rows and chunks)."""
+
+    def __init__(self, batch_pk: int):
+        self.pk = batch_pk
+        self.due = time.monotonic() + HEARTBEAT_EVERY
+        self._in_transaction = False
+        self._aside = None
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        self.due = time.monotonic() + HEARTBEAT_EVERY
+        try:
+            self._record(timezone.now())
+        except DatabaseError as error:  # a missed heartbeat is no reason to fail an import
+            logger.warning("Import batch #%s: heartbeat not recorded: %s", self.pk, error)
+
+    @contextmanager
+    def in_transaction(self):
+        """While the import writes, in a transaction that shows nothing to others until it
+        commits, the heartbeat goes through a connection of its own."""
+        self._in_transaction = True
+        try:
+            yield
+        finally:
+            self._in_transaction = False
+
+    def _record(self, now) -> None:
+        live = [BatchStatus.RUNNING, BatchStatus.INTERRUPTED]
+        if not self._in_transaction:
+            ImportBatch.objects.filter(pk=self.pk, status__in=live).update(last_seen_at=now)
+        elif connection.vendor == "postgresql":
+            self._record_aside(now, live)
+        # SQLite: another connection would wait for the import's write lock. SQLite is a file
+        # on one machine, where the process id tells whether the import lives.
+
+    def _record_aside(self, now, live) -> None:
+        if self._aside is None:
+            self._aside = connections.create_connection(DEFAULT_DB_ALIAS)
+        ops = self._aside.ops
+        table, pk = ops.quote_name(ImportBatch._meta.db_table), ops.quote_name("id")
+        seen, status = ops.quote_name("last_seen_at"), ops.quote_name("status")
+        # SKIP LOCKED: never wait for a lock on the batch (a confirmation in the admin holds
+        # one until its request ends); that heartbeat is skipped.
+        sql = (
+            f"UPDATE {table} SET {seen} = %s WHERE {pk} IN (SELECT {pk} FROM {table} "  # noqa: S608 (quoted names)
+            f"WHERE {pk} = %s AND {status} IN (%s, %s) FOR NO KEY UPDATE SKIP LOCKED)"
+        )
+        with self._aside.cursor() as cursor:
+            cursor.execute(sql, [ops.adapt_datetimefield_value(now), self.pk, *live])
+
+    def close(self) -> None:
+        if self._aside is not None:
+            self._aside.close()
+            self._aside = None
+
+
+_HEARTBEAT: ContextVar[_Heartbeat | None] = ContextVar("import_heartbeat", default=None)
+
+
+def _beat() -> None:
+    """The current import is alive (cheap: a clock reading, and a write now and then)."""
+    heartbeat = _HEARTBEAT.get()
+    if heartbeat is not None:
+        heartbeat()
+
+
+@contextmanager
+def _working(batch: ImportBatch):
+    """Run an import's steps with its heartbeat; an exception that stops them marks the batch
+    at once (_abandon), rather than when its process is found gone."""
+    heartbeat = _Heartbeat(batch.pk)
+    token = _HEARTBEAT.set(heartbeat)
+    try:
+        yield heartbeat
+    except BaseException as error:
+        _abandon(batch, error)
+        raise
+    finally:
+        _HEARTBEAT.reset(token)
+        heartbeat.close()
+
+
+def _abandon(batch: ImportBatch, error: BaseException) -> None:
+    """Ctrl-C or an exit interrupts the batch; any other exception fails it. Nothing was
+    written: the import's transaction was rolled back on the way out."""
+    interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
+                status=BatchStatus.INTERRUPTED if interrupted else BatchStatus.FAILED,
+                failure="" if interrupted else f"{type(error).__name__}: {error}",
+                finished_at=now,
+                last_seen_at=now,
+            )
+    except Exception:  # the database may be what failed: the process's end will tell
+        logger.warning("Import batch #%s stopped and could not be marked.", batch.pk, exc_info=True)
 
 
 def _check_allowed(user) -> None:
@@ -421,21 +623,29 @@ def _check_allowed(user) -> None:
 
 
 def _new_batch(data, file_name, user, group, *, dry_run) -> ImportBatch:
-    return ImportBatch.objects.create(
-        file_name=(file_name or "upload")[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        group=group,
-        created_by=user,
-        dry_run=dry_run,
-        status=BatchStatus.RUNNING,
-    )
+    """The batch of a new run. An import (not a dry run) of a file that a live process is
+    importing for the group is refused (ImportBatch's one-running-import-per-file rule)."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        with transaction.atomic():
+            return ImportBatch.objects.create(
+                file_name=(file_name or "upload")[:255],
+                sha256=sha256,
+                size=len(data),
+                group=group,
+                created_by=user,
+                dry_run=dry_run,
+                status=BatchStatus.RUNNING,
+                **_this_process(),
+            )
+    except IntegrityError:
+        raise ImportRefused(_already_importing(group, sha256)) from None
 
 
 def _finish(batch: ImportBatch, plan: Plan, status: str, failure: str = "") -> ImportResult:
     batch.status, batch.failure = status, failure
     batch.format = plan.format
-    batch.finished_at = timezone.now()
+    batch.finished_at = batch.last_seen_at = timezone.now()
     counts = plan.counts() if status != BatchStatus.INVALID else {"rows": plan.rows}
     for name in COUNT_FIELDS:
         setattr(batch, name, counts.get(name, 0) if status != BatchStatus.FAILED else 0)
@@ -479,6 +689,7 @@ def validate(
         _check_row(number, row, plan, vocab)
         if progress:
             progress("checked", 1)
+        _beat()
     if not plan.ok:
         return plan
     _match_existing(plan, user, group)
@@ -1072,6 +1283,7 @@ def _model_errors(plan: Plan, obj, set_fields, columns: dict, row_of, default_co
 
 def _validate_models(plan: Plan) -> None:
     for person in plan.people.values():
+        _beat()
         obj = _copy(person.existing) if person.existing else Person()
         for name, value in person.values.items():
             setattr(obj, name, value)
@@ -1095,6 +1307,7 @@ def _validate_models(plan: Plan) -> None:
                 column,
             )
     for case in plan.cases.values():
+        _beat()
         obj = _copy(case.existing) if case.existing else Case()
         for name, value in case.values.items():
             setattr(obj, name, value)
@@ -1102,6 +1315,7 @@ def _validate_models(plan: Plan) -> None:
             plan, obj, case.values, CASE_COLUMNS, lambda n, c=case: c.origin.get(n, c.rows[0])
         )
     for event in plan.events.values():
+        _beat()
         obj = _copy(event.existing) if event.existing else DetentionEvent()
         for name, value in event.values.items():
             setattr(obj, name, value)
@@ -1110,11 +1324,13 @@ def _validate_models(plan: Plan) -> None:
             plan, obj, fields, EVENT_COLUMNS, lambda n, e=event: e.origin.get(n, e.rows[0])
         )
     for source in plan.sources.values():
+        _beat()
         if source.existing:
             continue
         values = {k: v for k, v in source.values.items() if v is not None}
         _model_errors(plan, Source(**values), values, SOURCE_COLUMNS, lambda n, s=source: s.row)
     for citation in plan.citations:
+        _beat()
         obj = Citation(locator=citation.locator, claim=citation.claim or "-")
         _model_errors(
             plan, obj, ("locator", "claim"), CITATION_COLUMNS, lambda n, c=citation: c.row
@@ -1212,8 +1428,9 @@ def _record_duplicates(person: Person, matches) -> int:
 def _write(batch: ImportBatch, plan: Plan, user, progress) -> ImportResult:
     batch.status = BatchStatus.RUNNING
     batch.save(update_fields=["status"])
+    heartbeat = _HEARTBEAT.get()  # _write runs inside _working()
     try:
-        with transaction.atomic(), acting_as(user, batch.reason):
+        with heartbeat.in_transaction(), transaction.atomic(), acting_as(user, batch.reason):
             _apply(plan, batch, user, progress)
     except (DatabaseError, ValidationError, ConcurrentEditError) as error:
         failure = f"{type(error).__name__}: {error}"
@@ -1229,6 +1446,7 @@ CHUNK = 500
 
 def _chunks(items: list):
     for start in range(0, len(items), CHUNK):
+        _beat()
         yield items[start : start + CHUNK]
 
 
@@ -1261,6 +1479,7 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
     _bulk_create(Person, [p.person for p in new_people], progress)
     for person in people:
         if person.existing is not None:
+            _beat()
             person.person = person.existing
             if person.changes:
                 _save_changes(person.existing, person.changes, user)
@@ -1303,6 +1522,7 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
     _bulk_create(Case, [c.case for c in new_cases], progress)
     for case in cases:
         if case.existing is not None:
+            _beat()
             case.case = case.existing
             if case.changes:
                 _save_changes(case.existing, case.changes, user)
@@ -1317,6 +1537,7 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
     _bulk_create(DetentionEvent, [e.event for e in new_events], progress)
     for event in events:
         if event.existing is not None:
+            _beat()
             event.event = event.existing
             if event.changes:
                 for name, (_, new) in event.changes.items():
@@ -1418,6 +1639,7 @@ def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan], progress=No
         progress("duplicates sought", 0)
     searched = [p for p in new_people if p.names]
     for start in range(0, len(searched), DUPLICATE_BATCH):
+        _beat()
         batch = searched[start : start + DUPLICATE_BATCH]
         found = possible_duplicates_many(batch, user, exclude_self=True)
         for person, matches in zip(batch, found, strict=True):
