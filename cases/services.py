@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cases.models import (
     PUBLISHABLE_CONSENT,
@@ -25,6 +26,7 @@ from cases.models import (
     TransitionAction,
 )
 from casetracker.audit import acting_as
+from casetracker.models import AccountChange
 from people.models import Person, PersonName
 
 
@@ -196,13 +198,37 @@ def reopen_after_edit(case: Case, user, what: str) -> CaseTransition | None:
 
 def check_four_eyes(case: Case, user) -> None:
     """A case is verified by a second person: not its creator, and nobody who submitted it or
-    changed it, its events, citations, person or names since it was last submitted."""
+    changed it, its events, citations, person or names since it was last submitted; nor
+    through an account tied to one of theirs (AccountChange.objects.tying: one set the other
+    up, at any time, since a sock-puppet account stays one)."""
     if case.created_by_id == user.pk:
         raise TransitionRefused("You created this case: another verifier must verify it.")
-    if user.pk in editors_since_submission(case):
+    involved = editors_since_submission(case)
+    if user.pk in involved:
         raise TransitionRefused(
             "You submitted or changed this case since it was submitted for review: "
             "another verifier must verify it."
+        )
+    # Why, but not whom: the verifier learns no more about other accounts than they knew.
+    tied = set(
+        AccountChange.objects.tying(user, {*involved, case.created_by_id}).values_list(
+            "account_id", flat=True
+        )
+    )
+    if user.pk in tied:
+        raise TransitionRefused(
+            gettext(
+                "Your account was set up by someone who created, submitted or changed this "
+                "case (they created it, set its password, or gave it the right to verify or to "
+                "manage accounts): another verifier must verify it."
+            )
+        )
+    if tied:
+        raise TransitionRefused(
+            gettext(
+                "You created or set the password of the account of someone who created, "
+                "submitted or changed this case: another verifier must verify it."
+            )
         )
 
 

@@ -38,7 +38,7 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain: any constant that no other lock in the project uses.
 LOCK_KEY = 0x63745F6175646974  # "ct_audit"
 # Records chained besides every simple-history table ("Historical…" models).
-LOGS = ("cases.casetransition", "casetracker.securityevent")
+LOGS = ("cases.casetransition", "casetracker.securityevent", "casetracker.accountchange")
 
 
 class AuditLink(models.Model):
@@ -77,7 +77,7 @@ class AuditLink(models.Model):
 
 
 def is_chained(model) -> bool:
-    """History tables (simple-history's, including those of m2m fields) and the two logs."""
+    """History tables (simple-history's, including those of m2m fields) and the logs in LOGS."""
     return model._meta.model_name.startswith("historical") or model._meta.label_lower in LOGS
 
 

@@ -4,6 +4,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import record_bulk_history
 from casetracker.edtf import EDTFBoundField, bound_fields, edtf_bounds
@@ -158,6 +161,149 @@ class ConcurrentEditError(Exception):
         )
 
 
+class AccountChangeQuerySet(models.QuerySet):
+    """Append-only, like the other logs; and the relation the four-eyes rule reads."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The account change log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The account change log is append-only.")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from casetracker.integrity import append
+
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            append(created, self.db)  # one link per change in the audit chain, as single saves
+        return created
+
+    def setting_up(self):
+        """Changes after which the actor may be the person behind the account: they created
+        it or set its password (they knew it), or gave it the power to verify cases or to
+        manage accounts (they chose who holds it)."""
+        from django.contrib.auth.models import Group
+
+        from casetracker.roles import ADMINISTRATOR, VERIFIER
+
+        powers = Q()
+        for app_label, codename in AccountChange.POWERS:
+            powers |= Q(
+                permissions__content_type__app_label=app_label, permissions__codename=codename
+            )
+        # The roles by name too, whatever rights a superuser later gives or takes from them.
+        empowering = [VERIFIER, ADMINISTRATOR, AccountChange.SUPERUSER]
+        empowering += [AccountChange.permission(*power) for power in AccountChange.POWERS]
+        return self.filter(
+            Q(kind__in=AccountChange.CONTROL)
+            | Q(
+                Q(role__in=empowering) | Q(role__in=Group.objects.filter(powers).values("name")),
+                kind=AccountChange.Kind.ROLE_GRANTED,
+            )
+        )
+
+    def tying(self, account, people):
+        """The changes, at any time, by which ``account`` and one of ``people`` (users or ids)
+        may be in one person's hands: one of ``people`` set the account up
+        (:meth:`setting_up`), or the account's holder created or set the password of one of
+        theirs. The four-eyes rule across accounts (cases.services.check_four_eyes).
+
+        Direct links only: every account descends from the first superuser's, so following
+        links further would soon leave nobody free to verify anything.
+        """
+        account_id = getattr(account, "pk", account)
+        people = {getattr(person, "pk", person) for person in people} - {None, account_id}
+        set_up_by_them = self.setting_up().filter(account_id=account_id, actor_id__in=people)
+        set_up_by_holder = self.filter(
+            kind__in=AccountChange.CONTROL, actor_id=account_id, account_id__in=people
+        )
+        return set_up_by_them | set_up_by_holder
+
+
+class AccountChange(models.Model):
+    """One change to a staff account made in the user admin (casetracker.accounts): created,
+    a role or status granted or removed, password set by someone else, activated,
+    deactivated. Append-only; each row is a link of the audit chain and has its security
+    event. The four-eyes rule reads it (cases.services.check_four_eyes)."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("account created")
+        ROLE_GRANTED = "role_granted", _("role granted")
+        ROLE_REMOVED = "role_removed", _("role removed")
+        PASSWORD_RESET = "password_reset", _("password set by someone else")
+        ACTIVATED = "activated", _("activated")
+        DEACTIVATED = "deactivated", _("deactivated")
+
+    # ``role`` names a group, or one of these statuses, or a single permission.
+    STAFF = "staff status"
+    SUPERUSER = "superuser status"
+    # What makes an account able to verify cases or to manage accounts (and so roles).
+    POWERS = (("cases", "verify_case"), ("auth", "add_user"), ("auth", "change_user"))
+    # Changes after which the actor knew the account's password.
+    CONTROL = (Kind.CREATED, Kind.PASSWORD_RESET)
+
+    created_at = models.DateTimeField(
+        _("when"), default=timezone.now, editable=False, db_index=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+        help_text=_("The staff member who made the change."),
+    )
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="account_changes",
+        verbose_name=_("account"),
+        help_text=_("The staff account that was changed."),
+    )
+    kind = models.CharField(_("change"), max_length=20, choices=Kind.choices)
+    role = models.CharField(
+        _("role"),
+        max_length=160,
+        blank=True,
+        help_text=_(
+            "The role, status or single permission granted or removed; empty for other changes."
+        ),
+    )
+
+    objects = AccountChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("account change")
+        # Only ever viewed: no role can be given the right to add, change or delete entries.
+        default_permissions = ("view",)
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=["role_granted", "role_removed"]) & ~Q(role="")
+                    | ~Q(kind__in=["role_granted", "role_removed"]) & Q(role="")
+                ),
+                name="casetracker_accountchange_role_iff_role_change",
+            ),
+        ]
+
+    def __str__(self):
+        what = f"{self.get_kind_display()}: {self.role}" if self.role else self.get_kind_display()
+        return f"{self.account} — {what}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The account change log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The account change log is append-only.")
+
+    @staticmethod
+    def permission(app_label: str, codename: str) -> str:
+        """How ``role`` names a single permission."""
+        return f"permission {app_label}.{codename}"
+
+
 def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:
     """The two derived fields of an EDTF field.
 
@@ -172,6 +318,7 @@ def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBound
 
 
 __all__ = [
+    "AccountChange",
     "AuditLink",
     "DomainModel",
     "DomainQuerySet",

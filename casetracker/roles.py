@@ -74,7 +74,7 @@ ROLES: dict[str, list[str]] = {
     + ["people.view_duplicatecandidate"]
     + _perms(VOCABULARIES, ("view", "add", "change", "delete"))
     # Users and their roles, but not what a role may do: changing a group's permissions, or
-    # making anyone a superuser, is for superusers (casetracker.admin.StaffUserAdmin).
+    # making anyone a superuser, is for superusers (casetracker.accounts.StaffUserAdmin).
     + _perms(["auth.user"], ("view", "add", "change"))
     + _perms(["auth.group"], ("view",))
     # Partner groups, their tokens (issue, revoke) and what they asked the API.
@@ -85,6 +85,8 @@ ROLES: dict[str, list[str]] = {
     + _perms(["exports.exportlog"], ("view",))
     # The security log: sign-ins, lockouts, refused access (casetracker.security).
     + _perms(["casetracker.securityevent"], ("view",))
+    # Who changed which staff account: created, re-roled, password set (casetracker.accounts).
+    + _perms(["casetracker.accountchange"], ("view",))
     # The audit chain and its head, to keep a copy outside the server (casetracker.integrity).
     + _perms(["casetracker.auditlink"], ("view",)),
 }

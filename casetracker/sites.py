@@ -10,8 +10,12 @@ from django.contrib import admin
 
 from casetracker.admin import ReadOnlyAdmin
 from casetracker.integrity import AuditLink, head_link
+from casetracker.models import AccountChange
 from casetracker.security import SecurityEvent
 from casetracker.two_factor import StaffAuthenticationForm
+
+# How many account changes the admin home page lists.
+RECENT_ACCOUNT_CHANGES = 10
 
 
 class StaffAdminSite(admin.AdminSite):
@@ -31,9 +35,15 @@ class StaffAdminSite(admin.AdminSite):
         return callable(is_verified) and is_verified()
 
     def index(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
         # The audit chain's head, for those who keep a copy of it outside the server.
         if request.user.has_perm("casetracker.view_auditlink"):
-            extra_context = {**(extra_context or {}), "audit_head": head_link()}
+            extra_context["audit_head"] = head_link()
+        # Who created, re-roled, reset or (de)activated which staff account lately, so that
+        # every Administrator sees what any one of them did (casetracker.accounts).
+        if request.user.has_perm("casetracker.view_accountchange"):
+            changes = AccountChange.objects.select_related("actor", "account")
+            extra_context["account_changes"] = changes[:RECENT_ACCOUNT_CHANGES]
         return super().index(request, extra_context)
 
 
