@@ -288,8 +288,12 @@ ROW_MAKERS = {
         person_a=make_person(), person_b=make_person(), score=0.9
     ),
     AuditLink: lambda ctx: make_charge(),  # one audited write, one link
+    # A file of its own each: one file is imported by one running batch at a time.
     ImportBatch: lambda ctx: ImportBatch.objects.create(
-        file_name="list.csv", sha256="0" * 64, group=ctx["organisation"], created_by=ctx["user"]
+        file_name="list.csv",
+        sha256=f"{next(_seq):064x}",
+        group=ctx["organisation"],
+        created_by=ctx["user"],
     ),
     ExportLog: lambda ctx: make_export_log(ctx["user"]),
     ApiRequest: lambda ctx: ApiRequest.objects.create(
