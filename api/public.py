@@ -69,7 +69,7 @@ def published_organisations():
 
 # Encrypted columns that a public serializer below does show. Every other encrypted column is
 # restricted: partner outputs never load it, so it is never even decrypted for them.
-PUBLIC_ENCRYPTED_FIELDS = {Source: {"author"}}
+PUBLIC_ENCRYPTED_FIELDS = {Source: {"author", "url"}, Citation: {"locator"}}
 
 
 def secret_fields(model, prefix: str = "") -> list[str]:

@@ -130,6 +130,14 @@ def audit_digest(value: str) -> str:
     return hmac.new(keyring().digest_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def lookup_digest(value: str, purpose: str) -> str:
+    """A keyed digest to find records by an encrypted value (casetracker.fields
+    LookupDigestField): HMAC-SHA256 under the audit digest key, separated by ``purpose`` from
+    the audit chain's digests and from other columns' lookups."""
+    message = f"lookup\n{purpose}\n{value}".encode()
+    return hmac.new(keyring().digest_key, message, hashlib.sha256).hexdigest()
+
+
 # --- text values ---------------------------------------------------------------------------
 
 

@@ -89,6 +89,53 @@ class EncryptedEmailField(EncryptedMixin, models.EmailField):
         return self.db_type(connection)
 
 
+class EncryptedURLField(EncryptedMixin, models.URLField):
+    """A URLField (validated as an address on the plain text) stored encrypted in a text
+    column. Pair it with a :class:`LookupDigestField` where records must be found by it."""
+
+    def db_type(self, connection):
+        return models.TextField().db_type(connection)
+
+    def cast_db_type(self, connection):
+        return self.db_type(connection)
+
+
+class LookupDigestField(models.CharField):
+    """A keyed digest of the encrypted field named by ``source``, derived on every save and
+    bulk insert (``pre_save``), so that records can be found by an exact value without the
+    value being stored in clear: filter with :meth:`digest_of` (``url_digest=...``).
+
+    Empty values have an empty digest. Keyed by the audit digest key, which is never rotated
+    (casetracker.crypto.lookup_digest), so digests survive key rotation.
+    """
+
+    def __init__(self, *args, source: str, **kwargs):
+        self.source = source
+        kwargs["max_length"] = 64
+        kwargs["editable"] = False
+        kwargs["blank"] = True
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("db_index", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for key in ("max_length", "editable", "blank"):
+            kwargs.pop(key, None)
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def digest_of(self, value: str | None) -> str:
+        value = (value or "").strip()
+        binding = crypto.column_binding(self.model._meta.db_table, self.source)
+        return crypto.lookup_digest(value, binding) if value else ""
+
+    def pre_save(self, model_instance, add):
+        value = self.digest_of(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 # --- evidence files ------------------------------------------------------------------------
 
 FILE_PURPOSE = b"evidence"

@@ -126,7 +126,19 @@ def _digest(value):
     return None if value is None else audit_digest(value)
 
 
-def _converter(field) -> Callable:
+# Columns encrypted after the chain began: their history rows were chained with the plaintext,
+# and are hashed through the plaintext still, so that the links written before stay valid.
+# Safe here: every such row also holds keyed digests of other encrypted columns (a citation's
+# claim, a source's author and notes), so its content hash cannot be searched for the value.
+CHAINED_AS_PLAINTEXT = {
+    "sources.historicalsource": {"url"},
+    "sources.historicalcitation": {"locator"},
+}
+
+
+def _converter(field, label: str = "") -> Callable:
+    if field.name in CHAINED_AS_PLAINTEXT.get(label, ()):
+        return _plain
     if getattr(field, "encrypted", False):
         # Neither the ciphertext (key rotation re-encrypts history) nor the plaintext (a
         # phone number is easily brute-forced from its hash): a keyed digest of the plaintext.
@@ -157,12 +169,13 @@ class _Layout:
 @lru_cache(maxsize=256)
 def layout(model) -> _Layout:
     fields = tuple(model._meta.concrete_fields)
+    label = model._meta.label_lower
     return _Layout(
-        label=model._meta.label_lower,
+        label=label,
         columns=tuple(f.column for f in fields),
         attnames=tuple(f.attname for f in fields),
         fields=fields,
-        converters=tuple(_converter(f) for f in fields),
+        converters=tuple(_converter(f, label) for f in fields),
     )
 
 

@@ -10,6 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import record_bulk_history
 from casetracker.edtf import EDTFBoundField, bound_fields, edtf_bounds
+from casetracker.fields import LookupDigestField
+
+
+def digest_fields(model: type[models.Model]) -> list[LookupDigestField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, LookupDigestField)]
 
 
 class DomainQuerySet(models.QuerySet):
@@ -37,14 +42,24 @@ class DomainQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         objs, fields = list(objs), list(fields)
         derived = [f for f in bound_fields(self.model) if f.source in fields]
+        digests = [f for f in digest_fields(self.model) if f.source in fields]
         for obj in objs:
             for field in derived:
                 setattr(obj, field.attname, field.bound_of(getattr(obj, field.source)))
-        fields += [f.name for f in derived if f.name not in fields]
+            for field in digests:
+                setattr(obj, field.attname, field.digest_of(getattr(obj, field.source)))
+        fields += [f.name for f in (*derived, *digests) if f.name not in fields]
         # Django's bulk_update() runs update() per batch, which writes the history.
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
     def update(self, **kwargs):
+        for field in digest_fields(self.model):
+            if field.name in kwargs:
+                raise ValueError(f"{field.name} is derived from {field.source}; update that.")
+            if field.source in kwargs:
+                if not isinstance(kwargs[field.source], str):
+                    raise ValueError(f"{field.source} can only be updated to a literal value.")
+                kwargs[field.name] = field.digest_of(kwargs[field.source])
         for field in bound_fields(self.model):
             if field.source not in kwargs:
                 if field.name in kwargs:

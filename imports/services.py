@@ -1165,23 +1165,26 @@ def _match_existing(plan: Plan, user, group) -> None:
                     "Two events in the file are the same stored event.",
                 )
             taken.add(event.existing.pk)
-    _match_sources(plan)
+    _match_sources(plan, user)
     _diff(plan)
 
 
-def _match_sources(plan: Plan) -> None:
+def _match_sources(plan: Plan, user) -> None:
+    # Only sources the importer may see (need to know): a hidden source with the same
+    # address or title is not revealed, and a new one is created instead.
+    sources = Source.objects.visible_to(user)
     urls = [k[1] for k in plan.sources if k[0] == "url"]
     titles = {k[1] for k in plan.sources if k[0] == "title"}
     by_url = {}
-    for source in Source.objects.filter(url__in=urls).order_by("pk"):
-        by_url.setdefault(source.url, source)
+    for source in sources.with_urls(urls).order_by("pk"):
+        by_url.setdefault(source.url.strip(), source)
     by_title = {}
     if titles:
         wanted = Q()
         for key in plan.sources:
             if key[0] == "title":
                 wanted |= Q(title__iexact=plan.sources[key].values["title"])
-        for source in Source.objects.filter(wanted).order_by("pk"):
+        for source in sources.filter(wanted).order_by("pk"):
             by_title.setdefault(("title", fold(source.title), source.published), source)
     for key, source in plan.sources.items():
         source.existing = by_url.get(key[1]) if key[0] == "url" else by_title.get(key)

@@ -13,7 +13,9 @@ from people.admin import PersonAdmin
 from sources.models import Citation, EvidenceFile, Source
 
 
-class CitationInline(admin.StackedInline):
+class CitationInline(AdminInlineVisibility, admin.StackedInline):
+    # The source picker offers, and accepts, only sources the user may see: citing a hidden
+    # source from a visible case would make it visible.
     model = Citation
     fields = (("source", "locator", "credibility"), "claim", "quote")
     autocomplete_fields = ("source",)
@@ -118,7 +120,8 @@ class SourceAdmin(StampedAdmin):
         ("archived_at", admin.EmptyFieldListFilter),
     )
     list_select_related = ("publisher",)
-    search_fields = ("title", "url", "publisher__name", "=uid")  # author is encrypted
+    # author and url are encrypted: a URL is found by its exact address (get_search_results).
+    search_fields = ("title", "publisher__name", "=uid")
     autocomplete_fields = ("publisher",)
     inlines = (EvidenceFileInline, SourceCitationInline)
     fieldsets = (
@@ -130,6 +133,12 @@ class SourceAdmin(StampedAdmin):
     )
 
     actions = ("archive_selected",)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if "://" in search_term:
+            results = results | queryset.with_url(search_term)
+        return results, may_have_duplicates
 
     @admin.action(description="Archive selected sources", permissions=["archive"])
     def archive_selected(self, request, queryset):
@@ -181,7 +190,7 @@ class CitationAdmin(DomainAdmin):
     list_display = ("__str__", "source", "credibility", "locator")
     list_filter = ("credibility", "source__access")
     list_select_related = ("source", "case__person", "event__case__person", "person")
-    search_fields = ("locator", "source__title", "case__reference")  # claim, quote encrypted
+    search_fields = ("source__title", "case__reference")  # claim, quote, locator encrypted
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)

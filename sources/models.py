@@ -13,7 +13,13 @@ from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language
 from casetracker.edtf import EDTFField
-from casetracker.fields import EncryptedCharField, EncryptedTextField, evidence_storage
+from casetracker.fields import (
+    EncryptedCharField,
+    EncryptedTextField,
+    EncryptedURLField,
+    LookupDigestField,
+    evidence_storage,
+)
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from people.models import Organisation, Person
 
@@ -61,6 +67,17 @@ class Access(models.TextChoices):
 
 
 class SourceQuerySet(DomainQuerySet):
+    def with_url(self, url: str):
+        """Sources at exactly this address (the URL is encrypted: matched by its digest)."""
+        digest = self.model._meta.get_field("url_digest").digest_of(url)
+        return self.filter(url_digest=digest) if digest else self.none()
+
+    def with_urls(self, urls):
+        """Sources at any of these addresses."""
+        field = self.model._meta.get_field("url_digest")
+        digests = {field.digest_of(url) for url in urls} - {""}
+        return self.filter(url_digest__in=digests)
+
     def visible_to(self, user):
         """Sources a staff member may see (need to know, README "Roles").
 
@@ -105,7 +122,9 @@ class Source(StaffStampedModel):
     author = EncryptedCharField(
         max_length=300, blank=True, help_text="Author or speaker, if named."
     )
-    url = models.URLField("URL", max_length=1000, blank=True)
+    # Encrypted: a URL can name a private channel or file share. Found by its digest.
+    url = EncryptedURLField("URL", max_length=1000, blank=True)
+    url_digest = LookupDigestField(source="url")
     archive_url = models.URLField(
         "archived copy",
         max_length=1000,
@@ -131,7 +150,8 @@ class Source(StaffStampedModel):
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SourceQuerySet.as_manager()
-    history = AuditedHistory()
+    # The URL's digest is derived from the URL, which the history keeps (encrypted).
+    history = AuditedHistory(excluded_fields=["url_digest"])
 
     class Meta:
         ordering = [models.F("published_earliest").desc(nulls_last=True), "title", "pk"]
@@ -231,7 +251,8 @@ class Citation(DomainModel):
     claim = EncryptedTextField(
         help_text="What the source says that this citation supports, in your own words."
     )
-    locator = models.CharField(
+    # Encrypted: where in a confidential source a claim sits can identify its speaker.
+    locator = EncryptedCharField(
         max_length=200,
         blank=True,
         help_text="Where in the source: page 3, paragraph 4, 12:30 in the video…",

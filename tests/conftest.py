@@ -49,6 +49,17 @@ def administrator():
     return staff_in(ADMINISTRATOR, "administrator")
 
 
+# Need to know: data entry staff assigned to a sensitive case, and one who is not.
+@pytest.fixture
+def assigned():
+    return staff_in(DATA_ENTRY, "assigned_data_entry")
+
+
+@pytest.fixture
+def outsider():
+    return staff_in(DATA_ENTRY, "unassigned_data_entry")
+
+
 @pytest.fixture
 def no_role():
     roles.setup_roles()

@@ -27,6 +27,7 @@ from cases.models import (
     LocationKind,
 )
 from casetracker.integrity import AuditLink
+from casetracker.models import AccountChange
 from casetracker.security import SecurityEvent
 from exports.models import ExportLog
 from imports.models import ImportBatch
@@ -151,6 +152,9 @@ def world(superuser):
             file_name="list.csv", sha256="0" * 64, group=newspaper, created_by=superuser
         ),
         ExportLog: make_export_log(superuser),
+        AccountChange: AccountChange.objects.create(
+            actor=superuser, account=make_user(), kind=AccountChange.Kind.CREATED
+        ),
         # The audit chain's last link: every write above added one.
         AuditLink: AuditLink.objects.order_by("position").last(),
     }
@@ -178,7 +182,15 @@ def test_changelist_opens_and_lists_the_object(admin_client, world, model):
 
 
 # Logs that the application alone writes: nobody adds to them, superusers included.
-READ_ONLY = {SecurityEvent, ApiRequest, AuditLink, DuplicateCandidate, ImportBatch, ExportLog}
+READ_ONLY = {
+    SecurityEvent,
+    ApiRequest,
+    AuditLink,
+    DuplicateCandidate,
+    ImportBatch,
+    ExportLog,
+    AccountChange,
+}
 
 
 @pytest.mark.parametrize("model", REGISTERED, ids=model_id)
@@ -296,6 +308,9 @@ ROW_MAKERS = {
         created_by=ctx["user"],
     ),
     ExportLog: lambda ctx: make_export_log(ctx["user"]),
+    AccountChange: lambda ctx: AccountChange.objects.create(
+        actor=ctx["user"], account=make_user(), kind=AccountChange.Kind.CREATED
+    ),
     ApiRequest: lambda ctx: ApiRequest.objects.create(
         partner=Partner.objects.get_or_create(name="Logged partner")[0],
         token_name="sync",

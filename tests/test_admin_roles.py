@@ -2,9 +2,14 @@
 production settings (DEBUG off), with evidence files present."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
+from api.models import Partner
+from cases.models import Case
+from imports.models import ImportBatch
+from people.models import DuplicateCandidate
 from sources.models import EvidenceFile, Source
 from tests.test_admin import REGISTERED, admin_url, model_id, world  # noqa: F401 (fixture)
 
@@ -54,12 +59,36 @@ def test_every_page_of_every_model_answers_every_role(persona_user, world, perso
     assert {url: status for url, status in answers.items() if status not in ANSWERS} == {}
 
 
+def custom_pages(world):  # noqa: F811
+    """The admin's own pages and those the apps add beside the model pages."""
+    case, user = world[Case], world[get_user_model()]
+    yield reverse("admin:index")
+    yield reverse("admin:password_change")
+    yield reverse("admin:password_change_done")
+    yield reverse("admin:jsi18n")
+    yield reverse("admin:auth_user_password_change", args=[user.pk])
+    for app_label in sorted({model._meta.app_label for model in REGISTERED}):
+        yield reverse("admin:app_list", args=[app_label])
+    for action in ("submit", "request_changes", "verify", "publish", "unpublish", "archive"):
+        yield reverse("admin:cases_case_workflow", args=[case.pk, action])
+    yield reverse("admin:cases_case_export")
+    yield reverse("admin:people_duplicatecandidate_merge", args=[world[DuplicateCandidate].pk])
+    yield reverse("admin:people_duplicatecandidate_dismiss", args=[world[DuplicateCandidate].pk])
+    yield reverse("admin:api_partner_issue_token", args=[world[Partner].pk])
+    yield reverse("admin:imports_importbatch_upload")
+    yield reverse("admin:imports_importbatch_confirm", args=[world[ImportBatch].pk])
+    for fmt in ("csv", "xlsx"):
+        yield reverse("admin:imports_importbatch_template", args=[fmt])
+    yield reverse("evidence-download", args=[world[EvidenceFile].uid])
+
+
 @override_settings(DEBUG=False)
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_the_admin_index_and_password_pages_answer_every_role(persona_user, world, persona):  # noqa: F811
+def test_the_admins_own_and_added_pages_answer_every_role(persona_user, world, persona):  # noqa: F811
     client = production_client(persona_user(persona))
-    for url in (reverse("admin:index"), reverse("admin:password_change")):
-        assert client.get(url).status_code in ANSWERS, url
+    answers = {url: client.get(url).status_code for url in custom_pages(world)}
+    # 405: a GET of a page that only acts on POST (merge, dismiss, confirm an import).
+    assert {url: status for url, status in answers.items() if status not in {*ANSWERS, 405}} == {}
 
 
 @override_settings(DEBUG=False)

@@ -6,25 +6,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from casetracker.roles import DATA_ENTRY
 from casetracker.security import SecurityEvent
 from sources.models import Access, Citation, EvidenceFile, Source
-from tests.admin_forms import autocomplete_url
-from tests.factories import make_case, make_citation, make_person, make_source, staff_in
+from tests.admin_forms import AdminForm, autocomplete_url, errors_of
+from tests.factories import make_case, make_citation, make_person, make_source
 
 pytestmark = pytest.mark.django_db
 
 TESTIFIER = "Testifier Confidentialova"
-
-
-@pytest.fixture
-def assigned():
-    return staff_in(DATA_ENTRY, "assigned_data_entry")
-
-
-@pytest.fixture
-def outsider():
-    return staff_in(DATA_ENTRY, "unassigned_data_entry")
 
 
 @pytest.fixture
@@ -276,3 +265,42 @@ def test_a_missing_file_is_logged_as_missing(client, assigned, testimony):
     [event] = download_events()
     assert "outcome=missing" in event.detail
     assert f"source={testimony.uid}" in event.detail
+
+
+# --- a hidden source cannot be cited (citing it would reveal it) -----------------------------
+
+
+def test_citing_the_hidden_testimony_on_the_citation_page_is_refused(
+    client, outsider, testimony, open_source
+):
+    client = signed_in(client, outsider)
+    visible_case = open_source.citations.get().case
+    page = AdminForm(client, reverse("admin:sources_citation_add"))
+    response = page.post(source=str(testimony.pk), case=str(visible_case.pk), claim="Planted.")
+    assert response.status_code == 200
+    assert any("valid choice" in message for message in errors_of(response))
+    assert not Citation.objects.filter(source=testimony, case=visible_case).exists()
+
+
+def test_citing_the_hidden_testimony_from_a_visible_case_page_is_refused(
+    client, outsider, testimony, open_source
+):
+    client = signed_in(client, outsider)
+    visible_case = open_source.citations.get().case
+    page = AdminForm(client, reverse("admin:cases_case_change", args=[visible_case.pk]))
+    page.add_row(Citation, source=str(testimony.pk), claim="Planted.")
+    response = page.post()
+    assert response.status_code == 200
+    assert any("valid choice" in message for message in errors_of(response))
+    assert not Citation.objects.filter(source=testimony, case=visible_case).exists()
+    assert testimony not in Source.objects.visible_to(outsider)
+
+
+def test_uploading_a_file_to_the_hidden_testimony_is_refused(client, outsider, testimony):
+    client = signed_in(client, outsider)
+    page = AdminForm(client, reverse("admin:sources_evidencefile_add"))
+    page.data["file"] = SimpleUploadedFile("planted.pdf", b"%PDF planted")
+    response = page.post(source=str(testimony.pk), description="Planted")
+    assert response.status_code == 200
+    assert any("valid choice" in message for message in errors_of(response))
+    assert testimony.files.count() == 1

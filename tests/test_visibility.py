@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case, DetentionEvent
-from casetracker.roles import DATA_ENTRY
 from people.models import Person
 from sources.models import Citation
 from tests.admin_forms import AdminForm, assert_saved, autocomplete_url, errors_of
@@ -15,20 +14,9 @@ from tests.factories import (
     make_event,
     make_person,
     make_source,
-    staff_in,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def assigned():
-    return staff_in(DATA_ENTRY, "assigned_data_entry")
-
-
-@pytest.fixture
-def outsider():
-    return staff_in(DATA_ENTRY, "unassigned_data_entry")
 
 
 @pytest.fixture
