@@ -318,7 +318,11 @@ def workflow_checks(case, user) -> list[tuple[bool, str]]:
     uncited = services.uncited_events(case)
     try:
         services.check_four_eyes(case, user)
-        four_eyes = (True, "You did not create or change this case since it was submitted.")
+        four_eyes = (
+            True,
+            "You did not create or change this case since it was submitted, and no account of "
+            "yours is tied to an account of someone who did.",
+        )
     except services.TransitionRefused as refusal:
         four_eyes = (False, str(refusal))
     problems = services.publication_problems(case) if case.review_state == "verified" else []

@@ -24,7 +24,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from casetracker.admin import ReadOnlyAdmin
+from casetracker.admin import HiddenIsNotFound, ReadOnlyAdmin
 from casetracker.models import AccountChange
 from casetracker.security import SecurityEvent, record
 
@@ -98,7 +98,7 @@ class OwnAccountForm(UserChangeForm):
     )
 
 
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(HiddenIsNotFound, UserAdmin):
     """User admin for Administrators: they manage staff accounts and roles, but only a
     superuser can grant superuser status or single permissions, or touch a superuser.
     Nobody, superusers included, changes their own roles, status or password here."""

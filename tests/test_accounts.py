@@ -454,3 +454,13 @@ def test_the_verify_page_shows_the_same_refusal(as_alice, alice):
     passed, what = workflow_checks(case, colleague)[0]
     assert not passed
     assert what == refused_reason(case, colleague)
+
+
+def test_a_superusers_account_is_not_found_for_an_administrator_like_a_missing_one(
+    client, administrator, superuser
+):
+    client.force_login(administrator)
+    missing = get_user_model().objects.order_by("-pk").first().pk + 1000
+    hidden = client.get(reverse("admin:auth_user_change", args=[superuser.pk]))
+    absent = client.get(reverse("admin:auth_user_change", args=[missing]))
+    assert hidden.status_code == absent.status_code == 404
