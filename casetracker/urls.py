@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from casetracker import two_factor
+from sources.integrity_views import evidence_check
 from sources.views import download_evidence
 
 admin.site.site_header = "casetracker"
@@ -22,6 +23,7 @@ urlpatterns = [
         LogoutView.as_view(next_page="admin:login"),
         name="two-factor-sign-out",
     ),
+    path("admin/evidence-check/", admin.site.admin_view(evidence_check), name="evidence-check"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]
