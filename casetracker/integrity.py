@@ -136,6 +136,13 @@ CHAINED_AS_PLAINTEXT = {
 }
 
 
+# Columns added to a chained table after its rows were chained, with the value the rows written
+# before hold in them (the column's default): a row holding that value is hashed without the
+# column, as it was before the column existed; any other value is hashed. Add an entry here in
+# the same change as the migration that adds a column to a history table or a chained log.
+ADDED_AFTER_CHAINING: dict[str, dict[str, object]] = {}
+
+
 def _converter(field, label: str = "") -> Callable:
     if field.name in CHAINED_AS_PLAINTEXT.get(label, ()):
         return _plain
@@ -160,10 +167,18 @@ class _Layout:
     attnames: tuple[str, ...]
     fields: tuple[models.Field, ...]
     converters: tuple[Callable, ...]
+    # Column → the value that leaves it out of the content (ADDED_AFTER_CHAINING).
+    added_later: tuple[tuple[str, object], ...] = ()
+
+    def content(self, row: dict) -> dict:
+        for column, absent in self.added_later:
+            if column in row and row[column] == absent:
+                del row[column]
+        return row
 
     def content_hash(self, values: Iterable) -> str:
         row = {c: conv(v) for c, conv, v in zip(self.columns, self.converters, values, strict=True)}
-        return content_hash(row)
+        return content_hash(self.content(row))
 
 
 @lru_cache(maxsize=256)
@@ -176,6 +191,7 @@ def layout(model) -> _Layout:
         attnames=tuple(f.attname for f in fields),
         fields=fields,
         converters=tuple(_converter(f, label) for f in fields),
+        added_later=tuple(ADDED_AFTER_CHAINING.get(label, {}).items()),
     )
 
 
@@ -189,7 +205,8 @@ def canonical_json(row: dict) -> bytes:
 
 
 def canonical_content(instance) -> dict:
-    """The record as hashed: every column, keyed by column name.
+    """The record as hashed: every column, keyed by column name (but a column added after the
+    chain began, while it holds its default: ``ADDED_AFTER_CHAINING``).
 
     null for NULL; booleans and integers as JSON's; text as is; datetimes in UTC as
     ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; dates ``YYYY-MM-DD``; decimals as strings with the
@@ -206,7 +223,7 @@ def canonical_content(instance) -> dict:
         if value is not None and conv is not _digest:
             value = field.to_python(value)
         row[column] = conv(value)
-    return row
+    return spec.content(row)
 
 
 def link_hash(previous_hash: str, position: int, label: str, pk, content: str) -> str:

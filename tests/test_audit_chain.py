@@ -666,3 +666,50 @@ def test_two_writers_of_one_record_do_not_deadlock_on_the_chain():
     assert run_side_by_side(importer, staff) == []
     assert Charge.objects.get(pk=charge.pk).description == "By staff."
     assert verify_chain().ok
+
+
+# --- columns added to chained tables later --------------------------------------------------
+
+
+@pytest.fixture
+def charge_note_added_later(monkeypatch):
+    """As if the historical charges' ``description`` column had been added after the chain
+    began, with "" as what the rows written before hold."""
+    monkeypatch.setitem(
+        integrity.ADDED_AFTER_CHAINING, "cases.historicalcharge", {"description": ""}
+    )
+    integrity.layout.cache_clear()
+    yield
+    integrity.layout.cache_clear()
+
+
+def _history_row(charge):
+    return Charge.history.filter(id=charge.pk).latest("history_id")
+
+
+def test_a_column_added_later_is_left_out_of_the_content_while_it_holds_its_default(
+    charge_note_added_later,
+):
+    row = _history_row(Charge.objects.create(name="Inciting subversion", description=""))
+    assert "description" not in integrity.canonical_content(row)
+
+
+def test_a_column_added_later_is_hashed_once_it_holds_a_value(charge_note_added_later):
+    row = _history_row(Charge.objects.create(name="Espionage", description="Article 110"))
+    assert integrity.canonical_content(row)["description"] == "Article 110"
+
+
+def test_rows_chained_before_a_column_was_added_still_verify(charge_note_added_later):
+    # Written while the registry lists the column: hashed without it, exactly as a row
+    # written before the column existed was.
+    charge = Charge.objects.create(name="Leaking state secrets", description="")
+    link = AuditLink.objects.get(
+        record_type="cases.historicalcharge", record_pk=_history_row(charge).history_id
+    )
+    without = dict(integrity.canonical_content(_history_row(charge)))
+    assert link.content_hash == integrity.content_hash(without)
+    assert verify_chain().ok
+    # Without the entry, those old rows would no longer verify.
+    del integrity.ADDED_AFTER_CHAINING["cases.historicalcharge"]
+    integrity.layout.cache_clear()
+    assert not verify_chain().ok
