@@ -43,19 +43,29 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
         return 'Token realm="casetracker partner API"'
 
 
-class IsPartner(permissions.BasePermission):
-    """Deny by default: only requests authenticated with a usable partner token, reads only."""
+class ReadPermission(permissions.BasePermission):
+    """Deny by default, reads only: a request passes when it reads (GET, HEAD, OPTIONS) and
+    ``may_read`` says its caller may. ``may_read`` alone tells a write by a reader (answered
+    405, api.views.ReadOnly) from a write by anyone else (401 or 403)."""
+
+    def may_read(self, request) -> bool:
+        raise NotImplementedError
 
     def has_permission(self, request, view):
-        return isinstance(request.auth, PartnerToken) and request.method in permissions.SAFE_METHODS
+        return request.method in permissions.SAFE_METHODS and self.may_read(request)
 
 
-class IsPartnerOrStaff(permissions.BasePermission):
+class IsPartner(ReadPermission):
+    """Only requests authenticated with a usable partner token."""
+
+    def may_read(self, request) -> bool:
+        return isinstance(request.auth, PartnerToken)
+
+
+class IsPartnerOrStaff(ReadPermission):
     """For the schema and docs pages: a partner token, or a signed-in staff member."""
 
-    def has_permission(self, request, view):
+    def may_read(self, request) -> bool:
         user = request.user
         staff = bool(user and user.is_authenticated and user.is_staff and user.is_active)
-        return request.method in permissions.SAFE_METHODS and (
-            isinstance(request.auth, PartnerToken) or staff
-        )
+        return isinstance(request.auth, PartnerToken) or staff

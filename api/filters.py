@@ -1,14 +1,67 @@
-"""Filters of the partner API. Every bad value is a 400 that names the parameter."""
+"""Filters of the partner API (and of exports, which share them). Every bad value is a 400 that
+names the parameter and says what it accepts; an empty or blank one too, rather than being
+ignored: a typo never widens a query."""
+
+import unicodedata
+import uuid
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from django.utils.translation import gettext, gettext_lazy
 
+from api import patterns, public
 from cases.models import CaseStatus, DetentionEvent, EventKind, EvidenceLevel, Location
 from casetracker.edtf import edtf_bounds
 from casetracker.text import fold
 from people.matching import search_people
 from people.models import Ethnicity, Gender, Person
+
+# What a value of each filter is, for the answer to an empty one. Filters with choices list
+# them after the message ("Accepted: …"), so they need no more here.
+ACCEPTS = {
+    "charge": gettext_lazy("the uid of a charge (see /api/v1/charges/)"),
+    "location": gettext_lazy(
+        "the uid of a place, or its full name in any language (see /api/v1/locations/)"
+    ),
+    "facility": gettext_lazy("the uid of a facility (see /api/v1/locations/)"),
+    "incident": gettext_lazy("the uid of an incident (see /api/v1/incidents/)"),
+    "date_from": gettext_lazy("a date in EDTF, e.g. 2024-04-05, 2024-04, 2024, 201X, 2019/2023"),
+    "date_to": gettext_lazy("a date in EDTF, e.g. 2024-04-05, 2024-04, 2024, 201X, 2019/2023"),
+    "updated_since": gettext_lazy("an ISO 8601 time, e.g. 2024-11-05T00:00:00Z"),
+    "search": gettext_lazy("a person's name, or part of one, in any script"),
+}
+TIME_MESSAGE = gettext_lazy(
+    "An ISO 8601 time that exists, e.g. 2024-11-05T00:00:00Z or 2024-11-05T06:00:00+06:00 "
+    "(UTC when no zone is given)."
+)
+
+
+def empty_message(name: str) -> str:
+    accepts = ACCEPTS.get(name)
+    if accepts is None:
+        return gettext("Empty: leave %(name)s out, or give one of the accepted values.") % {
+            "name": name
+        }
+    return gettext("Empty: leave %(name)s out, or give %(accepts)s.") % {
+        "name": name,
+        "accepts": accepts,
+    }
+
+
+def once_message(name: str) -> str:
+    return gettext("Given more than once: give %(name)s once.") % {"name": name}
+
+
+def parse_time(value: str):
+    """An aware datetime from a value of the TIME pattern (naive times are UTC), or None."""
+    if not patterns.matches(patterns.TIME, value):
+        return None
+    when = parse_datetime(value)
+    return make_aware(when) if is_naive(when) else when
 
 
 class EDTFFormField(forms.CharField):
@@ -23,6 +76,107 @@ class EDTFFilter(django_filters.CharFilter):
     field_class = EDTFFormField
 
 
+class TimeFormField(forms.CharField):
+    """An ISO 8601 time of the TIME pattern, exactly as the schema publishes it."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        when = parse_time(value)
+        if when is None:
+            raise ValidationError(TIME_MESSAGE, code="invalid")
+        return when
+
+
+class TimeFilter(django_filters.Filter):
+    field_class = TimeFormField
+
+
+# --- a place by uid or by name ---------------------------------------------------------------
+
+
+def name_fields() -> list[str]:
+    """The Location fields that hold its name, one per language (name_en, name_kk, …)."""
+    return [f.name for f in Location._meta.concrete_fields if f.name.startswith("name_")]
+
+
+def folded_name(text: str) -> str:
+    """Exact but case-insensitive: the same text, letter for letter, in any case (Python's
+    casefold, so Cyrillic and Kazakh letters too, which SQLite's LIKE does not fold)."""
+    return unicodedata.normalize("NFC", text).strip().casefold()
+
+
+def places_named(name: str) -> list[Location]:
+    """The places partners may see (api.public.published_locations) with this name in any
+    of their languages. Never a place that only unpublished cases name."""
+    wanted = folded_name(name)
+    fields = name_fields()
+    candidates = public.published_locations().only("uid", "path", "kind", *fields)
+    return [
+        place
+        for place in candidates
+        if any(folded_name(getattr(place, field)) == wanted for field in fields)
+    ]
+
+
+def describe(place: Location) -> str:
+    """One line a partner can tell places apart by: uid, names, kind and where it lies."""
+    ids = [int(pk) for pk in place.path.strip("/").split("/")[:-1] if pk]
+    # The places a visible place lies in are visible too (published_locations lists them).
+    above = Location.objects.filter(pk__in=ids).only("name_en", "path").order_by("path")
+    fields = name_fields()
+    names = list(dict.fromkeys(n for n in (getattr(place, f) for f in fields) if n))
+    where = " › ".join(p.name_en for p in above)
+    return gettext("%(uid)s: %(names)s (%(kind)s in %(where)s)") % {
+        "uid": place.uid,
+        "names": " / ".join(names),
+        "kind": place.get_kind_display().lower(),
+        "where": where or "—",
+    }
+
+
+class PlaceFormField(forms.CharField):
+    """A place's uid, or its name in any language: resolved here, so that an unknown or
+    ambiguous name is refused with the places it could mean."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+        found = places_named(value)
+        if not found:
+            raise ValidationError(
+                gettext(
+                    "No place is called “%(name)s”. Give a place's uid, or its full name in "
+                    "any language, as /api/v1/locations/ lists it."
+                ),
+                code="unknown_place",
+                params={"name": value},
+            )
+        if len(found) > 1:
+            lines = [
+                gettext(
+                    "“%(name)s” is the name of %(count)d places: give the uid of the one you mean."
+                )
+                % {"name": value, "count": len(found)},
+                *(describe(place) for place in found),
+            ]
+            raise ValidationError([ValidationError(line, code="ambiguous_place") for line in lines])
+        return found[0]
+
+
+class PlaceFilter(django_filters.Filter):
+    field_class = PlaceFormField
+
+
+# --- the filters -------------------------------------------------------------------------------
+
+
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=CaseStatus.choices,
@@ -35,10 +189,15 @@ class CaseFilter(django_filters.FilterSet):
     charge = django_filters.UUIDFilter(
         method="filter_charge", help_text="uid of a charge (see /api/v1/charges/)."
     )
-    location = django_filters.UUIDFilter(
+    location = PlaceFilter(
         method="filter_location",
-        help_text="uid of a place: cases with an event in it or anywhere inside it "
-        "(a prefecture includes its counties, towns and facilities).",
+        help_text=gettext_lazy(
+            "A place, by its uid or by its full name in any of its languages (exact, any "
+            "case: Ili Kazakh Autonomous Prefecture, Іле Қазақ автономиялық облысы, "
+            "伊犁哈萨克自治州): cases with an event in it or anywhere inside it (a prefecture "
+            "includes its counties, towns and facilities). A name that several places bear "
+            "is refused with their uids and where each lies; an unknown name is refused too."
+        ),
     )
     facility = django_filters.UUIDFilter(
         method="filter_facility", help_text="uid of a facility (prison, camp, detention centre)."
@@ -65,7 +224,7 @@ class CaseFilter(django_filters.FilterSet):
         method="filter_dates",
         help_text="Cases with an event that may have happened on or before this date.",
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = TimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="ISO 8601 time, e.g. 2024-11-05T00:00:00Z: cases changed since then, for "
@@ -79,12 +238,21 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         fields = []  # every filter is declared above
 
+    @classmethod
+    def repeatable(cls) -> set[str]:
+        """The filters that take several values (status=detained&status=sentenced)."""
+        return {
+            name
+            for name, f in cls.base_filters.items()
+            if isinstance(f, django_filters.MultipleChoiceFilter)
+        }
+
     def filter_charge(self, queryset, name, value):
         events = DetentionEvent.objects.filter(case=OuterRef("pk"), charges__uid=value)
         return queryset.filter(Exists(events))
 
     def filter_location(self, queryset, name, value):
-        place = Location.objects.filter(uid=value).first()
+        place = value if isinstance(value, Location) else Location.objects.filter(uid=value).first()
         if place is None:
             return queryset.none()
         inside = Q(location__path__startswith=place.path) | Q(facility__path__startswith=place.path)
@@ -106,9 +274,10 @@ class CaseFilter(django_filters.FilterSet):
         return queryset
 
     def filter_search(self, queryset, name, value):
-        # The admin's matching (people.matching): any script, any spelling of the name.
+        # The admin's matching (people.matching): any script, any spelling of the name. A text
+        # of separators only ("-") leaves nothing to look for: it finds nothing, not everyone.
         if not fold(value):
-            return queryset
+            return queryset.none()
         return queryset.filter(person__in=search_people(value, Person.objects.all()).values("pk"))
 
     def filter_queryset(self, queryset):
@@ -127,8 +296,31 @@ class CaseFilter(django_filters.FilterSet):
             overlap &= Q(date_earliest__lte=latest) | Q(date_earliest__isnull=True)
         return queryset.filter(Exists(DetentionEvent.objects.filter(overlap)))
 
+    def given(self, name) -> list[str]:
+        data = self.data
+        return list(data.getlist(name)) if hasattr(data, "getlist") else [data[name]]
+
     def is_valid(self):
-        if not super().is_valid():
+        valid = super().is_valid()
+        # Refused however the form read them: an empty value (it would filter nothing), one
+        # given twice (only one would count), a NUL (no database compares it).
+        repeatable = self.repeatable()
+        for name in self.filters:
+            if name not in self.data:
+                continue
+            values = self.given(name)
+            message = None
+            if any(patterns.is_blank(value) for value in values):
+                message = empty_message(name)
+            elif len(values) > 1 and name not in repeatable:
+                message = once_message(name)
+            elif any("\x00" in value for value in values):
+                message = gettext("Contains a NUL character.")
+            if message:
+                self.form.errors.pop(name, None)
+                self.form.add_error(name, message)
+                valid = False
+        if not valid:
             return False
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         earliest = edtf_bounds(start).earliest if start else None

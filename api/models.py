@@ -1,6 +1,8 @@
 """Partner groups, their API tokens (stored hashed), and the log of what they asked for."""
 
+import uuid
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 from django.db import models
 from django.utils import timezone
@@ -83,6 +85,53 @@ class PartnerToken(AbstractAPIKey):
         verbose_name_plural = "partner tokens"
 
 
+# The request log keeps every parameter's name, but values only of these: codes from a closed
+# list, dates and times, numbers and page positions, and (if they are uids) records' uids.
+# Free text (a search, a place given by its name) and the value of an unknown parameter
+# (often a misspelt "search") are kept by name only: what partners look for stays theirs.
+LOGGED_VALUES = frozenset(
+    {
+        "status",
+        "ethnicity",
+        "gender",
+        "event_kind",
+        "min_evidence_level",
+        "date_from",
+        "date_to",
+        "updated_since",
+        "since",
+        "ordering",
+        "page_size",
+        "cursor",
+        "format",
+        "formats",
+        "jsonl",
+    }
+)
+LOGGED_UIDS = frozenset({"charge", "facility", "incident", "location"})
+
+
+def _is_uid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def loggable_query(params) -> str:
+    """The query string to log for ``params`` (a QueryDict): ``search&status=detained`` for
+    ``?search=Kanat&status=detained``."""
+    parts = []
+    for name, values in params.lists():
+        for value in values:
+            if name in LOGGED_VALUES or (name in LOGGED_UIDS and _is_uid(value)):
+                parts.append(urlencode({name: value}))
+            elif quote(name) not in parts:
+                parts.append(quote(name))
+    return "&".join(parts)
+
+
 class ApiRequest(models.Model):
     """One token-authenticated API request: who asked for what. Never the token itself."""
 
@@ -91,7 +140,13 @@ class ApiRequest(models.Model):
     token_name = models.CharField(max_length=50)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=300)
-    query = models.CharField(max_length=1000, blank=True)
+    query = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="The parameters asked for. Values are kept only where they are codes, uids, "
+        "dates, numbers or page positions; of a search, a place given by its name or an "
+        "unknown parameter, only the name.",
+    )
     status = models.PositiveSmallIntegerField()
 
     class Meta:

@@ -249,10 +249,45 @@ CASE_FILTER_ERRORS = (
             ]
         },
     ),
-    ("Not a time", {"updated_since": ["Enter a valid date/time."]}),
+    (
+        "Not a time",
+        {
+            "updated_since": [
+                "An ISO 8601 time that exists, e.g. 2024-11-05T00:00:00Z or "
+                "2024-11-05T06:00:00+06:00 (UTC when no zone is given)."
+            ]
+        },
+    ),
+    (
+        "Empty",
+        {
+            "charge": [
+                "Empty: leave charge out, or give the uid of a charge (see /api/v1/charges/)."
+            ]
+        },
+    ),
+    (
+        "Ambiguous place name",
+        {
+            "location": [
+                "“Shonzhy” is the name of 2 places: give the uid of the one you mean.",
+                "5b0e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4: Shonzhy / Шонжы (county or "
+                "county-level city in China › Xinjiang Uyghur Autonomous Region › Altay "
+                "Prefecture)",
+                "9c8d7e6f-5a4b-4c3d-9e2f-1a0b9c8d7e6f: Shonzhy (county or county-level city "
+                "in China › Xinjiang Uyghur Autonomous Region › Ili Kazakh Autonomous "
+                "Prefecture)",
+            ]
+        },
+    ),
     (
         "Unknown ordering",
-        {"ordering": ["Use one of: -reference, -updated_at, reference, updated_at."]},
+        {
+            "ordering": [
+                "Use one of: -reference, -updated_at, reference, updated_at; several "
+                "separated by commas."
+            ]
+        },
     ),
     PAGE_SIZE,
     INVALID_CURSOR,
@@ -273,7 +308,12 @@ def withdrawn_responses(serializer) -> dict:
         400: bad_request(
             (
                 "since missing or not a time",
-                {"since": ["Required: an ISO 8601 time, e.g. 2024-11-05T00:00:00Z."]},
+                {
+                    "since": [
+                        "Required: an ISO 8601 time that exists, e.g. 2024-11-05T00:00:00Z "
+                        "(UTC when no zone is given)."
+                    ]
+                },
             )
         ),
         401: UNAUTHORIZED,
@@ -603,7 +643,12 @@ def export_responses() -> dict:
             CASE_FILTER_ERRORS[1],
             (
                 "Unknown format",
-                {"formats": ["Unknown format pdf: choose from csv, json, xlsx."]},
+                {
+                    "formats": [
+                        "Unknown format pdf: choose from csv, json, xlsx, comma-separated "
+                        "(e.g. csv,json), or leave formats out for all three."
+                    ]
+                },
             ),
         ),
         401: UNAUTHORIZED,

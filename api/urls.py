@@ -22,9 +22,10 @@ router.register("charges", views.ChargeViewSet, basename="charge")
 router.register("sources", views.SourceViewSet, basename="source")
 
 
-class DocsAccess:
+class DocsAccess(views.ReadOnly):
     """The schema and its docs page: for partners (token) and signed-in staff, no one else.
-    Like the partner endpoints, never cached, and refused in JSON (not YAML or HTML)."""
+    Like the partner endpoints, read-only (a write is a 405), never cached, and refused in
+    JSON (not YAML or HTML)."""
 
     authentication_classes = [PartnerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsPartnerOrStaff]

@@ -1,13 +1,16 @@
 """Partner API v1: read-only views over the published cases (api.public)."""
 
+import base64
+import binascii
 import re
 import uuid
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
+from django.utils.translation import gettext, gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -22,14 +25,14 @@ from rest_framework.decorators import (
     throttle_classes,
 )
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import SAFE_METHODS, AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from api import openapi, public
-from api.filters import CaseFilter
-from api.models import ApiRequest, PartnerToken
+from api import openapi, patterns, public
+from api.filters import CaseFilter, once_message, parse_time
+from api.models import ApiRequest, PartnerToken, loggable_query
 from cases import publication
 from people.models import Person, PersonAlias
 from sources.models import Source
@@ -44,22 +47,53 @@ class Pages(CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = ("-updated_at", "-pk")
+    invalid_cursor_message = gettext_lazy(
+        "Invalid cursor: follow the `next` and `previous` links as given."
+    )
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.model = queryset.model  # read by decode_cursor(), to check the position
+        return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request):
+        """DRF's, but refusing what DRF would take from a cursor it never gave: characters
+        around the base64 (which decoding skips), and a position that does not fit the
+        ordering (a time where a reference is sorted on, or a NUL), which the database would
+        otherwise fail on."""
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is None:
+            return None
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
+            if not patterns.matches(patterns.CURSOR, raw):
+                raise ValueError(raw)
+            base64.b64decode(raw, validate=True)
+            cursor = super().decode_cursor(request)
+            position = cursor.position
+            if position is not None:
+                if "\x00" in position:
+                    raise ValueError(position)
+                field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+                position = field.to_python(position)
+                if hasattr(position, "tzinfo") and is_naive(position):
+                    position = make_aware(position)
+        except (ValueError, binascii.Error, DjangoValidationError, exceptions.NotFound):
             raise exceptions.ValidationError(
-                {"cursor": ["Invalid cursor: follow the `next` and `previous` links as given."]}
+                {self.cursor_query_param: [str(self.invalid_cursor_message)]}
             ) from None
+        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=position)
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        # ASCII digits only: str.isdigit() would also take "５" and "²".
+        if not re.fullmatch("[0-9]+", raw) or not 1 <= int(raw) <= self.max_page_size:
             raise exceptions.ValidationError(
-                {"page_size": [f"A whole number from 1 to {self.max_page_size}."]}
+                {
+                    "page_size": [
+                        gettext("A whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
             )
         return int(raw)
 
@@ -81,23 +115,48 @@ class Filters(DjangoFilterBackend):
 
 
 class StrictOrdering(filters.OrderingFilter):
-    """Like DRF's, but an unknown ordering is a 400 instead of being ignored."""
+    """Like DRF's, but an unknown ordering is a 400 instead of being ignored, and the value
+    must be exactly what the schema says (patterns.ordering): no spaces, no empty terms."""
 
     def get_ordering(self, request, queryset, view):
         raw = request.query_params.get(self.ordering_param)
         if raw is not None:
-            allowed = {f for field in view.ordering_fields for f in (field, f"-{field}")}
-            asked = [term.strip() for term in raw.split(",") if term.strip()]
-            unknown = [term for term in asked if term not in allowed]
-            if unknown or not asked:
+            if not patterns.matches(patterns.ordering(view.ordering_fields), raw):
+                allowed = {f for field in view.ordering_fields for f in (field, f"-{field}")}
                 raise exceptions.ValidationError(
-                    {"ordering": [f"Use one of: {', '.join(sorted(allowed))}."]}
+                    {
+                        "ordering": [
+                            gettext("Use one of: %(allowed)s; several separated by commas.")
+                            % {"allowed": ", ".join(sorted(allowed))}
+                        ]
+                    }
                 )
+            asked = raw.split(",")
             return [*asked, "-pk" if asked[0].startswith("-") else "pk"]
         return self.get_default_ordering(view)
 
 
-class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
+class ReadOnly:
+    """A write to a read-only endpoint, by a caller who may read it, is answered 405 with the
+    `Allow` header (DRF adds it to every answer), not 403. Permissions still run first and
+    still refuse every write (deny by default): this only changes the answer. Without usable
+    credentials it stays 401; throttling counts the refused write like any request."""
+
+    def permission_denied(self, request, message=None, code=None):
+        if (
+            request.method not in SAFE_METHODS
+            and request.method not in self.allowed_methods
+            and all(
+                getattr(permission, "may_read", lambda request: False)(request)
+                for permission in self.get_permissions()
+            )
+        ):
+            self.check_throttles(request)
+            raise exceptions.MethodNotAllowed(request.method)
+        super().permission_denied(request, message, code)
+
+
+class PartnerViewSet(ReadOnly, viewsets.ReadOnlyModelViewSet):
     """Base of every partner endpoint: read-only, records by uid, no caching anywhere, every
     token-authenticated request logged (without the token), unknown parameters refused."""
 
@@ -119,10 +178,22 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
         if unknown:
             raise exceptions.ValidationError(
                 {
-                    name: [f"Unknown parameter. Accepted: {', '.join(sorted(allowed))}."]
+                    name: [
+                        gettext("Unknown parameter. Accepted: %(names)s.")
+                        % {"names": ", ".join(sorted(allowed))}
+                    ]
                     for name in unknown
                 }
             )
+        # One value a parameter, except the filters that take several (status): of two, only
+        # one would count, and the other would be silently dropped.
+        repeated = sorted(
+            name
+            for name, values in request.query_params.lists()
+            if len(values) > 1 and name not in CaseFilter.repeatable()
+        )
+        if repeated:
+            raise exceptions.ValidationError({name: [once_message(name)] for name in repeated})
 
     def filter_params(self) -> set[str]:
         if self.action == "withdrawn":
@@ -144,7 +215,9 @@ class PartnerViewSet(viewsets.ReadOnlyModelViewSet):
                 token_name=token.name,
                 method=request.method,
                 path=request.path[:300],
-                query=request.META.get("QUERY_STRING", "")[:1000],
+                # Which parameters, and only the values that are codes, uids and times:
+                # never the text of a search or a place's name (api.models.loggable_query).
+                query=loggable_query(request.query_params)[:1000],
                 status=response.status_code,
             )
         return response
@@ -224,15 +297,19 @@ class CaseViewSet(PartnerViewSet):
 
 
 def parse_since(raw):
-    try:
-        when = parse_datetime(raw or "")
-    except ValueError:  # well-formed but impossible, e.g. 2024-02-30T00:00:00Z
-        when = None
+    when = parse_time(raw or "")
     if when is None:
         raise exceptions.ValidationError(
-            {"since": ["Required: an ISO 8601 time, e.g. 2024-11-05T00:00:00Z."]}
+            {
+                "since": [
+                    gettext(
+                        "Required: an ISO 8601 time that exists, e.g. 2024-11-05T00:00:00Z "
+                        "(UTC when no zone is given)."
+                    )
+                ]
+            }
         )
-    return make_aware(when) if is_naive(when) else when
+    return when
 
 
 @extend_schema_view(**openapi.record_schema(public.PersonRecordSerializer, "Person"))

@@ -9,17 +9,35 @@ from pathlib import Path
 
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 
-from api import openapi
+from api import openapi, patterns
 from api.filters import CaseFilter
 from api.views import Filters, PartnerViewSet
 from exports import bundle, services
 from exports.models import Channel
 
-TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
+JSONL = {"true": True, "false": False}
+
+
+def formats_message(value: str) -> str:
+    accepted = {"formats": ", ".join(bundle.FORMATS)}
+    unknown = [name for name in value.split(",") if name and name not in bundle.FORMATS]
+    if unknown:
+        return gettext(
+            "Unknown format %(unknown)s: choose from %(formats)s, comma-separated (e.g. "
+            "csv,json), or leave formats out for all three."
+        ) % {"unknown": ", ".join(unknown), **accepted}
+    return (
+        gettext(
+            "Empty or misspelt: give %(formats)s, comma-separated without spaces (e.g. "
+            "csv,json), or leave formats out for all three."
+        )
+        % accepted
+    )
 
 
 class ErrorsInJson(DefaultContentNegotiation):
@@ -48,10 +66,14 @@ class CaseExportView(PartnerViewSet):
         responses=openapi.export_responses(),
     )
     def list(self, request):
-        formats = [f for f in request.query_params.get("formats", "").split(",") if f.strip()]
-        jsonl = request.query_params.get("jsonl", "").lower()
-        if jsonl not in TRUE | FALSE:
-            raise exceptions.ValidationError({"jsonl": ["true or false."]})
+        # Exactly as the schema says (api.patterns): an empty or misspelt value is refused,
+        # never read as "all formats" or "false".
+        formats = request.query_params.get("formats")
+        if formats is not None and not patterns.matches(patterns.EXPORT_FORMATS, formats):
+            raise exceptions.ValidationError({"formats": [formats_message(formats)]})
+        jsonl = request.query_params.get("jsonl", "false")
+        if jsonl not in JSONL:
+            raise exceptions.ValidationError({"jsonl": [gettext("true or false.")]})
         filters = {
             name: request.query_params.getlist(name)
             for name in request.query_params
@@ -64,8 +86,8 @@ class CaseExportView(PartnerViewSet):
             result = services.export_cases(
                 work / name,
                 channel=Channel.API,
-                formats=formats or bundle.FORMATS,
-                jsonl=jsonl in TRUE,
+                formats=formats.split(",") if formats else bundle.FORMATS,
+                jsonl=JSONL[jsonl],
                 as_zip=True,
                 filters=filters,
                 partner=request.auth.partner,
