@@ -19,6 +19,7 @@ from cases.models import (
     LocationKind,
     ReviewState,
 )
+from cases.readiness import ERROR, STEPS, readiness, step_checks
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, warn_if_verified
 from exports.admin import CaseExportMixin
 
@@ -90,14 +91,14 @@ class WorkflowForm(forms.Form):
     )
 
 
-# action name → (service, label, the permission that offers it)
+# action name → the service that takes the step (its permission and label: readiness.STEPS)
 WORKFLOW_ACTIONS = {
-    "submit": (services.submit_for_review, "Submit for review", "cases.change_case"),
-    "request_changes": (services.request_changes, "Request changes", "cases.verify_case"),
-    "verify": (services.verify, "Verify", "cases.verify_case"),
-    "publish": (services.publish, "Publish", "cases.publish_case"),
-    "unpublish": (services.unpublish, "Unpublish", "cases.publish_case"),
-    "archive": (services.archive, "Archive", "cases.archive_case"),
+    "submit": services.submit_for_review,
+    "request_changes": services.request_changes,
+    "verify": services.verify,
+    "publish": services.publish,
+    "unpublish": services.unpublish,
+    "archive": services.archive,
 }
 
 
@@ -221,18 +222,12 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             *super().get_urls(),
         ]
 
-    def available_actions(self, request, case) -> list[tuple[str, str]]:
-        return [
-            (name, label)
-            for name, (_, label, permission) in WORKFLOW_ACTIONS.items()
-            if request.user.has_perm(permission) and name in ACTIONS_BY_STATE[case.workflow_state]
-        ]
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         case = self.get_object(request, unquote(object_id))
         if case is not None:
-            extra_context["workflow_actions"] = self.available_actions(request, case)
+            # The panel and the buttons: every step with the reasons it would be refused.
+            extra_context["readiness"] = readiness(case, request.user)
             if case.review_state == ReviewState.VERIFIED:
                 extra_context["verified_warning"] = VERIFIED_WARNING
         return super().change_view(request, object_id, form_url, extra_context)
@@ -241,13 +236,17 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         case = self.get_object(request, unquote(object_id))
         if case is None or action not in WORKFLOW_ACTIONS:
             raise Http404
-        service, label, permission = WORKFLOW_ACTIONS[action]
+        service = WORKFLOW_ACTIONS[action]
+        permission, label = STEPS[action]
+        label = str(label)
         if not request.user.has_perm(permission):
             raise PermissionDenied
         form = WorkflowForm(request.POST or None, initial={"evidence_level": None})
         suggested = services.suggest_evidence_level(case) if action == "verify" else None
         if action == "verify" and not request.POST:
             form.initial["evidence_level"] = suggested
+        checks = step_checks(case, request.user, action)
+        blocked = any(check.level == ERROR for check in checks)
         if request.method == "POST" and form.is_valid():
             kwargs = {"reason": form.cleaned_data["reason"]}
             if action == "verify":
@@ -269,7 +268,9 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             "action_label": label,
             "form": form,
             "suggested_level": suggested and EvidenceLevel(suggested).label,
-            "checks": workflow_checks(case, request.user) if action in CHECKED_ACTIONS else [],
+            "state_label": services.state_label(case),
+            "checks": checks,
+            "blocked": blocked,
         }
         return TemplateResponse(request, "admin/cases/case/workflow.html", context)
 
@@ -296,47 +297,10 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         return request.user.has_perm("cases.publish_case")
 
 
-CHECKED_ACTIONS = ("verify", "publish")
-
 VERIFIED_WARNING = (
     "This case is verified. Saving any change to it, its events, citations, person or names "
     "sends it back to review and withdraws it from partners until it is verified again."
 )
-
-# Which workflow steps each state offers.
-ACTIONS_BY_STATE = {
-    "draft": {"submit", "archive"},
-    "in_review": {"request_changes", "verify", "archive"},
-    "verified": {"publish", "archive"},
-    "published": {"unpublish", "archive"},
-    "archived": set(),
-}
-
-
-def workflow_checks(case, user) -> list[tuple[bool, str]]:
-    """The rules a verifier sees before verifying or publishing: (passed, what)."""
-    uncited = services.uncited_events(case)
-    try:
-        services.check_four_eyes(case, user)
-        four_eyes = (
-            True,
-            "You did not create or change this case since it was submitted, and no account of "
-            "yours is tied to an account of someone who did.",
-        )
-    except services.TransitionRefused as refusal:
-        four_eyes = (False, str(refusal))
-    problems = services.publication_problems(case) if case.review_state == "verified" else []
-    checks = [
-        four_eyes,
-        (
-            not uncited,
-            "Every event has a citation."
-            if not uncited
-            else f"Events without a citation: {', '.join(map(str, uncited))}.",
-        ),
-    ]
-    checks += [(False, problem) for problem in problems]
-    return checks
 
 
 @admin.register(DetentionEvent)

@@ -79,15 +79,16 @@ def _reason_required(reason: str, what: str) -> str:
     return reason
 
 
+def _refuse_on(problems: list[str]) -> None:
+    if problems:
+        raise TransitionRefused(" ".join(problems))
+
+
 def submit_for_review(case: Case, user, reason: str = "") -> CaseTransition:
     _require(user, "cases.change_case", "submit cases for review")
     with _transition(case, user, TransitionAction.SUBMIT, reason):
         case = _lock(case)
-        if case.archived_at or case.review_state != ReviewState.DRAFT:
-            raise TransitionRefused(
-                f"Only a draft can be submitted for review; {case.reference} is "
-                f"{case.workflow_state.replace('_', ' ')}."
-            )
+        _refuse_on(submit_problems(case))
         before = case.workflow_state
         case.review_state, case.submitted_at = ReviewState.IN_REVIEW, timezone.now()
         return _step(case, user, TransitionAction.SUBMIT, before, reason)
@@ -111,20 +112,8 @@ def verify(case: Case, user, evidence_level: int | None = None, reason: str = ""
     _require(user, "cases.verify_case", "verify cases")
     with _transition(case, user, TransitionAction.VERIFY, reason):
         case = _lock(case)
-        if case.review_state != ReviewState.IN_REVIEW:
-            raise TransitionRefused(
-                f"Only a case in review can be verified; {case.reference} is not."
-            )
-        check_four_eyes(case, user)
-        uncited = uncited_events(case)
-        if uncited:
-            raise TransitionRefused(
-                "Every event needs at least one citation before the case can be verified. "
-                f"Without a citation: {', '.join(str(event) for event in uncited)}."
-            )
+        _refuse_on(verify_problems(case, user))
         suggested = suggest_evidence_level(case)
-        if suggested is None:
-            raise TransitionRefused("The case cites no source: add a citation first.")
         level = suggested if evidence_level is None else int(evidence_level)
         if level > suggested:
             raise TransitionRefused(
@@ -291,6 +280,92 @@ def suggest_evidence_level(case: Case) -> int | None:
     if any(source.is_first_hand for source in sources):
         return EvidenceLevel.TESTIMONY
     return EvidenceLevel.REPORTED
+
+
+def state_label(case: Case) -> str:
+    return {
+        "draft": gettext("a draft"),
+        "in_review": gettext("in review"),
+        "verified": gettext("verified"),
+        "published": gettext("published"),
+        "archived": gettext("archived"),
+    }[case.workflow_state]
+
+
+def citation_problems(case: Case) -> list[str]:
+    """What the case lacks before it can be verified: a citation on every event, and at least
+    one citation at all (the evidence level is suggested from them)."""
+    problems = []
+    uncited = uncited_events(case)
+    if uncited:
+        problems.append(
+            gettext(
+                "Every event needs at least one citation before the case can be verified. "
+                "Without a citation: %(events)s."
+            )
+            % {"events": ", ".join(str(event) for event in uncited)}
+        )
+    elif not case_citations(case).exists():
+        problems.append(gettext("The case cites no source: add a citation first."))
+    return problems
+
+
+def submit_problems(case: Case) -> list[str]:
+    """Why the case cannot be submitted for review now (empty: it can). Submitting refuses
+    what could not be verified, so that the rule shows before the verifier's step."""
+    if case.archived_at or case.review_state != ReviewState.DRAFT:
+        return [
+            gettext("Only a draft can be submitted for review; %(reference)s is %(state)s.")
+            % {"reference": case.reference, "state": state_label(case)}
+        ]
+    return citation_problems(case)
+
+
+def verify_problems(case: Case, user) -> list[str]:
+    """Why ``user`` cannot verify the case now (empty: they can)."""
+    if case.archived_at or case.review_state != ReviewState.IN_REVIEW:
+        return [
+            gettext("Only a case in review can be verified; %(reference)s is %(state)s.")
+            % {"reference": case.reference, "state": state_label(case)}
+        ]
+    problems = []
+    try:
+        check_four_eyes(case, user)
+    except TransitionRefused as refusal:
+        problems.append(str(refusal))
+    return problems + citation_problems(case)
+
+
+def step_problems(case: Case, user, action: str) -> list[str]:
+    """Why a workflow step would be refused now, by the rules the step itself applies (the
+    reason a step asks for is not a problem here: it is given with the step)."""
+    if action == TransitionAction.SUBMIT:
+        return submit_problems(case)
+    if action == TransitionAction.VERIFY:
+        return verify_problems(case, user)
+    if action == TransitionAction.PUBLISH:
+        return publication_problems(case)
+    if action == TransitionAction.REQUEST_CHANGES and case.review_state != ReviewState.IN_REVIEW:
+        return [gettext("%(reference)s is not in review.") % {"reference": case.reference}]
+    if action == TransitionAction.UNPUBLISH and not case.is_published:
+        return [gettext("%(reference)s is not published.") % {"reference": case.reference}]
+    if action == TransitionAction.ARCHIVE and case.archived_at:
+        return [gettext("%(reference)s is already archived.") % {"reference": case.reference}]
+    return []
+
+
+# Which workflow steps each state offers.
+ACTIONS_BY_STATE = {
+    "draft": (TransitionAction.SUBMIT, TransitionAction.ARCHIVE),
+    "in_review": (
+        TransitionAction.REQUEST_CHANGES,
+        TransitionAction.VERIFY,
+        TransitionAction.ARCHIVE,
+    ),
+    "verified": (TransitionAction.PUBLISH, TransitionAction.ARCHIVE),
+    "published": (TransitionAction.UNPUBLISH, TransitionAction.ARCHIVE),
+    "archived": (),
+}
 
 
 def publication_problems(case: Case) -> list[str]:

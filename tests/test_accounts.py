@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from cases import services
-from cases.admin import workflow_checks
+from cases.readiness import ERROR, step_checks
 from casetracker.audit import acting_as
 from casetracker.integrity import AuditLink, verify_chain
 from casetracker.models import AccountChange
@@ -451,9 +451,9 @@ def test_the_verify_page_shows_the_same_refusal(as_alice, alice):
     colleague = make_user("colleague")
     grant(as_alice, colleague, VERIFIER)
     case = in_review(alice)
-    passed, what = workflow_checks(case, colleague)[0]
-    assert not passed
-    assert what == refused_reason(case, colleague)
+    check = step_checks(case, colleague, "verify")[0]
+    assert check.level == ERROR
+    assert check.text == refused_reason(case, colleague)
 
 
 def test_a_superusers_account_is_not_found_for_an_administrator_like_a_missing_one(

@@ -237,19 +237,31 @@ def test_an_inactive_verifier_cannot_verify(data_entry, verifier):
 # --- every event needs a citation ------------------------------------------------------------
 
 
-def test_an_uncited_event_blocks_verification_and_is_named(data_entry, verifier):
+def test_an_uncited_event_blocks_submission_and_is_named(data_entry):
     case = cited_case(data_entry)
     make_event(case, kind="released", date="2025-01")
-    services.submit_for_review(case, data_entry)
+    with pytest.raises(TransitionRefused, match="Without a citation: Released 2025-01"):
+        services.submit_for_review(case, data_entry)
+    assert fresh(case).review_state == ReviewState.DRAFT
+
+
+def test_a_case_citing_nothing_cannot_be_submitted(data_entry):
+    case = make_case(created_by=data_entry)
+    with pytest.raises(TransitionRefused, match="cites no source"):
+        services.submit_for_review(case, data_entry)
+
+
+def test_an_event_added_in_review_without_a_citation_blocks_verification(data_entry, verifier):
+    case = in_review(data_entry)
+    make_event(case, kind="released", date="2025-01")
     with pytest.raises(TransitionRefused, match="Without a citation: Released 2025-01"):
         services.verify(case, verifier)
     assert fresh(case).review_state == ReviewState.IN_REVIEW
 
 
 def test_citing_the_event_unblocks_verification(data_entry, verifier):
-    case = cited_case(data_entry)
+    case = in_review(data_entry)
     event = make_event(case, kind="released", date="2025-01")
-    services.submit_for_review(case, data_entry)
     make_citation(make_source(), event=event)
     services.verify(case, verifier)
     assert fresh(case).review_state == ReviewState.VERIFIED
@@ -331,8 +343,11 @@ def test_no_citations_suggest_no_level():
 
 
 def test_a_case_without_citations_cannot_be_verified(data_entry, verifier):
+    # Submitting refuses such a case already; one put in review some other way is still
+    # refused at verification.
     case = make_case(created_by=data_entry)
-    services.submit_for_review(case, data_entry)
+    with without_reopening():
+        Case.objects.filter(pk=case.pk).update(review_state=ReviewState.IN_REVIEW)
     with pytest.raises(TransitionRefused, match="cites no source"):
         services.verify(case, verifier)
     assert fresh(case).review_state == ReviewState.IN_REVIEW

@@ -269,7 +269,10 @@ def test_the_change_page_of_a_draft_has_no_verified_warning(seed_case, as_demo):
 
 def test_the_change_page_offers_the_steps_the_user_may_take(seed_case, as_demo):
     response = as_demo("dataentry").get(change_url(seed_case))
-    assert response.context["workflow_actions"] == [("submit", "Submit for review")]
+    steps = response.context["readiness"].steps
+    assert [(step.action, step.label, step.allowed) for step in steps] == [
+        ("submit", "Submit for review", True)
+    ]
     assert workflow_url(seed_case, "submit") in response.content.decode()
 
 
@@ -295,7 +298,8 @@ def test_the_verify_page_shows_the_failed_four_eyes_check_before_posting(seed_ca
     client = as_demo("verifier")
     client.post(workflow_url(seed_case, "submit"), {"reason": "Submitted by the verifier."})
     page = client.get(workflow_url(seed_case, "verify"))
-    assert (False, page.context["checks"][0][1]) == page.context["checks"][0]
+    assert page.context["checks"][0].level == "error"
+    assert page.context["blocked"]
     assert "another verifier must verify it" in page.content.decode()
 
 
