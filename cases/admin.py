@@ -20,7 +20,7 @@ from cases.models import (
     ReviewState,
 )
 from cases.readiness import ERROR, STEPS, readiness, step_checks
-from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, warn_if_verified
+from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
 from exports.admin import CaseExportMixin
 
 
@@ -222,6 +222,11 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             *super().get_urls(),
         ]
 
+    reopen_warning_in_page = True  # VERIFIED_WARNING, above the form
+
+    def reopen_warning_cases(self, request, obj):
+        return [obj]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         case = self.get_object(request, unquote(object_id))
@@ -313,11 +318,8 @@ class DetentionEventAdmin(DomainAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        event = self.get_object(request, unquote(object_id))
-        if event is not None:
-            warn_if_verified(request, [event.case])
-        return super().change_view(request, object_id, form_url, extra_context)
+    def reopen_warning_cases(self, request, obj):
+        return [obj.case]
 
     autocomplete_fields = ("case", "location", "facility", "authority", "charges")
     fields = (

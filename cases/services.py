@@ -36,6 +36,21 @@ class TransitionRefused(Exception):
 
 # True while a service writes a case, so that its own write does not count as an edit.
 _in_transition: ContextVar[bool] = ContextVar("casetracker_in_transition", default=False)
+# While set, the references of the cases that edits send back to review (collect_reopened).
+_reopened: ContextVar[list | None] = ContextVar("casetracker_reopened", default=None)
+
+
+@contextmanager
+def collect_reopened() -> Iterator[list[str]]:
+    """Collect the references of the verified cases that the writes inside send back to
+    review: the admin tries a save, and asks before keeping one that reopens cases the page
+    had not warned about (casetracker.admin.ReopenGuard)."""
+    bucket: list[str] = []
+    token = _reopened.set(bucket)
+    try:
+        yield bucket
+    finally:
+        _reopened.reset(token)
 
 
 @contextmanager
@@ -179,6 +194,9 @@ def reopen_after_edit(case: Case, user, what: str) -> CaseTransition | None:
             return None
         before = case.workflow_state
         case.review_state, case.submitted_at = ReviewState.IN_REVIEW, timezone.now()
+        bucket = _reopened.get()
+        if bucket is not None:
+            bucket.append(case.reference)
         return _step(case, user, TransitionAction.REOPEN, before, reason)
 
 

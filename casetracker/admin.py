@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from casetracker.models import ConcurrentEditError
@@ -23,10 +24,136 @@ class HiddenIsNotFound:
         raise Http404
 
 
-class DomainAdmin(HiddenIsNotFound, SimpleHistoryAdmin):
-    """Base admin: history (read-only) on every record, timestamps and public id read-only,
-    and related-record pickers that offer only what the user may see."""
+CONFIRM_REOPEN = "confirm_reopen"
 
+
+class ReopenGuardForm(forms.ModelForm):
+    """Asks before a save sends verified cases back to review that the page did not warn about
+    (ReopenGuard). ``reopen_pending`` is set, per request, on the form class the admin builds."""
+
+    confirm_reopen = forms.BooleanField(
+        label=_("Send these verified cases back to review"),
+        required=False,
+        help_text=_(
+            "They leave partner outputs until a verifier verifies them again. Untick and "
+            "change your edit if that is not what you meant."
+        ),
+    )
+    reopen_pending: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.reopen_pending and not cleaned.get(CONFIRM_REOPEN):
+            self.add_error(
+                CONFIRM_REOPEN,
+                _(
+                    "Saving this sends verified case(s) %(references)s back to review. Nothing "
+                    "was saved: tick the box to save anyway."
+                )
+                % {"references": ", ".join(self.reopen_pending)},
+            )
+        return cleaned
+
+
+class _Undo(Exception):
+    """Raised to roll back a save tried only to see which cases it reopens."""
+
+
+class ReopenGuard:
+    """No save sends a verified case back to review without a warning first, naming it.
+
+    The page warns on opening about the cases it knows a save touches
+    (``reopen_warning_cases``); a save that reopens another one (a citation added from the
+    source page to a verified case, say) is tried, rolled back, and shown again asking for
+    confirmation. The save's own rules decide what it reopens (cases.signals): nothing here
+    predicts it. Saves with uploaded files are not tried twice (the file would be stored).
+    """
+
+    # The case page says so in its own words (cases/admin.py CaseAdmin).
+    reopen_warning_in_page = False
+
+    def reopen_warning_cases(self, request, obj) -> list:
+        """The cases that saving this page may send back to review, as far as the page knows
+        before the save. Overridden by the admins of case records."""
+        return []
+
+    def _warned_cases(self, request, obj) -> list:
+        """Those of them that are verified and that the user may see (need to know)."""
+        from cases.models import Case  # cases sits above this module
+
+        pks = [case.pk for case in self.reopen_warning_cases(request, obj)]
+        return list(
+            Case.objects.visible_to(request.user).filter(pk__in=pks, review_state="verified")
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and not self.reopen_warning_in_page:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                warn_if_verified(request, self._warned_cases(request, obj))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_fields(self, request, obj=None):
+        # The confirmation is a declared form field: shown only when a save needs it.
+        return [f for f in super().get_fields(request, obj) if f != CONFIRM_REOPEN]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        asking = getattr(request, "_reopen_pending", None) or request.POST.get(CONFIRM_REOPEN)
+        if asking and issubclass(self.form, ReopenGuardForm):
+            title = _("Verified cases go back to review")
+            fieldsets = [(title, {"fields": (CONFIRM_REOPEN,)}), *fieldsets]
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        pending = getattr(request, "_reopen_pending", None)
+        if pending and issubclass(form, ReopenGuardForm):
+            form = type(form.__name__, (form,), {"reopen_pending": tuple(pending)})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if (
+            request.method != "POST"
+            or request.POST.get(CONFIRM_REOPEN)
+            or request.FILES
+            or not issubclass(self.form, ReopenGuardForm)
+        ):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        # Cases sit above this module: reached at call time.
+        from cases.models import Case
+        from cases.services import collect_reopened
+
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        warned = {c.reference for c in self._warned_cases(request, obj)} if obj else set()
+        queued = list(_queued_messages(request))
+        try:
+            with transaction.atomic(), collect_reopened() as reopened:
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+                # Only cases the user may see are named (and asked about): need to know.
+                visible = Case.objects.visible_to(request.user).filter(reference__in=reopened)
+                unwarned = sorted(set(visible.values_list("reference", flat=True)) - warned)
+                if unwarned and response.status_code == 302:
+                    raise _Undo
+        except _Undo:
+            # Nothing was kept: show the form again, asking (ReopenGuardForm.clean).
+            _queued_messages(request)[:] = queued  # drop "changed successfully"
+            request._reopen_pending = unwarned
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        return response
+
+
+def _queued_messages(request) -> list:
+    storage = getattr(request, "_messages", None)
+    return getattr(storage, "_queued_messages", [])
+
+
+class DomainAdmin(ReopenGuard, HiddenIsNotFound, SimpleHistoryAdmin):
+    """Base admin: history (read-only) on every record, timestamps and public id read-only,
+    related-record pickers that offer only what the user may see, and a warning before any
+    save that sends a verified case back to review (ReopenGuard)."""
+
+    form = ReopenGuardForm
     list_per_page = 50
     show_full_result_count = False
     readonly_fields = ("uid", "created_at", "updated_at")
@@ -73,7 +200,7 @@ VERIFIED_WARNING = (
 
 def warn_if_verified(request, cases) -> None:
     """Say so before the user saves: editing a verified case's records reopens it."""
-    references = [case.reference for case in cases if case.review_state == "verified"]
+    references = sorted({case.reference for case in cases if case.review_state == "verified"})
     if references and request.method == "GET":
         messages.warning(request, VERIFIED_WARNING.format(references=", ".join(references)))
 
@@ -111,7 +238,7 @@ class ReadOnlyAdmin(HiddenIsNotFound, admin.ModelAdmin):
         return False
 
 
-class StampedForm(forms.ModelForm):
+class StampedForm(ReopenGuardForm):
     """Carries the version the user opened, and asks why they change the record."""
 
     # Not "version": the model's own field of that name is not editable.

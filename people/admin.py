@@ -14,7 +14,6 @@ from casetracker.admin import (
     NameSearchMixin,
     StampedAdmin,
     StampedForm,
-    warn_if_verified,
 )
 from casetracker.edtf import edtf_bounds
 from people.matching import find_people, shown_reasons
@@ -212,11 +211,8 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
             ]
         return fieldsets
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        person = self.get_object(request, unquote(object_id))
-        if person is not None:
-            warn_if_verified(request, person.cases.all())
-        return super().change_view(request, object_id, form_url, extra_context)
+    def reopen_warning_cases(self, request, obj):
+        return list(obj.cases.all())
 
     def get_queryset(self, request):
         people = super().get_queryset(request).visible_to(request.user)

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cases.admin import CaseAdmin, DetentionEventAdmin
+from cases.models import Case
 from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin
 from casetracker.audit import because
 from people.admin import PersonAdmin
@@ -134,6 +135,16 @@ class SourceAdmin(StampedAdmin):
 
     actions = ("archive_selected",)
 
+    def reopen_warning_cases(self, request, obj):
+        # Editing a source changes what every case citing it rests on (sources.signals).
+        return list(
+            Case.objects.filter(
+                Q(citations__source=obj)
+                | Q(events__citations__source=obj)
+                | Q(person__citations__source=obj)
+            ).distinct()
+        )
+
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if "://" in search_term:
@@ -187,6 +198,13 @@ class SourceAdmin(StampedAdmin):
 
 @admin.register(Citation)
 class CitationAdmin(DomainAdmin):
+    def reopen_warning_cases(self, request, obj):
+        if obj.case_id:
+            return [obj.case]
+        if obj.event_id:
+            return [obj.event.case]
+        return list(obj.person.cases.all())
+
     list_display = ("__str__", "source", "credibility", "locator")
     list_filter = ("credibility", "source__access")
     list_select_related = ("source", "case__person", "event__case__person", "person")
