@@ -6,4 +6,4 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self):
-        from cases import signals  # noqa: F401 - connects the receivers
+        from cases import home, signals  # noqa: F401 - connect the receivers, register the panels

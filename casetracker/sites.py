@@ -14,14 +14,28 @@ from casetracker.models import AccountChange
 from casetracker.security import SecurityEvent
 from casetracker.two_factor import StaffAuthenticationForm
 
-# How many account changes the admin home page lists.
+# How many account changes and security events the admin home page lists.
 RECENT_ACCOUNT_CHANGES = 10
+RECENT_SECURITY_EVENTS = 10
+
+# The home page's work lists, contributed by the apps above this one (cases.home): each a
+# function of the request returning a panel (a dict with a "template" and its context) or
+# None when the user has nothing to see there.
+HOME_PANELS = []
+
+
+def home_panel(function):
+    """Register a panel of the admin home page (decorator)."""
+    HOME_PANELS.append(function)
+    return function
 
 
 class StaffAdminSite(admin.AdminSite):
     """The admin, open only to active staff who passed the second factor in this session
     (when ``settings.REQUIRE_2FA``, read on every request)."""
 
+    # No "View site" link: there is no public site yet, and "/" leads back to the admin.
+    site_url = None
     login_form = StaffAuthenticationForm
     login_template = "admin/staff_login.html"
     index_template = "admin/staff_index.html"
@@ -44,6 +58,11 @@ class StaffAdminSite(admin.AdminSite):
         if request.user.has_perm("casetracker.view_accountchange"):
             changes = AccountChange.objects.select_related("actor", "account")
             extra_context["account_changes"] = changes[:RECENT_ACCOUNT_CHANGES]
+        if request.user.has_perm("casetracker.view_securityevent"):
+            extra_context["security_events"] = SecurityEvent.objects.all()[:RECENT_SECURITY_EVENTS]
+        extra_context["home_panels"] = [
+            panel for panel in (function(request) for function in HOME_PANELS) if panel
+        ]
         return super().index(request, extra_context)
 
 
