@@ -1,0 +1,394 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from cases import services
+from cases.home import my_cases
+from cases.models import (
+    Case,
+    CaseTransition,
+    Charge,
+    DetentionEvent,
+    EvidenceLevel,
+    Incident,
+    Location,
+    LocationKind,
+    ReviewState,
+)
+from cases.readiness import ERROR, STEPS, readiness, step_checks
+from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
+from exports.admin import CaseExportMixin
+
+
+class PlaceFilter(admin.SimpleListFilter):
+    """Cases with an event anywhere inside a region or prefecture (or the place itself)."""
+
+    title = "place (and everywhere inside it)"
+    parameter_name = "place"
+    kinds = (LocationKind.COUNTRY, LocationKind.REGION, LocationKind.PREFECTURE)
+
+    def lookups(self, request, model_admin):
+        places = Location.objects.filter(kind__in=self.kinds).only("pk", "name_en", "kind")
+        return [(str(place.pk), place.name_en) for place in places]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        place = Location.objects.filter(pk=self.value()).first()
+        if place is None:
+            return queryset.none()
+        return queryset.filter(events__location__path__startswith=place.path).distinct()
+
+
+class MyCasesFilter(admin.SimpleListFilter):
+    """The data-entry work lists of the home page (cases.home.my_cases)."""
+
+    title = _("my cases")
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("drafts", _("my drafts")),
+            ("returned", _("returned to me for changes")),
+            ("in_review", _("mine in review")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {"drafts", "returned", "in_review"}:
+            return queryset
+        return queryset.filter(pk__in=my_cases(request.user, self.value()).values("pk"))
+
+
+class DetentionEventInline(admin.StackedInline):
+    model = DetentionEvent
+    fields = (
+        ("kind", "date"),
+        ("location", "facility", "authority"),
+        ("charges", "charge_basis"),
+        "sentence",
+        "description",
+    )
+    autocomplete_fields = ("location", "facility", "authority", "charges")
+    extra = 0
+    show_change_link = True  # event-level citations are added on the event's own page
+
+
+class CaseTransitionInline(admin.TabularInline):
+    model = CaseTransition
+    fields = ("at", "action", "from_state", "to_state", "user", "evidence_level", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "workflow log (append-only)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class WorkflowForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the workflow log. Required to request changes, unpublish, archive, "
+        "or lower the evidence level.",
+    )
+    evidence_level = forms.TypedChoiceField(
+        choices=[("", "As suggested"), *EvidenceLevel.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+# action name → the service that takes the step (its permission and label: readiness.STEPS)
+WORKFLOW_ACTIONS = {
+    "submit": services.submit_for_review,
+    "request_changes": services.request_changes,
+    "verify": services.verify,
+    "publish": services.publish,
+    "unpublish": services.unpublish,
+    "archive": services.archive,
+}
+
+
+@admin.register(Case)
+class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
+    name_search_lookup = "person__names__search_name"
+    change_form_template = "admin/cases/case/change_form.html"
+    list_display = (
+        "reference",
+        "person",
+        "status",
+        "review_state",
+        "is_published",
+        "evidence_level",
+        "sensitive",
+        "event_count",
+        "updated_at",
+        "updated_by",
+    )
+    list_filter = (
+        MyCasesFilter,
+        "review_state",
+        "is_published",
+        "evidence_level",
+        "sensitive",
+        "status",
+        "person__ethnicity",
+        ("events__charges", admin.RelatedOnlyFieldListFilter),
+        PlaceFilter,
+        "incidents",
+        ("archived_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("reference", "=uid", "person__display_name")
+    autocomplete_fields = ("person", "incidents", "assigned_staff")
+    inlines = (DetentionEventInline,)  # sources.admin adds the citations inline
+    readonly_fields = (
+        *StampedAdmin.readonly_fields,
+        "reference",
+        "status",
+        "review_state",
+        "evidence_level",
+        "evidence_level_reason",
+        "verified_by",
+        "verified_at",
+        "is_published",
+        "published_at",
+        "archived_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("reference", "person", "incidents")}),
+        ("Situation", {"fields": ("status", "status_override")}),
+        (
+            "Verification and publication",
+            {
+                "fields": (
+                    ("review_state", "is_published", "archived_at"),
+                    ("evidence_level", "evidence_level_reason"),
+                    ("verified_by", "verified_at", "published_at"),
+                )
+            },
+        ),
+        ("Need to know", {"fields": ("sensitive", "assigned_staff")}),
+        ("Public", {"fields": ("public_summary",)}),
+        (
+            "Restricted — staff only",
+            {"fields": ("internal_notes",), "description": "Never shown to partners or exported."},
+        ),
+        ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
+    )
+    actions = (
+        "submit_selected",
+        "publish_selected",
+        # exports.admin.CaseExportMixin; "Export published cases" is on the changelist.
+        "export_selected",
+        "export_selected_unpublished",
+    )
+
+    def get_queryset(self, request):
+        # Here, not in list_select_related: autocomplete and the changelist both need it.
+        queryset = (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .select_related("person", "updated_by")
+        )
+        return self.with_counts(queryset, event_total=Count("events", distinct=True))
+
+    def get_inlines(self, request, obj):
+        inlines = list(super().get_inlines(request, obj))
+        return [*inlines, CaseTransitionInline] if obj else inlines
+
+    @admin.display(description="events", ordering="event_total")
+    def event_count(self, obj):
+        return obj.event_total
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        case = form.instance
+        if case.sensitive and not case.assigned_staff.filter(pk=request.user.pk).exists():
+            # Whoever marks a case sensitive keeps seeing it.
+            case.assigned_staff.add(request.user)
+        case.refresh_status()
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and not (obj and (obj.archived_at or obj.ever_verified()))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # verified cases are archived, never deleted
+        return actions
+
+    # --- workflow ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/workflow/<str:action>/",
+                self.admin_site.admin_view(self.workflow_view),
+                name="cases_case_workflow",
+            ),
+            *super().get_urls(),
+        ]
+
+    reopen_warning_in_page = True  # VERIFIED_WARNING, above the form
+
+    def reopen_warning_cases(self, request, obj):
+        return [obj]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        case = self.get_object(request, unquote(object_id))
+        if case is not None:
+            # The panel and the buttons: every step with the reasons it would be refused.
+            extra_context["readiness"] = readiness(case, request.user)
+            if case.review_state == ReviewState.VERIFIED:
+                extra_context["verified_warning"] = VERIFIED_WARNING
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def workflow_view(self, request, object_id, action):
+        case = self.get_object(request, unquote(object_id))
+        if case is None or action not in WORKFLOW_ACTIONS:
+            raise Http404
+        service = WORKFLOW_ACTIONS[action]
+        permission, label = STEPS[action]
+        label = str(label)
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        form = WorkflowForm(request.POST or None, initial={"evidence_level": None})
+        suggested = services.suggest_evidence_level(case) if action == "verify" else None
+        if action == "verify" and not request.POST:
+            form.initial["evidence_level"] = suggested
+        checks = step_checks(case, request.user, action)
+        blocked = any(check.level == ERROR for check in checks)
+        if request.method == "POST" and form.is_valid():
+            kwargs = {"reason": form.cleaned_data["reason"]}
+            if action == "verify":
+                kwargs["evidence_level"] = form.cleaned_data["evidence_level"]
+            try:
+                service(case, request.user, **kwargs)
+            except services.TransitionRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                self.message_user(request, f"{case.reference}: {label.lower()} — done.")
+                return HttpResponseRedirect(reverse("admin:cases_case_change", args=[case.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {case}",
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "action": action,
+            "action_label": label,
+            "form": form,
+            "suggested_level": suggested and EvidenceLevel(suggested).label,
+            "state_label": services.state_label(case),
+            "checks": checks,
+            "blocked": blocked,
+        }
+        return TemplateResponse(request, "admin/cases/case/workflow.html", context)
+
+    def _bulk(self, request, queryset, service, done):
+        succeeded = 0
+        for case in queryset:
+            try:
+                service(case, request.user)
+                succeeded += 1
+            except services.TransitionRefused as refusal:
+                self.message_user(request, f"{case.reference}: {refusal}", messages.WARNING)
+        if succeeded:
+            self.message_user(request, f"{succeeded} case(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Submit selected cases for review", permissions=["change"])
+    def submit_selected(self, request, queryset):
+        self._bulk(request, queryset, services.submit_for_review, "submitted for review")
+
+    @admin.action(description="Publish selected verified cases", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        self._bulk(request, queryset, services.publish, "published")
+
+    def has_publish_permission(self, request):
+        return request.user.has_perm("cases.publish_case")
+
+
+VERIFIED_WARNING = (
+    "This case is verified. Saving any change to it, its events, citations, person or names "
+    "sends it back to review and withdraws it from partners until it is verified again."
+)
+
+
+@admin.register(DetentionEvent)
+class DetentionEventAdmin(DomainAdmin):
+    list_display = ("__str__", "case", "kind", "date", "location", "facility")
+    list_filter = ("kind", "charge_basis")
+    list_select_related = ("case__person", "location", "facility")
+    search_fields = ("case__reference", "case__person__display_name", "description")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def reopen_warning_cases(self, request, obj):
+        return [obj.case]
+
+    autocomplete_fields = ("case", "location", "facility", "authority", "charges")
+    fields = (
+        "case",
+        ("kind", "date"),
+        ("location", "facility", "authority"),
+        ("charges", "charge_basis"),
+        "sentence",
+        "description",
+        *DomainAdmin.readonly_fields,
+    )
+
+
+@admin.register(Location)
+class LocationAdmin(DomainAdmin):
+    list_display = ("name_en", "name_kk", "name_zh", "kind", "facility_type", "parent")
+    list_filter = ("kind", "facility_type")
+    list_select_related = ("parent",)
+    search_fields = ("name_en", "name_kk", "name_zh")
+    autocomplete_fields = ("parent",)
+    fields = (
+        ("name_en", "name_kk", "name_zh"),
+        ("kind", "facility_type"),
+        "parent",
+        ("latitude", "longitude"),
+        *DomainAdmin.readonly_fields,
+    )
+
+
+@admin.register(Charge)
+class ChargeAdmin(DomainAdmin):
+    list_display = ("name", "name_zh", "article")
+    search_fields = ("name", "name_zh", "article")
+    fields = ("name", "name_zh", "article", "description", *DomainAdmin.readonly_fields)
+
+
+@admin.register(Incident)
+class IncidentAdmin(DomainAdmin):
+    list_display = ("name", "date", "case_count")
+    search_fields = ("name",)
+    fields = ("name", "date", "description", *DomainAdmin.readonly_fields)
+
+    def get_queryset(self, request):
+        return self.with_counts(
+            super().get_queryset(request), case_total=Count("cases", distinct=True)
+        )
+
+    @admin.display(description="cases", ordering="case_total")
+    def case_count(self, obj):
+        return obj.case_total
