@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpRespo
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from casetracker.admin import ReadOnlyAdmin
@@ -29,8 +30,15 @@ PREVIEW_LIMIT = 200
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        help_text=f"CSV (UTF-8) or XLSX with a single sheet, up to {MAX_FILE_BYTES // 2**20} MB "
-        f"and {MAX_ROWS:,} rows, in the columns of the template."
+        help_text=format_lazy(
+            _(
+                "CSV (UTF-8) or XLSX with the list on a single sheet (the template's "
+                "Instructions sheet may stay), up to {megabytes} MB and {rows} rows, in the "
+                "columns of the template, its example rows deleted."
+            ),
+            megabytes=MAX_FILE_BYTES // 2**20,
+            rows=f"{MAX_ROWS:,}",
+        )
     )
     group = forms.ModelChoiceField(
         Organisation.objects.all(),

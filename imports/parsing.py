@@ -3,6 +3,11 @@
 Nothing here knows what the columns mean (imports.template does). Everything that makes the
 file unreadable as a whole raises :class:`FileRefused` with a message for staff; what is
 wrong in one cell is left to the validation in imports.services.
+
+Two things of the template's layout are known here, so that a downloaded template is read
+back as it is: rows above the column names whose first cell starts with ``#`` are notes
+(the CSV template's instructions) and are skipped, as are empty rows there; and a workbook
+may keep the template's *Instructions* sheet beside the one sheet holding the list.
 """
 
 import codecs
@@ -11,12 +16,28 @@ import datetime
 import io
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # Documented in imports/TEMPLATE.md.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 100_000
 # XLSX is a zip: refuse one that unpacks to far more than any real list (a "zip bomb").
 MAX_XLSX_UNPACKED_BYTES = 400 * 1024 * 1024
+
+# A row above the column names whose first cell starts with this is a note, not data.
+NOTE_PREFIX = "#"
+# The template's sheets (imports.template): the list, and instructions, which an uploaded
+# workbook may keep.
+LIST_SHEET = _("Cases")
+INSTRUCTIONS_SHEET = _("Instructions")
+# The interface's languages (DESIGN.md) until settings name them: a template downloaded in
+# one of them is read back whatever the language of whoever uploads it.
+INTERFACE_LANGUAGES = ("en", "kk", "ru", "zh-hans")
 
 
 class FileRefused(Exception):
@@ -32,8 +53,37 @@ class FileRefused(Exception):
 class Table:
     format: str  # "csv" or "xlsx"
     header: list[str]
-    # (row number as a spreadsheet shows it, the header being row 1; cells in header order)
+    # (row number as a spreadsheet shows it, notes above the header counted; cells in header
+    # order)
     rows: list[tuple[int, list[str]]]
+    header_row: int = 1  # the row naming the columns, below any notes
+
+
+def sheet_title(text) -> str:
+    """``text`` as a worksheet may be called: at most 31 characters, none of []:*?/\\."""
+    return "".join(" " if char in "[]:*?/\\" else char for char in str(text)).strip()[:31]
+
+
+@lru_cache(maxsize=1)
+def instructions_sheet_titles() -> frozenset[str]:
+    """The template's instructions sheet as it is called in every interface language,
+    casefolded."""
+    languages = (
+        [code for code, _name in settings.LANGUAGES]
+        if settings.is_overridden("LANGUAGES")
+        else INTERFACE_LANGUAGES
+    )
+    titles = set()
+    for language in ("en", *languages):
+        with translation.override(language):
+            titles.add(sheet_title(INSTRUCTIONS_SHEET).casefold())
+    return frozenset(titles)
+
+
+def is_note(cells: list[str]) -> bool:
+    """Whether a row above the column names is a note (or empty) and not the header."""
+    first = next((cell.strip() for cell in cells if cell.strip()), "")
+    return not first or first.startswith(NOTE_PREFIX)
 
 
 def sniff_format(data: bytes) -> str:
@@ -60,7 +110,12 @@ def read_table(data: bytes) -> Table:
         )
     table = _read_xlsx(data) if sniff_format(data) == "xlsx" else _read_csv(data)
     if not table.header or not any(table.header):
-        raise FileRefused("The first row must name the columns; it is empty.")
+        raise FileRefused(
+            gettext(
+                "No row names the columns: the first row (below any notes starting with #) "
+                "must hold the template's column names."
+            )
+        )
     if not table.rows:
         raise FileRefused("The file has column names but no rows below them.")
     return table
@@ -105,22 +160,34 @@ def _looks_like_cp1251(sample: bytes) -> bool:
     return letters >= max(1, len([b for b in sample if b >= 0x80]) // 2)
 
 
-def _delimiter(first_line: str) -> str:
+def _delimiter(header_line: str) -> str:
     # Excel saves CSV with semicolons where the comma is the decimal sign (Russian, Kazakh).
-    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t")}
+    counts = {sep: header_line.count(sep) for sep in (",", ";", "\t")}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
 
 
+def _header_line(text: str) -> str:
+    """The first line that is neither empty nor a note: the one naming the columns. A note
+    may be quoted by a spreadsheet that saved it ("# …, …")."""
+    for line in text.splitlines():
+        start = line.lstrip(' \t,;"')  # as is_note(): the first cell that is not empty
+        if start and not start.startswith(NOTE_PREFIX):
+            return line
+    return ""
+
+
 def _read_csv(data: bytes) -> Table:
     text = decode(data)
-    delimiter = _delimiter(text.split("\n", 1)[0])
+    delimiter = _delimiter(_header_line(text))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header, rows, number = None, [], 0
+    header, header_row, rows, number = None, 1, [], 0
     try:
         for number, record in enumerate(reader, start=1):
             if header is None:
-                header = record
+                if is_note(record):
+                    continue  # the template's notes, or empty rows, above the column names
+                header, header_row = record, number
                 while header and not header[-1].strip():
                     header.pop()  # a trailing delimiter names no column
                 continue
@@ -139,13 +206,13 @@ def _read_csv(data: bytes) -> Table:
     for number, record in rows:
         if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
             raise FileRefused(
-                "The row has values beyond the last named column; name the column in row 1 "
-                "or delete the values.",
+                "The row has values beyond the last named column; name the column in row "
+                f"{header_row} or delete the values.",
                 row=number,
             )
     width = len(header or [])
     rows = [(n, (r + [""] * width)[:width]) for n, r in rows]
-    return Table("csv", header or [], rows)
+    return Table("csv", header or [], rows, header_row)
 
 
 # --- XLSX ------------------------------------------------------------------------------------
@@ -171,13 +238,7 @@ def _read_xlsx(data: bytes) -> Table:
     except Exception as error:  # openpyxl raises many kinds on a damaged file
         raise FileRefused(f"The XLSX workbook cannot be read ({type(error).__name__}).") from None
     try:
-        if len(workbook.worksheets) != 1 or len(workbook.sheetnames) != 1:
-            raise FileRefused(
-                f"The workbook has {len(workbook.sheetnames)} sheets "
-                f"({', '.join(workbook.sheetnames)}); put the list on a single sheet and "
-                "delete the others."
-            )
-        sheet = workbook.worksheets[0]
+        sheet = _list_sheet(workbook)
         merged = [str(cells) for cells in sheet.merged_cells.ranges]
         if merged:
             raise FileRefused(
@@ -186,11 +247,13 @@ def _read_xlsx(data: bytes) -> Table:
             )
         if sheet.max_row > MAX_ROWS + 1:
             raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
-        header, rows = None, []
+        header, header_row, rows = None, 1, []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(value) for value in values]
             if header is None:
-                header = cells
+                if is_note(cells):
+                    continue
+                header, header_row = cells, number
                 while header and not header[-1].strip():
                     header.pop()
                 continue
@@ -199,13 +262,41 @@ def _read_xlsx(data: bytes) -> Table:
             if any(cell.strip() for cell in cells[len(header) :]):
                 raise FileRefused(
                     "The row has values beyond the last named column; name the column in "
-                    "row 1 or delete the values.",
+                    f"row {header_row} or delete the values.",
                     row=number,
                 )
             rows.append((number, (cells + [""] * len(header))[: len(header)]))
     finally:
         workbook.close()
-    return Table("xlsx", header or [], rows)
+    return Table("xlsx", header or [], rows, header_row)
+
+
+def _list_sheet(workbook):
+    """The one sheet holding the list. The template's Instructions sheet may stay beside it;
+    any other sheet is refused rather than ignored, as it may hold rows meant for import."""
+    instructions = instructions_sheet_titles()
+    others = [name for name in workbook.sheetnames if name.strip().casefold() not in instructions]
+    if len(others) == 1 and others[0] in [sheet.title for sheet in workbook.worksheets]:
+        return workbook[others[0]]
+    if not others:
+        raise FileRefused(
+            gettext(
+                "The workbook holds only the instructions sheet; write the list on the "
+                "template's sheet “%(sheet)s”."
+            )
+            % {"sheet": sheet_title(LIST_SHEET)}
+        )
+    raise FileRefused(
+        gettext(
+            "The workbook has %(count)s sheets (%(names)s); put the list on a single sheet "
+            "and delete the others (the template's “%(instructions)s” sheet may stay)."
+        )
+        % {
+            "count": len(workbook.sheetnames),
+            "names": ", ".join(workbook.sheetnames),
+            "instructions": sheet_title(INSTRUCTIONS_SHEET),
+        }
+    )
 
 
 def _cell_text(value) -> str:

@@ -53,7 +53,6 @@ from django.utils.translation import gettext
 from cases.models import (
     Case,
     CaseReferenceCounter,
-    ChargeBasis,
     DetentionEvent,
     EventKind,
     Incident,
@@ -66,16 +65,25 @@ from cases.models import (
 )
 from casetracker import crypto
 from casetracker.audit import acting_as, bulk_add_m2m
-from casetracker.choices import Language, Script
 from casetracker.edtf import edtf_bounds
 from casetracker.models import ConcurrentEditError
 from casetracker.processes import is_gone, this_host
 from casetracker.text import fold
 from imports.models import COUNT_FIELDS, BatchStatus, ExternalRecord, ImportBatch, RecordKind
 from imports.parsing import FileRefused, read_table
-from imports.template import COLUMN_NAMES, NAME_COLUMNS, REQUIRED, SEPARATOR
-from people.models import Ethnicity, Gender, NameKind, Organisation, Person, PersonName
-from sources.models import Access, Citation, Source, SourceKind
+from imports.template import (
+    COLUMN_NAMES,
+    COLUMNS,
+    COLUMNS_BY_NAME,
+    EXAMPLE_PREFIX,
+    FOR_SOURCE,
+    NAME_COLUMNS,
+    REQUIRED,
+    SEPARATOR,
+    is_example_id,
+)
+from people.models import Organisation, Person, PersonName
+from sources.models import Citation, Source
 
 PERMISSION = "imports.add_importbatch"
 # Longest text a cell may hold (public summaries are the longest). Documented in TEMPLATE.md.
@@ -98,14 +106,12 @@ STALE_AFTER = timedelta(minutes=10)
 
 logger = logging.getLogger(__name__)
 
-# script, language and kind of the names in each name column
-NAME_COLUMN_KINDS = {
-    "name_latin": (Script.LATIN, Language.ENGLISH, NameKind.TRANSLITERATION),
-    "name_cyrillic": (Script.CYRILLIC, Language.KAZAKH, NameKind.NATIVE),
-    "name_arabic": (Script.ARABIC, Language.KAZAKH, NameKind.NATIVE),
-    # The script is left to PersonName.clean(): simplified or traditional, as detected.
-    "name_chinese": ("", Language.CHINESE, NameKind.OFFICIAL_CHINESE),
-}
+# script, language and kind of the names in each name column (the template says the same)
+NAME_COLUMN_KINDS = {name: COLUMNS_BY_NAME[name].saved_as for name in NAME_COLUMNS}
+# columns required of a row that names a source
+SOURCE_REQUIRED = [column.name for column in COLUMNS if column.required_when is FOR_SOURCE]
+# columns holding the group's ids; a row with the template's example ids is refused
+ID_COLUMNS = ["person_external_id", "case_external_id", "event_external_id"]
 
 # model field → template column, to put model validation errors in the right column
 PERSON_COLUMNS = {
@@ -680,7 +686,7 @@ def validate(
         plan.error(refused.row, "", str(refused))
         return plan
     plan.format, plan.rows = table.format, len(table.rows)
-    columns = _check_header(table.header, plan)
+    columns = _check_header(table.header, plan, table.header_row)
     if not plan.ok:
         return plan
     vocab = Vocabularies()
@@ -709,19 +715,22 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lstrip("\ufeff").casefold())
 
 
-def _check_header(header: list[str], plan: Plan) -> list[str]:
+def _check_header(header: list[str], plan: Plan, row: int = 1) -> list[str]:
+    """The header's column names; ``row`` is where the file has them (below any notes)."""
     columns = [_normalise_header(name) for name in header]
     seen = {}
     for index, column in enumerate(columns, start=1):
         if not column:
-            plan.error(1, f"#{index}", "This column has no name; name it or delete it.")
+            plan.error(row, f"#{index}", "This column has no name; name it or delete it.")
         elif column in seen:
-            plan.error(1, column, f"The column appears twice (columns {seen[column]} and {index}).")
+            plan.error(
+                row, column, f"The column appears twice (columns {seen[column]} and {index})."
+            )
         elif column not in COLUMN_NAMES:
             close = difflib.get_close_matches(column, COLUMN_NAMES, n=1)
             hint = f" Did you mean {close[0]}?" if close else ""
             plan.error(
-                1,
+                row,
                 column,
                 f"Unknown column.{hint} The template's columns are listed in "
                 "the import instructions.",
@@ -729,7 +738,7 @@ def _check_header(header: list[str], plan: Plan) -> list[str]:
         seen.setdefault(column, index)
     for column in REQUIRED:
         if column not in columns:
-            plan.error(1, column, "This required column is missing.")
+            plan.error(row, column, "This required column is missing.")
     return columns
 
 
@@ -769,6 +778,20 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
         if not get(column):
             plan.error(number, column, "Required: this row has no value here.")
     if len(plan.errors) > errors_before:
+        return
+    # The template's example rows are never imported, even by accident; the rest of such a
+    # row is not checked, as it is to be deleted.
+    example = next((column for column in ID_COLUMNS if is_example_id(get(column, ""))), None)
+    if example:
+        plan.error(
+            number,
+            example,
+            gettext(
+                "This is the template's example row: delete it. Ids starting with %(prefix)s "
+                "are the template's examples and are never imported."
+            )
+            % {"prefix": EXAMPLE_PREFIX},
+        )
         return
 
     def resolve(column, resolver):
@@ -832,7 +855,7 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
             "access": resolve("source_access", vocab.access),
             "language": resolve("source_language", vocab.language),
         }
-        for column in ("source_title", "source_kind"):
+        for column in SOURCE_REQUIRED:
             if not get(column):
                 plan.error(number, column, "Required when the row names a source.")
     if len(plan.errors) > errors_before:
@@ -1001,13 +1024,17 @@ class Vocabularies:
     """Everything a row's values are looked up in, read once per file."""
 
     def __init__(self):
-        self.gender = Choice(Gender, "gender")
-        self.ethnicity = Choice(Ethnicity, "ethnicity")
-        self.event_kind = Choice(EventKind, "kind of event")
-        self.charge_basis = Choice(ChargeBasis, "charge basis")
-        self.source_kind = Choice(SourceKind, "kind of source")
-        self.access = Choice(Access, "access level")
-        self.language = Choice(Language, "language")
+        # The values the template's columns are documented to accept (imports.template).
+        def choice(column, what):
+            return Choice(COLUMNS_BY_NAME[column].choices, what)
+
+        self.gender = choice("person_gender", "gender")
+        self.ethnicity = choice("person_ethnicity", "ethnicity")
+        self.event_kind = choice("event_kind", "kind of event")
+        self.charge_basis = choice("event_charge_basis", "charge basis")
+        self.source_kind = choice("source_kind", "kind of source")
+        self.access = choice("source_access", "access level")
+        self.language = choice("source_language", "language")
         admin_adds = "An administrator can add it in the admin first."
         self.places = Records(
             Location.objects.all(), ("name_en", "name_kk", "name_zh"), "place", admin_adds
