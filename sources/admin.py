@@ -1,12 +1,13 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from cases.admin import CaseAdmin, DetentionEventAdmin
+from cases.admin import CaseAdmin, DetentionEventAdmin, DetentionEventInline
 from cases.models import Case
 from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin
 from casetracker.audit import because
@@ -38,8 +39,86 @@ class PersonCitationInline(CitationInline):
     verbose_name_plural = "citations about this person"
 
 
+class CitedEventForm(forms.ModelForm):
+    """An event on the case page, with the citation that supports it, in one save: staff
+    enter what happened and where it is said without opening the event's own page."""
+
+    cite_source = forms.ModelChoiceField(
+        queryset=Source.objects.none(),  # the sources the user may see: CitedEventInline
+        required=False,
+        label=_("cited in"),
+        help_text=_("The source that reports this event. Every event needs one."),
+    )
+    cite_locator = forms.CharField(
+        required=False,
+        max_length=200,
+        label=_("where in the source"),
+        help_text=_("Page 3, paragraph 4, 12:30 in the video…"),
+    )
+    cite_claim = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("what the source says"),
+        help_text=_("In your own words. Restricted: never shown to partners."),
+    )
+    cite_quote = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("exact words"),
+        help_text=_("Optional."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        source = cleaned.get("cite_source")
+        given = any(cleaned.get(f) for f in ("cite_locator", "cite_claim", "cite_quote"))
+        if source and not (cleaned.get("cite_claim") or "").strip():
+            self.add_error("cite_claim", _("Say what the source says about this event."))
+        elif given and not source:
+            self.add_error("cite_source", _("Choose the source that says this."))
+        return cleaned
+
+    def save(self, commit=True):
+        event = super().save(commit=commit)
+        source = self.cleaned_data.get("cite_source")
+        if source is not None:
+            if not commit:
+                raise ValueError("An event with a citation is saved with commit=True.")
+            citation = Citation(
+                source=source,
+                event=event,
+                locator=self.cleaned_data.get("cite_locator", ""),
+                claim=self.cleaned_data["cite_claim"].strip(),
+                quote=self.cleaned_data.get("cite_quote", ""),
+            )
+            citation.full_clean()
+            citation.save()
+        return event
+
+
+class CitedEventInline(DetentionEventInline):
+    form = CitedEventForm
+    fields = (
+        *DetentionEventInline.fields,
+        ("cite_source", "cite_locator"),
+        ("cite_claim", "cite_quote"),
+    )
+    show_change_link = True  # more citations of an event: on the event's own page
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields["cite_source"]
+        # Only sources the user may see, with the admin's search-as-you-type picker.
+        field.queryset = Source.objects.visible_to(request.user)
+        field.widget = AutocompleteSelect(Citation._meta.get_field("source"), self.admin_site)
+        return formset
+
+
 # Citations sit above cases and people: this app adds its inlines to their admins.
-CaseAdmin.inlines = (*CaseAdmin.inlines, CaseCitationInline)
+CaseAdmin.inlines = (
+    *(CitedEventInline if i is DetentionEventInline else i for i in CaseAdmin.inlines),
+    CaseCitationInline,
+)
 DetentionEventAdmin.inlines = (*DetentionEventAdmin.inlines, EventCitationInline)
 PersonAdmin.inlines = (*PersonAdmin.inlines, PersonCitationInline)
 
