@@ -326,8 +326,44 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
                 self.admin_site.admin_view(self.workflow_view),
                 name="cases_case_workflow",
             ),
+            path(
+                "<path:object_id>/print/",
+                self.admin_site.admin_view(self.print_view),
+                name="cases_case_print",
+            ),
             *super().get_urls(),
         ]
+
+    def print_view(self, request, object_id):
+        """The case file on paper, for review meetings and files: the case, the person with
+        every spelling, the events in order with their citations and sources. Staff only,
+        and marked so: it holds restricted data (claims, internal notes)."""
+        case = self.get_object(request, unquote(object_id))
+        if case is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, case):
+            raise PermissionDenied
+        case_citations = list(
+            services.case_citations(case).select_related("source__publisher", "event")
+        )
+        events = list(case.events.select_related("location", "facility", "authority"))
+        by_event = {event.pk: [] for event in events}
+        general = []
+        for citation in case_citations:
+            by_event.get(citation.event_id, general).append(citation)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Case file %(reference)s") % {"reference": case.reference},
+            "opts": self.model._meta,
+            "original": case,
+            "case": case,
+            "person": case.person,
+            "names": case.person.names.order_by("-is_preferred", "pk"),
+            "events": [(event, by_event[event.pk]) for event in events],
+            "general_citations": general,
+            "transitions": case.transitions.select_related("user").order_by("at", "pk"),
+        }
+        return TemplateResponse(request, "admin/cases/case/print.html", context)
 
     reopen_warning_in_page = True  # VERIFIED_WARNING, above the form
 
