@@ -28,6 +28,7 @@ from cases.models import (
 )
 from cases.readiness import ERROR, STEPS, readiness, step_checks
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
+from casetracker.errors import MissingPermission
 from exports.admin import CaseExportMixin
 
 
@@ -388,7 +389,7 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         permission, label = STEPS[action]
         label = str(label)
         if not request.user.has_perm(permission):
-            raise PermissionDenied
+            raise MissingPermission(permission)  # the 403 page names the roles that have it
         form = WorkflowForm(request.POST or None, initial={"evidence_level": None})
         suggested = services.suggest_evidence_level(case) if action == "verify" else None
         if action == "verify" and not request.POST:

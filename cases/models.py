@@ -7,6 +7,8 @@ from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 
 from casetracker.audit import AuditedHistory
 from casetracker.edtf import EDTFField
@@ -298,6 +300,19 @@ class CaseReferenceCounter(models.Model):
         ]
 
 
+def _reference_help_text() -> str:
+    example = f"{settings.CASE_REFERENCE_PREFIX}-2024-00017"
+    return gettext(
+        "The case's reference, given when it is created: the prefix, the year and a number, "
+        "such as %(example)s."
+    ) % {"example": example}
+
+
+# Lazy, and the very object the migrations use (cases/migrations/0001_initial.py): the example
+# follows CASE_REFERENCE_PREFIX and a different prefix needs no migration of its own.
+REFERENCE_HELP_TEXT = lazy(_reference_help_text, str)()
+
+
 class Case(StaffStampedModel):
     """One case file: one person's detention history as the sources tell it."""
 
@@ -305,7 +320,7 @@ class Case(StaffStampedModel):
         max_length=20,
         unique=True,
         editable=False,
-        help_text="Human reference, given on creation: CT-<year>-<number>.",
+        help_text=REFERENCE_HELP_TEXT,
     )
     person = models.ForeignKey(
         Person,

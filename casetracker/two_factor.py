@@ -12,6 +12,7 @@ from base64 import b32encode
 import django_otp
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.views.decorators import staff_member_required
@@ -116,8 +117,21 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
         "code for a staff account. Note that the fields may be case-sensitive.",
     }
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        if not settings.REQUIRE_2FA:
+            # The local demo signs in with the password alone: no code is asked for, nor
+            # mentioned when a sign-in fails.
+            del self.fields["otp_token"]
+            self.error_messages = {
+                **self.error_messages,
+                "invalid_login": AdminAuthenticationForm.error_messages["invalid_login"],
+            }
+
     def clean(self):
         cleaned_data = super().clean()  # the password: raises unless it was right
+        if "otp_token" not in self.fields:
+            return cleaned_data
         user = self.get_user()
         device = confirmed_device(user) if user is not None else None
         if device is None:

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -11,8 +13,20 @@ admin.site.site_header = "casetracker"
 admin.site.site_title = "casetracker"
 admin.site.index_title = "Case records"
 
+# Refused and missing pages in the admin's look, saying what the step needs (casetracker.errors).
+handler403 = "casetracker.errors.permission_denied"
+handler404 = "casetracker.errors.page_not_found"
+
+
+def favicon(request):
+    """Clients that do not read the pages' <link rel="icon"> ask for /favicon.ico: send them to
+    the static file (looked up per request: its name carries a hash in production)."""
+    return redirect(static("casetracker/favicon.ico"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("favicon.ico", favicon),
     path("evidence/<uuid:uid>/download/", download_evidence, name="evidence-download"),
     # Two-factor pages, before the admin's own URLs (its catch-all would take them).
     path("admin/two-factor/setup/", two_factor.enrol, name="two-factor-enrol"),

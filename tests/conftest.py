@@ -1,12 +1,17 @@
+import os
+
 import pytest
 from django.core import serializers
 from django.db import connection, transaction
+from django.test import override_settings
+from pytest_django.live_server_helper import LiveServer
 
 from api.models import Partner
 from api.throttling import PartnerBurstThrottle, PartnerSustainedThrottle
 from cases.models import Charge, Location
 from casetracker import roles
 from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
+from tests.browser import Browser, artifacts_for, require_browser, start_chromium, stop_chromium
 from tests.factories import make_user, staff_in
 
 
@@ -106,3 +111,36 @@ def vocabularies_kept(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         for row in serializers.deserialize("json", saved):
             row.save()
+
+
+# --- a real browser (tests/browser.py) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium(live_server):
+    """One headless Chromium for every browser test of the session; skips (fails under CI)
+    when none is installed. It quits before the live server stops: a request still open when
+    the server goes would find its shared SQLite connection closed."""
+    require_browser()
+    driver = start_chromium()
+    yield driver
+    stop_chromium(driver)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, started with a media address: Django's live server cannot
+    start without one, and the project has none (evidence is never served as media)."""
+    with override_settings(MEDIA_URL="/live-server-media/"):
+        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(request, live_server, chromium):
+    """The browser on the live server, signed out, keeping screenshots and its log under
+    var/browser-artifacts/<test name>/. A test ends with ``browser.assert_clean()``."""
+    session = Browser(chromium, live_server.url, artifacts_for(request.node))
+    yield session
+    session.close()

@@ -186,7 +186,7 @@ def test_signing_in_with_a_wrong_code_fails(client, staff, require_2fa):
     assert not signed_in(client)
 
 
-def test_signing_in_without_a_code_fails_once_the_user_has_a_device(client, staff):
+def test_signing_in_without_a_code_fails_once_the_user_has_a_device(client, staff, require_2fa):
     add_device(staff)
     response = sign_in(client, code="")
     assert FAILED_LOGIN_MESSAGE in response.content.decode()
@@ -529,7 +529,7 @@ def test_a_lockout_is_logged(client, staff, axes_on, security_log):
     assert "wrong-password" not in security_log.text
 
 
-def test_a_wrong_code_is_logged_without_the_code(client, staff, security_log):
+def test_a_wrong_code_is_logged_without_the_code(client, staff, require_2fa, security_log):
     device = add_device(staff)
     code = wrong_code(device)
     sign_in(client, code=code)
