@@ -4,11 +4,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import F, Q, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import AuditedHistory
 from casetracker.edtf import EDTFField
@@ -31,6 +32,14 @@ class LocationKind(models.TextChoices):
 # Each kind may only sit inside a kind ranked above it, so the hierarchy cannot loop.
 LOCATION_RANK = {kind: rank for rank, kind in enumerate(LocationKind.values)}
 
+# Below county level: the places staff add themselves (townships, villages, facilities), each
+# inside a county-level place or another place below it. Countries, regions, prefectures and
+# counties are the gazetteer that Administrators keep (Location.check_editor).
+STAFF_KINDS = (LocationKind.TOWNSHIP, LocationKind.VILLAGE, LocationKind.FACILITY)
+STAFF_PARENT_KINDS = (LocationKind.COUNTY, LocationKind.TOWNSHIP, LocationKind.VILLAGE)
+# The kinds a place's label names its ancestors up to: "Yining (Ghulja) — Ili …".
+LABEL_STOPS = (LocationKind.COUNTRY, LocationKind.REGION, LocationKind.PREFECTURE)
+
 
 class FacilityType(models.TextChoices):
     PRISON = "prison", "Prison"
@@ -46,6 +55,53 @@ class LocationQuerySet(DomainQuerySet):
     def within(self, location: "Location"):
         """The location and every place inside it."""
         return self.filter(path__startswith=location.path)
+
+    def added_by(self, user):
+        """Places whose history starts with ``user`` adding them."""
+        added = Location.history.model.objects.filter(
+            id=OuterRef("pk"), history_type="+", history_user_id=user.pk
+        )
+        return self.filter(Exists(added))
+
+    def changeable_by(self, user):
+        """The places ``user`` may change: all of them with ``cases.manage_gazetteer``;
+        otherwise only places below county level, and of those only the ones they added unless
+        they also have ``cases.curate_location`` (README, "Roles")."""
+        if not user.has_perm("cases.change_location"):
+            return self.none()
+        if user.has_perm("cases.manage_gazetteer"):
+            return self
+        below_county = self.filter(kind__in=STAFF_KINDS)
+        if user.has_perm("cases.curate_location"):
+            return below_county
+        return below_county.added_by(user)
+
+
+def place_labels(places) -> dict[int, str]:
+    """{pk: label} for ``places``, each named with where it lies, nearest first, up to its
+    prefecture (or region, or country): "Yining (Ghulja) — Ili Kazakh Autonomous Prefecture",
+    "Camp No. 3 — Yining County, Ili Kazakh Autonomous Prefecture". One query for them all."""
+    places = list(places)
+    chains = {p.pk: [int(pk) for pk in p.path.strip("/").split("/")[-2::-1] if pk] for p in places}
+    wanted = {pk for chain in chains.values() for pk in chain}
+    above = {
+        pk: (name, kind)
+        for pk, name, kind in Location._base_manager.filter(pk__in=wanted).values_list(
+            "pk", "name_en", "kind"
+        )
+    }
+    labels = {}
+    for place in places:
+        names = []
+        for pk in chains[place.pk]:
+            if pk not in above:
+                break
+            name, kind = above[pk]
+            names.append(name)
+            if kind in LABEL_STOPS:
+                break
+        labels[place.pk] = f"{place.name_en} — {', '.join(names)}" if names else place.name_en
+    return labels
 
 
 class Location(DomainModel):
@@ -69,6 +125,12 @@ class Location(DomainModel):
     name_en = models.CharField("name (English)", max_length=200)
     name_kk = models.CharField("name (Kazakh)", max_length=200, blank=True)
     name_zh = models.CharField("name (Chinese)", max_length=200, blank=True)
+    name_ru = models.CharField(
+        _("name (Russian)"),
+        max_length=200,
+        blank=True,
+        help_text=_("The established Russian name, e.g. Кульджа (Инин) for Yining."),
+    )
     latitude = models.DecimalField(
         max_digits=9,
         decimal_places=6,
@@ -99,6 +161,13 @@ class Location(DomainModel):
         ordering = ["path"]
         verbose_name = "place"
         verbose_name_plural = "places"
+        permissions = [
+            (
+                "manage_gazetteer",
+                _("Can add and change countries, regions, prefectures and counties"),
+            ),
+            ("curate_location", _("Can change places below county level that others added")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind=LocationKind.FACILITY) | Q(facility_type=""),
@@ -139,6 +208,51 @@ class Location(DomainModel):
                     f"{self.parent.get_kind_display().lower()}."
                 }
             )
+
+    @property
+    def label(self) -> str:
+        """The name and where the place lies (place_labels; one query)."""
+        return place_labels([self])[self.pk] if self.pk else self.name_en
+
+    def check_editor(self, user) -> None:
+        """Raise ValidationError unless ``user`` may save this place as it now stands.
+
+        Administrators (``cases.manage_gazetteer``) keep the gazetteer: countries, regions,
+        prefectures and counties. Everyone else who may add places adds them below county
+        level (a township, village or facility) inside a county-level place or below, and may
+        change only the places Location.objects.changeable_by() gives them. The admin calls
+        this on every save; so must any other way staff get to write places."""
+        if user.has_perm("cases.manage_gazetteer"):
+            return
+        if self.pk is not None and not (
+            Location.objects.changeable_by(user).filter(pk=self.pk).exists()
+        ):
+            raise ValidationError(
+                _(
+                    "You may not change this place: Administrators keep countries, regions, "
+                    "prefectures and counties, and Verifiers correct the places others added."
+                ),
+                code="not_changeable",
+            )
+        errors = {}
+        if self.kind not in STAFF_KINDS:
+            errors["kind"] = ValidationError(
+                _(
+                    "Only Administrators add or change countries, regions, prefectures and "
+                    "counties. Add a township, village or facility instead."
+                ),
+                code="gazetteer",
+            )
+        elif self.parent_id is None or self.parent.kind not in STAFF_PARENT_KINDS:
+            errors["parent"] = ValidationError(
+                _(
+                    "Put it inside a county or county-level city, or inside a township or "
+                    "village in one."
+                ),
+                code="above_county",
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
@@ -614,9 +728,12 @@ def _status_events(events):
 
 
 class ChargeBasis(models.TextChoices):
+    # Empty is "not stated", the default: a sentenced event is not "without charges" because
+    # nobody filled this in.
+    NOT_STATED = "", "Not stated"
     OFFICIAL = "official", "Officially disclosed (charge sheet, verdict, notice)"
     REPORTED = "reported", "Reported, not officially disclosed"
-    NONE = "", "No charges known"
+    NONE = "none", "No charges known (the sources say none were disclosed)"
 
 
 class EventQuerySet(DomainQuerySet):

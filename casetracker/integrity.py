@@ -140,7 +140,9 @@ CHAINED_AS_PLAINTEXT = {
 # before hold in them (the column's default): a row holding that value is hashed without the
 # column, as it was before the column existed; any other value is hashed. Add an entry here in
 # the same change as the migration that adds a column to a history table or a chained log.
-ADDED_AFTER_CHAINING: dict[str, dict[str, object]] = {}
+ADDED_AFTER_CHAINING: dict[str, dict[str, object]] = {
+    "cases.historicallocation": {"name_ru": ""},  # cases 0008
+}
 
 
 def _converter(field, label: str = "") -> Callable:

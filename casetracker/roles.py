@@ -1,9 +1,9 @@
 """Staff roles as Django groups. ``setup_roles`` makes them exist with exactly these rights.
 
 Deny by default: a role has only the permissions listed here. Data entry records cases and
-submits them for review; verifiers also verify, publish and archive, and see sensitive cases;
-administrators manage users, roles and vocabularies. Nobody but a superuser deletes case
-records (verified records are archived, never deleted).
+submits them for review, and adds places below county level; verifiers also verify, publish
+and archive, and see sensitive cases; administrators manage users, roles and vocabularies.
+Nobody but a superuser deletes case records (verified records are archived, never deleted).
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -28,6 +28,12 @@ CASE_RECORDS = [
 ]
 # Shared lists that shape every case: kept tidy by administrators.
 VOCABULARIES = ["cases.location", "cases.charge", "cases.incident"]
+# Places below county level (townships, villages, facilities): staff add them while entering
+# events, and change those they added; verifiers also correct those others added. Countries,
+# regions, prefectures and counties stay with administrators (cases.models.Location.check_editor).
+PLACES_BELOW_COUNTY = ["cases.add_location", "cases.change_location"]
+CURATE_PLACES = ["cases.curate_location"]
+GAZETTEER = ["cases.manage_gazetteer"]
 
 
 def _perms(models: list[str], actions: tuple[str, ...]) -> list[str]:
@@ -55,12 +61,15 @@ IMPORTS = ["imports.add_importbatch", "imports.view_importbatch"]
 ROLES: dict[str, list[str]] = {
     DATA_ENTRY: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
+    + PLACES_BELOW_COUNTY
     + WORKFLOW_LOG
     + IMPORTS
     + DUPLICATE_REVIEW,
     VERIFIER: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
     + _perms(["cases.incident"], ("add", "change"))
+    + PLACES_BELOW_COUNTY
+    + CURATE_PLACES
     + WORKFLOW
     + SEE_SENSITIVE
     + WORKFLOW_LOG
@@ -73,6 +82,7 @@ ROLES: dict[str, list[str]] = {
     + WORKFLOW_LOG
     + ["people.view_duplicatecandidate"]
     + _perms(VOCABULARIES, ("view", "add", "change", "delete"))
+    + GAZETTEER
     # Users and their roles, but not what a role may do: changing a group's permissions, or
     # making anyone a superuser, is for superusers (casetracker.accounts.StaffUserAdmin).
     + _perms(["auth.user"], ("view", "add", "change"))

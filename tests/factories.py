@@ -190,7 +190,16 @@ def publish(case, **overrides):
 
 
 def place(name, kind, parent, **kw):
-    return make_location(name, kind=kind, parent=parent, **kw)
+    """The place of that name in ``parent``: the one the gazetteer ships (cases 0008: Yining
+    County, Tekes County…), given ``kw``, or a new one."""
+    shipped = Location.objects.filter(parent=parent, name_en=name, kind=kind).first()
+    if shipped is None:
+        return make_location(name, kind=kind, parent=parent, **kw)
+    for field, value in kw.items():
+        setattr(shipped, field, value)
+    if kw:
+        shipped.save()
+    return shipped
 
 
 def seeded_place(name):

@@ -178,7 +178,8 @@ def make_export_log(user):
 def test_changelist_opens_and_lists_the_object(admin_client, world, model):
     response = admin_client.get(admin_url(model, "changelist"))
     assert response.status_code == 200
-    assert world[model] in list(response.context["cl"].result_list)
+    # On any page: the places that ship with the project fill more than one.
+    assert world[model] in response.context["cl"].queryset
 
 
 # Logs that the application alone writes: nobody adds to them, superusers included.

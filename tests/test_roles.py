@@ -109,7 +109,7 @@ MATRIX = [
     ("data_entry", "admin:cases_location_changelist", None, 200),
     ("data_entry", "admin:cases_case_delete", "case", 403),
     ("data_entry", "admin:cases_charge_add", None, 403),
-    ("data_entry", "admin:cases_location_add", None, 403),
+    ("data_entry", "admin:cases_location_add", None, 200),  # places below county level
     ("data_entry", "admin:cases_incident_add", None, 403),
     ("data_entry", "admin:auth_user_changelist", None, 403),
     ("data_entry", "admin:auth_group_changelist", None, 403),
@@ -118,7 +118,7 @@ MATRIX = [
     ("verifier", "admin:people_person_changelist", None, 200),
     ("verifier", "admin:cases_case_delete", "case", 403),
     ("verifier", "admin:cases_charge_add", None, 403),
-    ("verifier", "admin:cases_location_add", None, 403),
+    ("verifier", "admin:cases_location_add", None, 200),  # places below county level
     ("verifier", "admin:auth_user_changelist", None, 403),
     ("administrator", "admin:cases_charge_add", None, 200),
     ("administrator", "admin:cases_charge_delete", "charge", 200),
