@@ -64,26 +64,34 @@ def admin_page_permissions(request) -> tuple[str, ...]:
     return ()
 
 
-def needed_permissions(request, exception) -> tuple[str, ...]:
-    """What the refused step needed, less what the user already has (a user who may view a
-    record but not change it is refused the change, not the view)."""
+def needed_permissions(request, exception) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(what the refused step needs, the part of it the user lacks): a user who may view a
+    record but not change it is refused the change, not the view."""
     permissions = getattr(exception, "permissions", None) or admin_page_permissions(request)
     user = getattr(request, "user", None)
-    if user is None:
-        return tuple(permissions)
-    return tuple(perm for perm in permissions if not user.has_perm(perm))
+    lacking = [perm for perm in permissions if user is None or not user.has_perm(perm)]
+    return tuple(permissions), tuple(lacking)
 
 
-def refusal_explanation(permissions: tuple[str, ...]) -> tuple[str, str]:
+def refusal_explanation(permissions, lacking) -> tuple[str, str]:
     """(what the step needs, who can help), in plain words."""
     if not permissions:
         return "", _(
             "Your role does not include this page. If your work needs it, ask an "
             "Administrator: they give staff their roles."
         )
-    holders = roles_with(*permissions)
+    if not lacking:
+        # Refused for another reason than a role: the record does not allow it.
+        return _(
+            "Your role allows this kind of page, but not for this record: some records are "
+            "read-only for everyone, and verified cases are archived rather than deleted."
+        ), ""
+    holders = roles_with(*lacking)
     if not holders:
-        return _("Only a superuser may do this: none of the staff roles includes it."), ""
+        return _(
+            "None of the staff roles may do this: some records are read-only for everyone, "
+            "and some changes are kept for superusers."
+        ), ""
     needs = ngettext(
         "This needs the %(roles)s role.",
         "This needs one of these roles: %(roles)s.",
@@ -104,7 +112,7 @@ def site_context(request) -> dict:
 
 @requires_csrf_token
 def permission_denied(request, exception):
-    needs, ask = refusal_explanation(needed_permissions(request, exception))
+    needs, ask = refusal_explanation(*needed_permissions(request, exception))
     context = {**site_context(request), "title": _("Access refused"), "needs": needs, "ask": ask}
     return render(request, "403.html", context, status=403)
 

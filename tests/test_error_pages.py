@@ -71,10 +71,20 @@ def test_a_refused_change_names_the_roles_that_may_change_not_those_that_may_vie
     assert "This needs one of these roles: Data entry, Verifier." in page(response)
 
 
-def test_what_no_role_includes_is_said_to_be_for_a_superuser(client, administrator):
+def test_what_no_role_includes_is_said_to_be_beyond_every_role(client, administrator):
     response = signed_in(client, administrator).get(reverse("admin:auth_group_add"))
     assert response.status_code == 403
-    assert "Only a superuser may do this" in page(response)
+    html = page(response)
+    assert "None of the staff roles may do this" in html
+    assert "An Administrator gives staff their roles" not in html
+
+
+def test_a_read_only_record_refused_to_a_superuser_is_not_blamed_on_a_role(admin_client):
+    response = admin_client.get(reverse("admin:casetracker_securityevent_add"))
+    assert response.status_code == 403
+    html = page(response)
+    assert "Your role allows this kind of page, but not for this record" in html
+    assert "This needs" not in html
 
 
 def test_a_refusal_without_a_known_permission_says_to_ask_an_administrator(client, data_entry):
