@@ -728,12 +728,9 @@ def _status_events(events):
 
 
 class ChargeBasis(models.TextChoices):
-    # Empty is "not stated", the default: a sentenced event is not "without charges" because
-    # nobody filled this in.
-    NOT_STATED = "", "Not stated"
     OFFICIAL = "official", "Officially disclosed (charge sheet, verdict, notice)"
     REPORTED = "reported", "Reported, not officially disclosed"
-    NONE = "none", "No charges known (the sources say none were disclosed)"
+    NONE = "", "No charges known"
 
 
 class EventQuerySet(DomainQuerySet):
