@@ -8,8 +8,12 @@ save path keeps them in step (``save()``, ``create()``, ``bulk_create()``);
 :mod:`casetracker.models`, which adds them.
 
 Bounds are the *strict* bounds of the value: "2024-04~" (about April 2024) spans April 2024.
-The qualifiers ``~`` (approximate) and ``?`` (uncertain) are kept in the text and shown to
-readers; they do not widen the bounds.
+The qualifiers ``~`` (approximate), ``?`` (uncertain) and ``%`` (both) are kept in the text and
+shown to readers; they do not widen the strict bounds. They widen the *approximate window*
+(:func:`edtf_window`): a qualified end moves out by one unit of its precision — a day, a month,
+a season (three months) or a year — so "2018-03~" is also found by a search for February or
+April 2018 when the search asks for approximate dates too. Unqualified values have the same
+window as bounds.
 """
 
 import datetime
@@ -19,17 +23,25 @@ from functools import lru_cache
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
 from edtf.parser.parser_classes import UnspecifiedIntervalSection
 
-EXAMPLES = "2024-04-05, 2024-04, 2024, 2019/2023, 2024-04~, 2024-04?, 201X, 2019/.., ../2020"
-
-EDTF_HELP = (
-    "Date as the source gives it, in EDTF: 2024-04-05 (a day), 2024-04 (a month), "
-    "2024 (a year), 2019/2023 (sometime between), 2024-04~ (about), 2024-04? (uncertain), "
-    "201X (some year in the 2010s), 2019/.. (from 2019, end open). Leave empty if unknown."
+EXAMPLES = (
+    "2024-04-05, 2024-04, 2024, 2024-21, 2019/2023, 2024-04~, ~2024-04, 2024-04?, 2024-04%, "
+    "201X, 19XX, 2019/.., ../2020"
 )
+
+EDTF_HELP = gettext_lazy(
+    "Date as the source gives it, in EDTF. A day: 2024-04-05. A month: 2024-04. A year: 2024. "
+    "A season: 2024-21 (spring; 22 summer, 23 autumn, 24 winter). Sometime between: "
+    "2019/2023 (or 2019-03/2020-06). About: 2024-04~ or ~2024-04. Uncertain: 2024-04?. "
+    "About and uncertain: 2024-04%. Some year in a decade: 201X; in a century: 19XX. "
+    "From a date, end open: 2019/..; up to a date: ../2020. Leave empty if unknown."
+)
+
+QUALIFIERS = "~?%"
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,59 @@ def edtf_bounds(value: str) -> EDTFBounds:
     return EDTFBounds(earliest, latest)
 
 
+def _months(end: str) -> int:
+    """One unit of the precision an interval end is written to, in months (0: a day): a
+    month, a season (three months) or a year ("201X~", about the 2010s: a year either side)."""
+    parts = [part.strip(QUALIFIERS) for part in end.strip(QUALIFIERS).split("-") if part]
+    if len(parts) >= 3:
+        return 0
+    if len(parts) == 2:
+        return 3 if parts[1].isdigit() and 21 <= int(parts[1]) <= 41 else 1
+    return 12
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` moved by whole months, kept within the month it lands in (31 → 30, 29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = datetime.date(year + month // 12, month % 12 + 1, 1)
+    return day.replace(
+        year=year, month=month, day=min(day.day, (following - datetime.timedelta(days=1)).day)
+    )
+
+
+def _widen(day: datetime.date, end: str, direction: int) -> datetime.date:
+    months = _months(end)
+    if months == 0:
+        return day + datetime.timedelta(days=direction)
+    if direction < 0:
+        return _add_months(day, -months)
+    # The last day of the unit after: 2024-04-30 becomes 2024-05-31.
+    return _add_months(day + datetime.timedelta(days=1), months) - datetime.timedelta(days=1)
+
+
+@lru_cache(maxsize=4096)
+def edtf_window(value: str) -> EDTFBounds:
+    """The approximate window of an EDTF value: its bounds, with each end that is qualified
+    (``~``, ``?``, ``%`` anywhere in it) moved out by one unit of its precision."""
+    bounds = edtf_bounds(value)
+    text = (value or "").strip()
+    if not any(q in text for q in QUALIFIERS):
+        return bounds
+    lower_text, _, upper_text = text.partition("/")
+    upper_text = upper_text or lower_text
+    earliest, latest = bounds.earliest, bounds.latest
+    try:
+        if earliest and any(q in lower_text for q in QUALIFIERS):
+            earliest = _widen(earliest, lower_text, -1)
+        if latest and any(q in upper_text for q in QUALIFIERS):
+            latest = _widen(latest, upper_text, +1)
+    except (OverflowError, ValueError):
+        return bounds  # at the edge of the calendar: no wider than the bounds
+    return EDTFBounds(earliest, latest)
+
+
 def _invalid(value: str, why: str) -> ValidationError:
     return ValidationError(
         "“%(value)s” is not a valid date: %(why)s. Accepted forms: %(examples)s.",
@@ -107,13 +172,16 @@ class EDTFField(models.CharField):
 
 
 class EDTFBoundField(models.DateField):
-    """The earliest or latest day of the EDTF field named by ``source``, derived on save."""
+    """The earliest or latest day of the EDTF field named by ``source``, derived on save:
+    strict (``earliest``, ``latest``) or of the approximate window (``window_earliest``,
+    ``window_latest``: :func:`edtf_window`)."""
 
     EARLIEST, LATEST = "earliest", "latest"
+    WINDOW_EARLIEST, WINDOW_LATEST = "window_earliest", "window_latest"
 
     def __init__(self, *args, source: str, bound: str, **kwargs):
-        if bound not in (self.EARLIEST, self.LATEST):
-            raise ValueError("bound must be 'earliest' or 'latest'")
+        if bound not in (self.EARLIEST, self.LATEST, self.WINDOW_EARLIEST, self.WINDOW_LATEST):
+            raise ValueError("bound must be earliest, latest, window_earliest or window_latest")
         self.source, self.bound = source, bound
         kwargs["editable"] = False
         kwargs["null"] = True
@@ -129,6 +197,8 @@ class EDTFBoundField(models.DateField):
         return name, path, args, kwargs
 
     def bound_of(self, value: str) -> datetime.date | None:
+        if self.bound.startswith("window_"):
+            return getattr(edtf_window(value), self.bound.removeprefix("window_"))
         return getattr(edtf_bounds(value), self.bound)
 
     def pre_save(self, model_instance, add):

@@ -8,7 +8,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
 from cases.models import DetentionEvent
-from casetracker.edtf import EDTFBounds, edtf_bounds
+from casetracker.edtf import EDTF_HELP, EXAMPLES, EDTFBounds, edtf_bounds, edtf_window
 from people.models import Person
 from tests.factories import make_case, make_event, make_person
 
@@ -269,3 +269,44 @@ def test_database_accepts_bounds_with_one_open_end():
         DetentionEvent.objects.filter(pk=event.pk), date_earliest=D(2030, 1, 1), date_latest=None
     )
     assert stored_bounds(event) == (D(2030, 1, 1), None)
+
+
+# --- the approximate window ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "earliest", "latest"),
+    [
+        ("2018-03~", "2018-02-01", "2018-04-30"),  # about March: February to April
+        ("~2018-03", "2018-02-01", "2018-04-30"),
+        ("2018-03?", "2018-02-01", "2018-04-30"),
+        ("2024-04%", "2024-03-01", "2024-05-31"),
+        ("2024-04-05?", "2024-04-04", "2024-04-06"),  # a day either side
+        ("2024~", "2023-01-01", "2025-12-31"),  # a year either side
+        ("2024-02~", "2024-01-01", "2024-03-31"),
+        ("2024-01~", "2023-12-01", "2024-02-29"),  # across the year, into a leap February
+        ("2019~/2023", "2018-01-01", "2023-12-31"),  # only the qualified end moves
+        ("2019/2023?", "2019-01-01", "2024-12-31"),
+    ],
+)
+def test_a_qualified_date_has_a_window_one_unit_wider(value, earliest, latest):
+    window = edtf_window(value)
+    assert (str(window.earliest), str(window.latest)) == (earliest, latest)
+
+
+@pytest.mark.parametrize("value", ["2018-03", "2024", "2019/2023", "201X", "2019/..", ""])
+def test_an_unqualified_date_has_its_bounds_as_its_window(value):
+    assert edtf_window(value) == edtf_bounds(value)
+
+
+def test_the_strict_bounds_of_a_qualified_date_stay_strict():
+    assert (str(edtf_bounds("2018-03~").earliest), str(edtf_bounds("2018-03~").latest)) == (
+        "2018-03-01",
+        "2018-03-31",
+    )
+
+
+@pytest.mark.parametrize("value", EXAMPLES.split(", "))
+def test_every_example_the_help_text_and_errors_give_is_accepted(value):
+    edtf_bounds(value)
+    assert value in str(EDTF_HELP)
