@@ -15,7 +15,13 @@ from casetracker.audit import AuditedHistory
 from casetracker.edtf import EDTFField
 from casetracker.fields import EncryptedTextField
 from casetracker.integrity import lock_chain
-from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
+from casetracker.models import (
+    DomainModel,
+    DomainQuerySet,
+    StaffStampedModel,
+    edtf_bounds_pair,
+    edtf_window_pair,
+)
 from people.models import Consent, Organisation, Person
 
 
@@ -728,9 +734,12 @@ def _status_events(events):
 
 
 class ChargeBasis(models.TextChoices):
+    # Empty is "not stated", the default: a sentenced event is not "without charges" because
+    # nobody filled this in.
+    NOT_STATED = "", "Not stated"
     OFFICIAL = "official", "Officially disclosed (charge sheet, verdict, notice)"
     REPORTED = "reported", "Reported, not officially disclosed"
-    NONE = "", "No charges known"
+    NONE = "none", "No charges known (the sources say none were disclosed)"
 
 
 class EventQuerySet(DomainQuerySet):
@@ -745,6 +754,9 @@ class DetentionEvent(DomainModel):
     kind = models.CharField(max_length=30, choices=EventKind)
     date = EDTFField()
     date_earliest, date_latest = edtf_bounds_pair("date", "date")
+    # The approximate window (casetracker.edtf.edtf_window): searches that ask for approximate
+    # dates too use these. Derived, so not kept in the history.
+    date_window_earliest, date_window_latest = edtf_window_pair("date", "date")
     location = models.ForeignKey(
         Location,
         on_delete=models.PROTECT,
@@ -789,7 +801,9 @@ class DetentionEvent(DomainModel):
     description = models.TextField(blank=True, help_text="Public. What happened, briefly.")
 
     objects = EventQuerySet.as_manager()
-    history = AuditedHistory(m2m_fields=[charges])
+    history = AuditedHistory(
+        m2m_fields=[charges], excluded_fields=["date_window_earliest", "date_window_latest"]
+    )
 
     class Meta:
         ordering = ["case", F("date_earliest").asc(nulls_last=True), "pk"]

@@ -33,7 +33,14 @@ EXAMPLES = (
     "201X, 19XX, 2019/.., ../2020"
 )
 
-EDTF_HELP = gettext_lazy(
+# The model fields' help text as migrations recorded it; forms show EDTF_FORM_HELP instead.
+EDTF_HELP = (
+    "Date as the source gives it, in EDTF: 2024-04-05 (a day), 2024-04 (a month), "
+    "2024 (a year), 2019/2023 (sometime between), 2024-04~ (about), 2024-04? (uncertain), "
+    "201X (some year in the 2010s), 2019/.. (from 2019, end open). Leave empty if unknown."
+)
+
+EDTF_FORM_HELP = gettext_lazy(
     "Date as the source gives it, in EDTF. A day: 2024-04-05. A month: 2024-04. A year: 2024. "
     "A season: 2024-21 (spring; 22 summer, 23 autumn, 24 winter). Sometime between: "
     "2019/2023 (or 2019-03/2020-06). About: 2024-04~ or ~2024-04. Uncertain: 2024-04?. "
@@ -169,6 +176,13 @@ class EDTFField(models.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return value.strip() if isinstance(value, str) else value
+
+    def formfield(self, **kwargs):
+        # Every accepted form with an example, translatable; the model keeps the text its
+        # migrations recorded, so that rewording it needs no migration in every app.
+        if self.help_text == EDTF_HELP:
+            kwargs.setdefault("help_text", EDTF_FORM_HELP)
+        return super().formfield(**kwargs)
 
 
 class EDTFBoundField(models.DateField):

@@ -332,6 +332,22 @@ def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBound
     )
 
 
+def edtf_window_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:
+    """The two derived fields of an EDTF field's approximate window (casetracker.edtf)."""
+    return (
+        EDTFBoundField(
+            f"{label}, earliest day, approximate dates widened",
+            source=source,
+            bound=EDTFBoundField.WINDOW_EARLIEST,
+        ),
+        EDTFBoundField(
+            f"{label}, latest day, approximate dates widened",
+            source=source,
+            bound=EDTFBoundField.WINDOW_LATEST,
+        ),
+    )
+
+
 __all__ = [
     "AccountChange",
     "AuditLink",
@@ -341,6 +357,7 @@ __all__ = [
     "StaffStampedModel",
     "edtf_bounds",
     "edtf_bounds_pair",
+    "edtf_window_pair",
 ]
 
 

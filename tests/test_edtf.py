@@ -4,11 +4,11 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 
 from cases.models import DetentionEvent
-from casetracker.edtf import EDTF_HELP, EXAMPLES, EDTFBounds, edtf_bounds, edtf_window
+from casetracker.edtf import EDTF_FORM_HELP, EXAMPLES, EDTFBounds, edtf_bounds, edtf_window
 from people.models import Person
 from tests.factories import make_case, make_event, make_person
 
@@ -309,4 +309,37 @@ def test_the_strict_bounds_of_a_qualified_date_stay_strict():
 @pytest.mark.parametrize("value", EXAMPLES.split(", "))
 def test_every_example_the_help_text_and_errors_give_is_accepted(value):
     edtf_bounds(value)
-    assert value in str(EDTF_HELP)
+    assert value in str(EDTF_FORM_HELP)
+
+
+def test_an_events_approximate_window_is_stored_and_follows_the_date(db):
+    from cases.models import DetentionEvent
+    from tests.factories import make_event
+
+    event = make_event(date="2018-03~")
+    stored = DetentionEvent.objects.values_list(
+        "date_window_earliest", "date_window_latest", "date_earliest", "date_latest"
+    ).get(pk=event.pk)
+    assert [str(day) for day in stored] == ["2018-02-01", "2018-04-30", "2018-03-01", "2018-03-31"]
+    DetentionEvent.objects.filter(pk=event.pk).update(date="2020")
+    stored = DetentionEvent.objects.values_list("date_window_earliest", "date_window_latest")
+    assert [str(day) for day in stored.get(pk=event.pk)] == ["2020-01-01", "2020-12-31"]
+
+
+def test_the_migration_fills_the_window_of_events_already_stored(db):
+    import importlib
+
+    from django.db.migrations.loader import MigrationLoader
+
+    from tests.factories import make_event
+
+    event = make_event(date="2024-04-05?")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_detentionevent SET date_window_earliest = NULL")
+    name = "0009_approximate_windows_and_charge_basis"
+    migration = importlib.import_module(f"cases.migrations.{name}")
+    # The migration's own models, as it runs them (plain managers, no history).
+    state = MigrationLoader(connection).project_state(("cases", name))
+    migration.fill_windows(state.apps, None)
+    event.refresh_from_db()
+    assert str(event.date_window_earliest) == "2024-04-04"
