@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -108,9 +108,19 @@ class CitedEventInline(DetentionEventInline):
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         field = formset.form.base_fields["cite_source"]
-        # Only sources the user may see, with the admin's search-as-you-type picker.
+        # Only sources the user may see, with the admin's search-as-you-type picker and its
+        # "+" to add a new source in a popup without leaving the case.
+        relation = Citation._meta.get_field("source").remote_field
         field.queryset = Source.objects.visible_to(request.user)
-        field.widget = AutocompleteSelect(Citation._meta.get_field("source"), self.admin_site)
+        field.widget = RelatedFieldWidgetWrapper(
+            AutocompleteSelect(Citation._meta.get_field("source"), self.admin_site),
+            relation,
+            self.admin_site,
+            can_add_related=request.user.has_perm("sources.add_source"),
+            can_change_related=False,
+            can_delete_related=False,
+            can_view_related=False,
+        )
         return formset
 
 

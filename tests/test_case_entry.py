@@ -106,3 +106,11 @@ def test_a_new_event_does_not_claim_that_no_charges_are_known(entry):
     rendered = str(events.empty_form["charge_basis"])
     assert '<option value="" selected>Not stated</option>' in rendered
     assert ChargeBasis.NONE.value == "none"  # "no charges known" is a choice, never a default
+
+
+def test_a_new_source_can_be_added_from_an_events_row(entry):
+    _, page, _ = entry
+    inlines = page.client.get(page.url).context["inline_admin_formsets"]
+    [events] = [i.formset for i in inlines if i.formset.model is DetentionEvent]
+    rendered = str(events.empty_form["cite_source"])
+    assert reverse("admin:sources_source_add") + "?_to_field=id&amp;_popup=1" in rendered
