@@ -188,6 +188,22 @@ def test_loading_reuses_a_place_staff_added_under_its_plain_name(tmp_path, data_
     assert gazetteer.load(migrated_apps(), path=csv) == {"created": 0, "filled": 0}
 
 
+def test_a_place_staff_added_stands_for_one_shipped_place_only(tmp_path):
+    make_location("Testkent", LocationKind.COUNTY, place(ILI))
+    csv = tmp_path / "places.csv"
+    csv.write_text(
+        "kind,adcode,parent,name_en,name_kk,name_zh,name_ru,latitude,longitude\n"
+        f"country,,,China,,,,,\nregion,,China,{XINJIANG},,,,,\n"
+        f"prefecture,,{XINJIANG},{ILI},,,,,\n"
+        f"county,,{ILI},Testkent (Old Name),,测试市,,,\n"
+        f"county,,{ILI},Old Name (Testkent),,测试县,,,\n",
+        encoding="utf-8",
+    )
+    assert gazetteer.load(migrated_apps(), path=csv) == {"created": 1, "filled": 1}
+    assert place("Testkent", ILI).name_zh == "测试市"
+    assert place("Old Name (Testkent)", ILI).name_zh == "测试县"
+
+
 def test_the_chain_verifies_after_the_loader_fills_places_in(tmp_path):
     csv = tmp_path / "places.csv"
     csv.write_text(

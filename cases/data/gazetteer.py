@@ -121,7 +121,10 @@ def load(apps, using: str = "default", path: Path = CSV_PATH) -> dict[str, int]:
     by_name, created, filled = {}, [], []
     for row in read_rows(path):
         parent = by_name[row.parent] if row.parent else None
-        place = _match(list(places.filter(parent=parent)), row)
+        # A place stands for one row only: "Yining" is Yining (Ghulja), not Yining County too.
+        claimed = {place.pk for place in by_name.values()}
+        siblings = [p for p in places.filter(parent=parent) if p.pk not in claimed]
+        place = _match(siblings, row)
         if place is None:
             place = places.create(
                 uid=uuid.uuid4(),
