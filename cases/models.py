@@ -446,7 +446,7 @@ class Case(StaffStampedModel):
         Person,
         on_delete=models.PROTECT,
         related_name="cases",
-        help_text="The detained person. Add them under People first if they are new.",
+        help_text="The detained person: search by any spelling, or add them with “+”.",
     )
     status = models.CharField(
         "current situation",

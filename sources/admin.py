@@ -46,25 +46,25 @@ class CitedEventForm(forms.ModelForm):
     cite_source = forms.ModelChoiceField(
         queryset=Source.objects.none(),  # the sources the user may see: CitedEventInline
         required=False,
-        label=_("cited in"),
+        label=_("Cited in"),
         help_text=_("The source that reports this event. Every event needs one."),
     )
     cite_locator = forms.CharField(
         required=False,
         max_length=200,
-        label=_("where in the source"),
+        label=_("Where in the source"),
         help_text=_("Page 3, paragraph 4, 12:30 in the video…"),
     )
     cite_claim = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label=_("what the source says"),
+        label=_("What the source says"),
         help_text=_("In your own words. Restricted: never shown to partners."),
     )
     cite_quote = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label=_("exact words"),
+        label=_("Exact words"),
         help_text=_("Optional."),
     )
 
