@@ -2,6 +2,7 @@
 names the parameter and says what it accepts; an empty or blank one too, rather than being
 ignored: a typo never widens a query."""
 
+import datetime
 import unicodedata
 import uuid
 
@@ -12,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext, gettext_lazy
+from drf_spectacular.utils import extend_schema_field
 
 from api import patterns, public
 from cases.models import CaseStatus, DetentionEvent, EventKind, EvidenceLevel, Location
@@ -57,11 +59,22 @@ def once_message(name: str) -> str:
 
 
 def parse_time(value: str):
-    """An aware datetime from a value of the TIME pattern (naive times are UTC), or None."""
+    """The UTC time of a value of the TIME pattern (naive times are UTC), or None.
+
+    In UTC, because databases take less than the pattern allows: PostgreSQL no offset beyond
+    ±15:59, SQLite (which stores UTC) no time that is before year 1 or after 9999 in UTC.
+    Such a time lies before or after every record, and so does the first or last one there
+    is, which it becomes."""
     if not patterns.matches(patterns.TIME, value):
         return None
     when = parse_datetime(value)
-    return make_aware(when) if is_naive(when) else when
+    if is_naive(when):
+        return make_aware(when, datetime.UTC)
+    try:
+        return when.astimezone(datetime.UTC)
+    except OverflowError:
+        edge = datetime.datetime.min if when.year == 1 else datetime.datetime.max
+        return edge.replace(tzinfo=datetime.UTC)
 
 
 class EDTFFormField(forms.CharField):
@@ -89,6 +102,7 @@ class TimeFormField(forms.CharField):
         return when
 
 
+@extend_schema_field({"type": "string"})  # described in full in api/openapi.py
 class TimeFilter(django_filters.Filter):
     field_class = TimeFormField
 
@@ -170,6 +184,7 @@ class PlaceFormField(forms.CharField):
         return found[0]
 
 
+@extend_schema_field({"type": "string"})  # described in full in api/openapi.py
 class PlaceFilter(django_filters.Filter):
     field_class = PlaceFormField
 
@@ -302,8 +317,8 @@ class CaseFilter(django_filters.FilterSet):
 
     def is_valid(self):
         valid = super().is_valid()
-        # Refused however the form read them: an empty value (it would filter nothing), one
-        # given twice (only one would count), a NUL (no database compares it).
+        # Refused however the form read them: an empty value (it would filter nothing), and
+        # one given twice (only one would count). A NUL is refused by the form fields.
         repeatable = self.repeatable()
         for name in self.filters:
             if name not in self.data:
@@ -314,8 +329,6 @@ class CaseFilter(django_filters.FilterSet):
                 message = empty_message(name)
             elif len(values) > 1 and name not in repeatable:
                 message = once_message(name)
-            elif any("\x00" in value for value in values):
-                message = gettext("Contains a NUL character.")
             if message:
                 self.form.errors.pop(name, None)
                 self.form.add_error(name, message)

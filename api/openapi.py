@@ -17,6 +17,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from api import patterns
+from cases.models import EvidenceLevel
 from people.models import Gender
 
 API = "https://casetracker.example.org/api/v1"
@@ -164,28 +166,92 @@ ERROR_HEADERS = [
 ]
 
 # --- Parameters whose generated description says too little ------------------------------
+#
+# Each says what the server accepts, exactly: where a pattern can say it, the server checks
+# the same pattern (api/patterns.py). Three values no pattern can pin down carry a format of
+# their own, with the rule in words: `cursor` (only as `next` and `previous` give it),
+# `edtf` (a date that exists, in EDTF) and `place` (a place's uid or its name).
 
+CURSOR = OpenApiParameter(
+    "cursor",
+    {"type": "string", "format": "cursor", "pattern": patterns.CURSOR},
+    description="Where a page starts. Opaque: take it from the `next` or `previous` link of "
+    "the page before, as it is, rather than building it. Any other value is refused (400), "
+    "whatever its shape.",
+)
 LIST_PARAMETERS = [
     OpenApiParameter(
         "page_size",
         {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
         description="Records per page: 1 to 500 (default 50).",
     ),
-    OpenApiParameter(
-        "cursor",
-        OpenApiTypes.STR,
-        description="Where a page starts. Opaque: take it from the `next` or `previous` link "
-        "of the page before rather than building it.",
-    ),
+    CURSOR,
     *ERROR_HEADERS,
 ]
-CASE_LIST_PARAMETERS = [
-    *LIST_PARAMETERS,
+EDTF = (
+    "In EDTF (the Library of Congress Extended Date/Time Format, "
+    "https://www.loc.gov/standards/datetime/), as the date fields take it: a day `2024-04-05`, "
+    "a month `2024-04`, a year `2024`, a decade `201X` or a century `20XX`, with `~` "
+    "(about), `?` (uncertain) or `%` (both) after it if you like, which do not move its "
+    "bounds; an interval `2019/2023`, or one open at an end, `2019/..` or `../2020`. The day "
+    "must exist, the year be from 1 to 9999, and an interval must not end before it starts."
+)
+TIME = (
+    "An ISO 8601 time: a day that exists, `T`, hours and minutes (seconds, and up to six "
+    "decimals, if you like), and `Z` or an offset such as `+06:00`; without one it is read as "
+    "UTC. In a URL, write `+` as `%2B` (a bare `+` is a space)."
+)
+TEXT = {"type": "string", "pattern": patterns.TEXT}
+FILTER_PARAMETERS = [
     OpenApiParameter(
-        "ordering",
-        OpenApiTypes.STR,
-        description="Sort by `updated_at` or `reference`; a leading `-` sorts downwards, and "
-        "several are separated by commas. Default: `-updated_at` (last changed first).",
+        "date_from",
+        {"type": "string", "format": "edtf", "minLength": 1},
+        description="Cases with an event that may have happened on or after this date (its "
+        f"earliest day): an event dated 2019/2023 matches date_from=2020. {EDTF}",
+        examples=[
+            OpenApiExample("A year", value="2020"),
+            OpenApiExample("A month", value="2020-04"),
+            OpenApiExample("A decade", value="201X"),
+        ],
+    ),
+    OpenApiParameter(
+        "date_to",
+        {"type": "string", "format": "edtf", "minLength": 1},
+        description="Cases with an event that may have happened on or before this date (its "
+        f"latest day). {EDTF}",
+        examples=[
+            OpenApiExample("A day", value="2024-04-05"),
+            OpenApiExample("A year", value="2023"),
+        ],
+    ),
+    OpenApiParameter(
+        "updated_since",
+        {"type": "string", "pattern": patterns.TIME},
+        description="Cases changed at or after this time, for incremental sync (see also "
+        f"/api/v1/cases/withdrawn/). {TIME}",
+        examples=[OpenApiExample("UTC", value="2024-11-05T00:00:00Z")],
+    ),
+    OpenApiParameter(
+        "search",
+        TEXT,
+        description="A person's name, or part of one, in any script and any case: Kanat "
+        "Yerezhep, Қанат Ережеп, قانات ەرەجەپ. Blank text, or one holding a NUL, is refused; "
+        "text with only separators in it (`-`) finds nothing.",
+    ),
+    OpenApiParameter(
+        "location",
+        {**TEXT, "format": "place"},
+        description="A place, by its `uid` or by its full name in any of its languages (exact, "
+        "in any case: Ili Kazakh Autonomous Prefecture, Іле Қазақ автономиялық облысы, "
+        "伊犁哈萨克自治州): cases with an event in it or anywhere inside it (a prefecture "
+        "includes its counties, towns and facilities). A name no place bears is refused "
+        "(400), and so is a name several places bear, with each one's uid, names and where "
+        "it lies. A uid no published case's place has finds nothing.",
+    ),
+    OpenApiParameter(
+        "min_evidence_level",
+        {"type": "integer", "enum": EvidenceLevel.values},
+        description="1 reported · 2 testimony · 3 corroborated · 4 documented.",
     ),
     OpenApiParameter(
         "gender",
@@ -193,6 +259,21 @@ CASE_LIST_PARAMETERS = [
         enum=Gender.values,
         description="The detained person's gender, as recorded.",
     ),
+]
+CASE_LIST_PARAMETERS = [
+    *LIST_PARAMETERS,
+    OpenApiParameter(
+        "ordering",
+        {"type": "string", "pattern": patterns.ordering(["updated_at", "reference"])},
+        description="Sort by `updated_at` or `reference`; a leading `-` sorts downwards, and "
+        "several are separated by commas, without spaces: `-updated_at`, `reference`, "
+        "`reference,-updated_at`. Default: `-updated_at` (last changed first).",
+        examples=[
+            OpenApiExample("Last changed first", value="-updated_at"),
+            OpenApiExample("By reference", value="reference"),
+        ],
+    ),
+    *FILTER_PARAMETERS,
 ]
 
 # --- Answers -----------------------------------------------------------------------------
@@ -466,7 +547,7 @@ SEED_CASE = {
                 "ngo",
             ),
             "author": "Atajurt Kazakh Human Rights",
-            "link": "",
+            "link": None,
             "archive_url": "",
             "published": _day("2024-11-05"),
             "language": "kk",
@@ -482,7 +563,7 @@ SEED_CASE = {
                 "cb2c381e-5d92-57ce-b8bf-ec29bcbc1899", "Radio Free Asia", "", "RFA", "media"
             ),
             "author": "",
-            "link": "",
+            "link": None,
             "archive_url": "",
             "published": _day("2024-11-05"),
             "language": "en",
@@ -617,16 +698,18 @@ the zip is built before the answer starts."""
 EXPORT_PARAMETERS = [
     OpenApiParameter(
         "formats",
-        OpenApiTypes.STR,
-        description="Which files, comma-separated: `csv`, `json`, `xlsx` (default: all "
-        "three). The data dictionary and the manifest are always there.",
+        {"type": "string", "pattern": patterns.EXPORT_FORMATS},
+        description="Which files, comma-separated without spaces: `csv`, `json`, `xlsx` "
+        "(default: all three). The data dictionary and the manifest are always there.",
         examples=[OpenApiExample("CSV and JSON", value="csv,json")],
     ),
     OpenApiParameter(
         "jsonl",
         OpenApiTypes.BOOL,
-        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of `cases.json`.",
+        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of "
+        "`cases.json`; `false` (the default) for `cases.json`.",
     ),
+    *FILTER_PARAMETERS,
     *ERROR_HEADERS,
 ]
 

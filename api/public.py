@@ -257,9 +257,22 @@ class CitationRefSerializer(serializers.Serializer):
     event = serializers.UUIDField(allow_null=True, help_text="The event's uid, if it cites one.")
 
 
+class OptionalURLField(serializers.URLField):
+    """A web address, or null when there is none: never "", which is no URI (the schema
+    declares the field a nullable URI)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class SourceBriefSerializer(serializers.ModelSerializer):
     url = api_url("source")
-    link = serializers.URLField(source="url", help_text="The source itself, on the web.")
+    link = OptionalURLField(
+        source="url", help_text="The source itself, on the web; null if it is not online."
+    )
     published = serializers.SerializerMethodField()
     publisher = OrganisationBriefSerializer(allow_null=True)
 

@@ -68,5 +68,6 @@ urlpatterns = [
         CaseExportView.as_view({"get": "list"}),
         name="export-cases",
     ),
-    re_path(r"^(?P<path>.*)$", views.not_found),
+    # [\s\S], not ".": an address with a line break in it is not found here too, in JSON.
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

@@ -278,7 +278,10 @@ class CaseViewSet(PartnerViewSet):
         "them from local copies. Use with `updated_since` on the case list.",
         parameters=[
             OpenApiParameter(
-                "since", OpenApiTypes.DATETIME, required=True, description="ISO 8601 time."
+                "since",
+                {"type": "string", "pattern": patterns.TIME},
+                required=True,
+                description=f"Cases withdrawn at or after this time. {openapi.TIME}",
             ),
             *openapi.ERROR_HEADERS,
         ],

@@ -9,12 +9,24 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.db import connection
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from api import filters, patterns
 from api.models import ApiRequest
 from cases.models import EventKind, LocationKind
 from exports import services as export_services
 from tests import partner_api, test_api
-from tests.factories import make_case, make_event, person_named, place, publish, seeded_place
+from tests.factories import (
+    make_case,
+    make_event,
+    person_named,
+    place,
+    publish,
+    seeded_place,
+    without_reopening,
+)
 from tests.partner_api import API, get, references, token_header
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +176,7 @@ def case_in(where, name="Someone Detained", *, published=True):
 @pytest.fixture
 def ili_case():
     county = place(
-        "Tekes County", LocationKind.COUNTY, seeded_place("Ili Kazakh Autonomous Prefecture")
+        "Testaul County", LocationKind.COUNTY, seeded_place("Ili Kazakh Autonomous Prefecture")
     )
     return case_in(county, "Tekes Detainee")
 
@@ -213,42 +225,46 @@ def test_a_place_only_unpublished_cases_name_is_not_found_by_name(client, key, i
 
 
 @pytest.fixture
-def shonzhy():
-    """Two published places called Shonzhy in two prefectures (the second also "Шонжы" in
+def zhanatestau():
+    """Two published places called Zhanatestau in two prefectures (the second also "Жанатестау" in
     Kazakh), each with a published case, and a third that only a draft names."""
-    ili = place("Shonzhy", LocationKind.COUNTY, seeded_place("Ili Kazakh Autonomous Prefecture"))
-    altay = place("Shonzhy", LocationKind.COUNTY, seeded_place("Altay Prefecture"), name_kk="Шонжы")
-    hidden = place("Shonzhy", LocationKind.COUNTY, seeded_place("Hotan Prefecture"))
+    ili = place(
+        "Zhanatestau", LocationKind.COUNTY, seeded_place("Ili Kazakh Autonomous Prefecture")
+    )
+    altay = place(
+        "Zhanatestau", LocationKind.COUNTY, seeded_place("Altay Prefecture"), name_kk="Жанатестау"
+    )
+    hidden = place("Zhanatestau", LocationKind.COUNTY, seeded_place("Hotan Prefecture"))
     return SimpleNamespace(
         ili=ili,
         altay=altay,
         hidden=hidden,
-        ili_case=case_in(ili, "Shonzhy One"),
-        altay_case=case_in(altay, "Shonzhy Two"),
-        hidden_case=case_in(hidden, "Shonzhy Hidden", published=False),
+        ili_case=case_in(ili, "Zhanatestau One"),
+        altay_case=case_in(altay, "Zhanatestau Two"),
+        hidden_case=case_in(hidden, "Zhanatestau Hidden", published=False),
     )
 
 
-def test_an_ambiguous_place_name_is_a_400_listing_the_places(client, key, shonzhy):
-    message = refused(get(client, "cases/", key, {"location": "shonzhy"}), "location")
+def test_an_ambiguous_place_name_is_a_400_listing_the_places(client, key, zhanatestau):
+    message = refused(get(client, "cases/", key, {"location": "zhanatestau"}), "location")
     for place_, parent in [
-        (shonzhy.ili, "Ili Kazakh Autonomous Prefecture"),
-        (shonzhy.altay, "Altay Prefecture"),
+        (zhanatestau.ili, "Ili Kazakh Autonomous Prefecture"),
+        (zhanatestau.altay, "Altay Prefecture"),
     ]:
         assert str(place_.uid) in message
         assert parent in message
-    assert "Шонжы" in message
+    assert "Жанатестау" in message
 
 
-def test_an_ambiguous_place_name_lists_only_places_partners_may_see(client, key, shonzhy):
-    response = get(client, "cases/", key, {"location": "Shonzhy"})
+def test_an_ambiguous_place_name_lists_only_places_partners_may_see(client, key, zhanatestau):
+    response = get(client, "cases/", key, {"location": "Zhanatestau"})
     assert response.status_code == 400
-    assert str(shonzhy.hidden.uid) not in response.content.decode()
+    assert str(zhanatestau.hidden.uid) not in response.content.decode()
     assert "Hotan" not in response.content.decode()
 
 
-def test_a_name_only_one_visible_place_bears_finds_that_place(client, key, shonzhy):
-    assert references(client, key, {"location": "Шонжы"}) == [shonzhy.altay_case.reference]
+def test_a_name_only_one_visible_place_bears_finds_that_place(client, key, zhanatestau):
+    assert references(client, key, {"location": "Жанатестау"}) == [zhanatestau.altay_case.reference]
 
 
 def test_the_export_finds_a_place_by_name(client, key, ili_case):
@@ -256,8 +272,8 @@ def test_the_export_finds_a_place_by_name(client, key, ili_case):
     assert response.status_code == 200
 
 
-def test_the_export_refuses_an_ambiguous_place_name(client, key, shonzhy):
-    refused(get(client, EXPORT, key, {"location": "Shonzhy"}), "location")
+def test_the_export_refuses_an_ambiguous_place_name(client, key, zhanatestau):
+    refused(get(client, EXPORT, key, {"location": "Zhanatestau"}), "location")
 
 
 # --- the request log ---------------------------------------------------------------------------
@@ -348,3 +364,166 @@ def test_a_cursor_with_characters_around_it_is_refused(client, world, key):
 
 def test_a_uuid_for_a_missing_place_finds_nothing(client, world, key):
     assert references(client, key, {"location": str(uuid.uuid4())}) == []
+
+
+# --- values checked exactly as the schema describes them ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"page_size": ["10", "20"]}, "page_size"),
+        ({"ordering": ["reference", "-reference"]}, "ordering"),
+        ({"search": ["Kanat", "Aynur"]}, "search"),
+        ({"date_from": ["2019", "2020"]}, "date_from"),
+    ],
+)
+def test_a_parameter_given_twice_is_refused(client, world, key, params, named):
+    assert "once" in refused(get(client, "cases/", key, params), named)
+
+
+def test_several_statuses_may_still_be_given(client, world, key):
+    assert references(client, key, {"status": ["detained", "sentenced"]}) == [world.case.reference]
+
+
+@pytest.mark.parametrize("value", ["５", "²", "1.0", "+5"])
+def test_a_page_size_in_anything_but_ascii_digits_is_refused(client, world, key, value):
+    refused(get(client, "cases/", key, {"page_size": value}), "page_size")
+
+
+@pytest.mark.parametrize(
+    "value", ["reference, updated_at", "reference,", ",reference", " -reference"]
+)
+def test_an_ordering_with_spaces_or_empty_terms_is_refused(client, world, key, value):
+    assert "reference" in refused(get(client, "cases/", key, {"ordering": value}), "ordering")
+
+
+def test_several_orderings_are_separated_by_commas(client, world, key):
+    assert references(client, key, {"ordering": "reference,-updated_at"}) == [world.case.reference]
+
+
+@pytest.mark.parametrize("value", ["2024-11-05", "2024-11-05 00:00:00Z", "2024-11-05T00Z"])
+def test_a_time_must_have_t_hours_and_minutes(client, world, key, value):
+    refused(get(client, "cases/", key, {"updated_since": value}), "updated_since")
+    refused(get(client, "cases/withdrawn/", key, {"since": value}), "since")
+
+
+def test_a_search_holding_a_nul_is_refused(client, world, key):
+    refused(get(client, "cases/", key, {"search": "Kanat\x00"}), "search")
+
+
+@pytest.mark.parametrize("value", ["", "csv, json", "csv,,json", "CSV"])
+def test_export_formats_must_be_exact(client, world, key, value):
+    refused(get(client, EXPORT, key, {"formats": value}), "formats")
+
+
+@pytest.mark.parametrize("value", ["", "1", "yes", "TRUE"])
+def test_export_jsonl_is_true_or_false(client, world, key, value):
+    assert "true or false" in refused(get(client, EXPORT, key, {"jsonl": value}), "jsonl")
+
+
+# --- the schema --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def schema(client, key):
+    return get(client, "schema/", key, {"format": "json"}).json()
+
+
+def parameter(schema, path, name):
+    operation = schema["paths"][API + path]["get"]
+    (found,) = [p for p in operation["parameters"] if p["name"] == name and p["in"] == "query"]
+    return found
+
+
+def test_a_source_without_a_link_gives_null(client, world, key):
+    with without_reopening():
+        type(world.source).objects.filter(pk=world.source.pk).update(url="")
+    assert get(client, f"sources/{world.source.uid}/", key).json()["link"] is None
+    (source,) = get(client, f"cases/{world.case.reference}/", key).json()["sources"]
+    assert source["link"] is None
+
+
+def test_a_source_with_a_link_gives_it(client, world, key):
+    with without_reopening():
+        type(world.source).objects.filter(pk=world.source.pk).update(
+            url="https://example.org/report"
+        )
+    assert get(client, f"sources/{world.source.uid}/", key).json()["link"] == (
+        "https://example.org/report"
+    )
+
+
+@pytest.mark.parametrize("component", ["Source", "CitedSource"])
+def test_the_schema_says_link_may_be_null(schema, component):
+    link = schema["components"]["schemas"][component]["properties"]["link"]
+    assert (link["format"], link.get("nullable")) == ("uri", True)
+
+
+@pytest.mark.parametrize("path", ["cases/", EXPORT])
+@pytest.mark.parametrize("name", ["date_from", "date_to"])
+def test_the_schema_documents_the_edtf_forms_of_the_dates(schema, path, name):
+    found = parameter(schema, path, name)
+    assert found["schema"]["format"] == "edtf"
+    for form in ["EDTF", "2024-04-05", "201X", "2019/2023", "2019/..", "../2020"]:
+        assert form in found["description"]
+
+
+def test_the_schema_documents_the_ordering_values(schema):
+    ordering = parameter(schema, "cases/", "ordering")
+    assert patterns.matches(ordering["schema"]["pattern"], "reference,-updated_at")
+    assert not patterns.matches(ordering["schema"]["pattern"], "reference, updated_at")
+    assert "`-updated_at`" in ordering["description"]
+
+
+@pytest.mark.parametrize("path", ["cases/", "people/", "sources/"])
+def test_the_schema_documents_the_cursor(schema, path):
+    found = parameter(schema, path, "cursor")
+    assert found["schema"] == {"type": "string", "format": "cursor", "pattern": patterns.CURSOR}
+    assert "`next`" in found["description"]
+
+
+def test_the_schema_documents_a_place_by_uid_or_name(schema):
+    location = parameter(schema, "cases/", "location")
+    assert location["schema"]["format"] == "place"
+    assert "name" in location["description"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"), [("cases/", "updated_since"), ("cases/withdrawn/", "since")]
+)
+def test_the_schema_gives_the_time_pattern_the_server_checks(schema, path, name):
+    assert parameter(schema, path, name)["schema"]["pattern"] == patterns.TIME
+
+
+@given(st.from_regex(patterns.TIME.strip("^$"), fullmatch=True))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_every_time_of_the_pattern_is_accepted(value):
+    assert filters.parse_time(value) is not None
+
+
+@given(st.from_regex(patterns.TEXT.strip("^$"), fullmatch=True))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_every_text_of_the_pattern_is_not_blank(value):
+    assert not patterns.is_blank(value)
+    assert "\x00" not in value
+
+
+@pytest.mark.parametrize("path", ["sources/a\nb/", "a\nb", "cases/\n/"])
+def test_an_api_address_with_a_line_break_is_a_json_404(client, key, path):
+    response = get(client, path, key)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-11-05T00:00:00-21:25",  # PostgreSQL takes no offset beyond ±15:59
+        "0001-01-01T00:00:00+05:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-05:00",  # after 9999 in UTC
+    ],
+)
+def test_a_time_the_database_could_not_hold_is_still_answered(client, world, key, value):
+    assert get(client, "cases/", key, {"updated_since": value}).status_code == 200
+    assert get(client, "cases/withdrawn/", key, {"since": value}).status_code == 200
