@@ -7,8 +7,10 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from casetracker.admin import (
+    CONFIRM_REOPEN,
     AdminInlineVisibility,
     DomainAdmin,
     NameSearchMixin,
@@ -30,13 +32,24 @@ from people.models import (
 from people.services import MergeRefused, dismiss_candidate, merge_people
 
 CONFIRM_FIELD = "confirm_different_person"
+DUPLICATES_TITLE = gettext_lazy("Possible duplicates")
 
 
 class PersonNameFormSet(forms.BaseInlineFormSet):
     # Set by PersonNameInline.get_formset: the signed-in user, for need to know.
     user = None
+    # Set by clean() on a new person: the people already recorded that the names may be.
+    # PersonAdmin.render_change_form lists them at the top of the page, with the checkbox.
+    likely_matches: list = []
 
     def clean(self):
+        # PersonName.clean() filled the script, language and kind left empty: the formset's
+        # check of a spelling entered twice (name and language) compares what will be saved.
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            for field in ("script", "language", "kind"):
+                if field in data and not data[field]:
+                    data[field] = getattr(form.instance, field)
         super().clean()
         preferred = [
             form
@@ -45,10 +58,18 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
         ]
         if len(preferred) > 1:
             raise forms.ValidationError("Mark only one name as preferred.")
-        if self.instance.pk is None and not self.data.get(CONFIRM_FIELD):
-            self.warn_of_likely_matches()
+        if self.instance.pk is None:
+            # Found even when the box is ticked, so that a page shown again for another
+            # error keeps the matches and the ticked box together.
+            self.likely_matches = self.find_likely_matches()
+            if self.likely_matches and not self.data.get(CONFIRM_FIELD):
+                raise forms.ValidationError(
+                    gettext("This may be someone already recorded: see “%(title)s” above.")
+                    % {"title": DUPLICATES_TITLE},
+                    code="likely_duplicate",
+                )
 
-    def warn_of_likely_matches(self):
+    def find_likely_matches(self) -> list:
         """Before a new person is saved: people already recorded under a likely spelling of
         one of the names. Only people the user may see are named (need to know); the
         duplicate scan finds the others for those who may see them."""
@@ -58,7 +79,7 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
             if form.cleaned_data.get("name") and not form.cleaned_data.get("DELETE")
         ]
         if not names or self.user is None:
-            return
+            return []
         birth_year = None
         try:
             bounds = edtf_bounds(self.data.get("birth_date", "") or "")
@@ -67,36 +88,13 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
         except ValidationError:
             pass  # the person form reports it
         place = self.data.get("place_of_origin") or None
-        matches = find_people(
+        return find_people(
             names,
             queryset=Person.objects.visible_to(self.user),
             birth_year=birth_year,
             place_of_origin=int(place) if place and place.isdigit() else None,
             limit=5,
         )
-        if matches:
-            links = format_html_join(
-                "",
-                '<li><a href="{}" target="_blank">{}</a> ({}): {}</li>',
-                (
-                    (
-                        reverse("admin:people_person_change", args=[m.person.pk]),
-                        m.person,
-                        f"{m.score:.0%}",
-                        " ".join(m.reasons),
-                    )
-                    for m in matches
-                ),
-            )
-            raise forms.ValidationError(
-                format_html(
-                    "This may be someone already recorded:<ul>{}</ul>Open them to check. If "
-                    "this is a different person, tick “I checked: this is a different "
-                    "person” below and save again.",
-                    links,
-                ),
-                code="likely_duplicate",
-            )
 
     def save(self, commit=True):
         # Unmark the old preferred name first, so "one preferred name" holds at every step
@@ -114,12 +112,25 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
 
 
 class PersonNameInline(admin.TabularInline):
+    """The names, first on the person page (templates/admin/people/person/change_form.html).
+
+    A new person gets one blank row (``min_num``), preferred by default (PersonAdmin
+    .get_formset_kwargs); a person on file gets none ("Add another name" adds one). Language
+    and kind start empty: PersonName.clean() fills them from the script, or asks.
+    """
+
     model = PersonName
     formset = PersonNameFormSet
     fields = ("name", "script", "language", "kind", "is_preferred")
-    extra = 1
+    extra = 0
     min_num = 1
     validate_min = True
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name in ("script", "language", "kind"):
+            # Say what an empty choice means: PersonName.clean() derives it.
+            kwargs["choices"] = [("", gettext_lazy("(from the name)")), *db_field.choices]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -127,11 +138,11 @@ class PersonNameInline(admin.TabularInline):
 
 
 class PersonForm(StampedForm):
+    # Shown only when the names match people already recorded (PersonAdmin.render_change_form).
     confirm_different_person = forms.BooleanField(
-        label="I checked: this is a different person",
+        label=gettext_lazy("I checked: this is a different person"),
         required=False,
-        help_text="Only if the names were found among people already recorded: tick after "
-        "checking them.",
+        help_text=gettext_lazy("Tick after opening the people listed above, then save again."),
     )
 
 
@@ -201,15 +212,66 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
         ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if obj is None:
-            note = "Shown again with the likely matches if the names are already recorded."
-            fieldsets = [
-                *fieldsets,
-                ("Possible duplicates", {"fields": (CONFIRM_FIELD,), "description": note}),
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, PersonNameInline) and obj.pk is None:
+            # The first name of a new person is the one shown, as imports do.
+            kwargs["initial"] = [{"is_preferred": True}]
+        return kwargs
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        """The page starts with what the save waits for (the possible duplicates and their
+        checkbox, or verified cases going back to review), then the names, then the rest:
+        the template reads ``leading_fieldsets`` and ``names_prefix``."""
+        adminform = context.get("adminform")
+        inlines = context.get("inline_admin_formsets", [])
+        names = next((i.formset for i in inlines if i.formset.model is PersonName), None)
+        if adminform is not None and names is not None and names.likely_matches:
+            adminform.fieldsets = [
+                self.duplicates_fieldset(names.likely_matches),
+                *adminform.fieldsets,
             ]
-        return fieldsets
+        confirmations = {CONFIRM_FIELD, CONFIRM_REOPEN}
+        leading = 0
+        for _name, options in adminform.fieldsets if adminform is not None else ():
+            if not set(options.get("fields", ())) <= confirmations:
+                break
+            leading += 1
+        context["leading_fieldsets"] = leading
+        context["names_prefix"] = names.prefix if names is not None else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def duplicates_fieldset(self, matches) -> tuple:
+        """The people a new person's names match, with the box that saves anyway."""
+        links = format_html_join(
+            "",
+            '<li><a href="{}" target="_blank">{}</a> ({}): {}</li>',
+            (
+                (
+                    reverse("admin:people_person_change", args=[m.person.pk]),
+                    m.person,
+                    f"{m.score:.0%}",
+                    " ".join(m.reasons),
+                )
+                for m in matches
+            ),
+        )
+        warning = format_html(
+            "<p>{}</p><ul>{}</ul><p>{}</p>",
+            gettext("This may be someone already recorded:"),
+            links,
+            gettext(
+                "Open them to check (each opens in a new tab). If this is a different "
+                "person, tick the box below and save again; if it is the same person, add "
+                "what is new to their record instead."
+            ),
+        )
+        options = {
+            "fields": (CONFIRM_FIELD,),
+            "description": warning,
+            "classes": ("likely-duplicates",),
+        }
+        return (DUPLICATES_TITLE, options)
 
     def reopen_warning_cases(self, request, obj):
         return list(obj.cases.all())

@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language, Script
@@ -158,6 +159,24 @@ class NameKind(models.TextChoices):
     FORMER = "former", "Former name"
 
 
+# A name left without a language or kind takes them from its script (PersonName.clean/save).
+# Latin is not here: Latin spellings come from Kazakh, Russian, English, pinyin… so staff say
+# which. The kinds are those the import template gives each script's column.
+LANGUAGE_OF_SCRIPT = {
+    Script.CYRILLIC: Language.KAZAKH,
+    Script.ARABIC: Language.KAZAKH,
+    Script.HAN_SIMPLIFIED: Language.CHINESE,
+    Script.HAN_TRADITIONAL: Language.CHINESE,
+}
+KIND_OF_SCRIPT = {
+    Script.LATIN: NameKind.TRANSLITERATION,
+    Script.CYRILLIC: NameKind.NATIVE,
+    Script.ARABIC: NameKind.NATIVE,
+    Script.HAN_SIMPLIFIED: NameKind.OFFICIAL_CHINESE,
+    Script.HAN_TRADITIONAL: NameKind.OFFICIAL_CHINESE,
+}
+
+
 def refresh_display_names(person_ids) -> None:
     """Person.refresh_display_name() for many people, reading their names in a few queries."""
     ids = sorted(person_ids)
@@ -244,10 +263,23 @@ class PersonName(DomainModel):
     language = models.CharField(
         max_length=8,
         choices=Language,
-        default=Language.KAZAKH,
-        help_text="Language the name is given in (kk Kazakh, ug Uyghur, zh Chinese, ru Russian…).",
+        blank=True,
+        help_text=_(
+            "Language the name is given in. Left empty, it follows the script: Cyrillic and "
+            "Arabic script are taken as Kazakh, Chinese characters as Chinese. A Latin "
+            "spelling must say its language (Kazakh, Russian, English, pinyin…)."
+        ),
     )
-    kind = models.CharField(max_length=20, choices=NameKind, default=NameKind.NATIVE)
+    kind = models.CharField(
+        max_length=20,
+        choices=NameKind,
+        blank=True,
+        help_text=_(
+            "Left empty, it follows the script, as in imports: Chinese characters are the "
+            "official Chinese name, Latin a transliteration, Cyrillic and Arabic script the "
+            "native spelling."
+        ),
+    )
     is_preferred = models.BooleanField(
         "preferred",
         default=False,
@@ -297,13 +329,39 @@ class PersonName(DomainModel):
         elif detected and self.script not in matches:
             written_in, chosen = Script(matches[0]).label, self.get_script_display()
             raise ValidationError({"script": f"The name is written in {written_in}, not {chosen}."})
+        self.derive_language_and_kind()
+
+    def derive_language_and_kind(self) -> None:
+        """Fill an empty language and kind from the script (LANGUAGE_OF_SCRIPT, KIND_OF_SCRIPT).
+
+        A name whose script does not tell its language (Latin, or no letters) is refused with
+        an error on the language field: staff must say which language it is in.
+        """
+        if not self.language:
+            self.language = LANGUAGE_OF_SCRIPT.get(self.script, "")
+        if not self.language:
+            raise ValidationError(
+                {
+                    "language": _(
+                        "Choose the language: Latin letters do not tell it (Kazakh, Russian, "
+                        "English, pinyin…)."
+                    )
+                    if self.script == Script.LATIN
+                    else _("Choose the language: the letters do not tell it.")
+                }
+            )
+        if not self.kind:
+            self.kind = KIND_OF_SCRIPT.get(self.script, NameKind.NATIVE)
 
     def derive(self) -> None:
-        """Fill the fields derived from the name: its search form and, if empty, its script."""
+        """Fill the fields derived from the name: its search form and, if empty, its script,
+        language and kind. Raises ValidationError if the language is empty and the script
+        does not tell it: every path that writes a name (save, bulk_create) refuses it."""
         self.search_name = fold(self.name)
         if not self.script:
             detected = detect_script(self.name)
             self.script = Script.HAN_SIMPLIFIED if detected == "Hani" else (detected or "")
+        self.derive_language_and_kind()
 
     def save(self, *args, **kwargs):
         self.derive()

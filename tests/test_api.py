@@ -79,7 +79,9 @@ def quick_published_cases(count, prefix="Detainee"):
     cases = []
     for i in range(count):
         person = Person.objects.create(consent=Consent.PUBLIC_RECORD)
-        PersonName.objects.create(person=person, name=f"{prefix} {i}", is_preferred=True)
+        PersonName.objects.create(
+            person=person, name=f"{prefix} {i}", language="en", is_preferred=True
+        )
         cases.append(Case.objects.create(person=person))
     now = timezone.now()
     with without_reopening():
