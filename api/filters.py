@@ -239,6 +239,22 @@ class CaseFilter(django_filters.FilterSet):
         method="filter_dates",
         help_text="Cases with an event that may have happened on or before this date.",
     )
+    dates = django_filters.ChoiceFilter(
+        method="filter_dates",
+        choices=[
+            ("strict", gettext_lazy("strict: each event's date as written")),
+            (
+                "approximate",
+                gettext_lazy(
+                    "approximate: events dated about (~), uncertain (?) or both (%) count one "
+                    "unit of their precision wider (a day, month, season or year)"
+                ),
+            ),
+        ],
+        help_text="How date_from and date_to read approximate event dates: strict (default) "
+        "or approximate. With approximate, an event dated 2018-03~ (about March 2018) also "
+        "matches date_to=2018-02.",
+    )
     updated_since = TimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
@@ -301,14 +317,18 @@ class CaseFilter(django_filters.FilterSet):
         if not (start or end):
             return queryset
         # An event matches when its interval overlaps the requested one; an open end is endless.
-        dated = Q(date_earliest__isnull=False) | Q(date_latest__isnull=False)
+        # Strict bounds, or the approximate window (casetracker.edtf.edtf_window) on request.
+        low, high = ("date_earliest", "date_latest")
+        if self.form.cleaned_data.get("dates") == "approximate":
+            low, high = ("date_window_earliest", "date_window_latest")
+        dated = Q(**{f"{low}__isnull": False}) | Q(**{f"{high}__isnull": False})
         overlap = Q(case=OuterRef("pk")) & dated
         earliest = edtf_bounds(start).earliest if start else None
         latest = edtf_bounds(end).latest if end else None
         if earliest:
-            overlap &= Q(date_latest__gte=earliest) | Q(date_latest__isnull=True)
+            overlap &= Q(**{f"{high}__gte": earliest}) | Q(**{f"{high}__isnull": True})
         if latest:
-            overlap &= Q(date_earliest__lte=latest) | Q(date_earliest__isnull=True)
+            overlap &= Q(**{f"{low}__lte": latest}) | Q(**{f"{low}__isnull": True})
         return queryset.filter(Exists(DetentionEvent.objects.filter(overlap)))
 
     def given(self, name) -> list[str]:

@@ -303,7 +303,7 @@ CASE_FILTER_ERRORS = (
         "Unknown parameter",
         {
             "colour": [
-                "Unknown parameter. Accepted: charge, cursor, date_from, date_to, ethnicity, "
+                "Unknown parameter. Accepted: charge, cursor, date_from, date_to, dates, ethnicity, "
                 "event_kind, facility, format, gender, incident, location, "
                 "min_evidence_level, ordering, page_size, search, status, updated_since."
             ]
