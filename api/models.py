@@ -6,6 +6,7 @@ from urllib.parse import quote, urlencode
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from casetracker.audit import AuditedHistory
@@ -143,9 +144,11 @@ class ApiRequest(models.Model):
     query = models.CharField(
         max_length=1000,
         blank=True,
-        help_text="The parameters asked for. Values are kept only where they are codes, uids, "
-        "dates, numbers or page positions; of a search, a place given by its name or an "
-        "unknown parameter, only the name.",
+        help_text=_(
+            "The parameters asked for. Values are kept only where they are codes, uids, "
+            "dates, numbers or page positions; of a search, a place given by its name or an "
+            "unknown parameter, only the name."
+        ),
     )
     status = models.PositiveSmallIntegerField()
 

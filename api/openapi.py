@@ -7,6 +7,8 @@ demo server gave (host replaced), so keep them in step with the API's messages.
 """
 
 from django.conf import settings
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -175,20 +177,22 @@ ERROR_HEADERS = [
 CURSOR = OpenApiParameter(
     "cursor",
     {"type": "string", "format": "cursor", "pattern": patterns.CURSOR},
-    description="Where a page starts. Opaque: take it from the `next` or `previous` link of "
-    "the page before, as it is, rather than building it. Any other value is refused (400), "
-    "whatever its shape.",
+    description=_(
+        "Where a page starts. Opaque: take it from the `next` or `previous` link of "
+        "the page before, as it is, rather than building it. Any other value is refused (400), "
+        "whatever its shape."
+    ),
 )
 LIST_PARAMETERS = [
     OpenApiParameter(
         "page_size",
         {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
-        description="Records per page: 1 to 500 (default 50).",
+        description=_("Records per page: 1 to 500 (default 50)."),
     ),
     CURSOR,
     *ERROR_HEADERS,
 ]
-EDTF = (
+EDTF = _(
     "In EDTF (the Library of Congress Extended Date/Time Format, "
     "https://www.loc.gov/standards/datetime/), as the date fields take it: a day `2024-04-05`, "
     "a month `2024-04`, a year `2024`, a decade `201X` or a century `20XX`, with `~` "
@@ -196,7 +200,7 @@ EDTF = (
     "bounds; an interval `2019/2023`, or one open at an end, `2019/..` or `../2020`. The day "
     "must exist, the year be from 1 to 9999, and an interval must not end before it starts."
 )
-TIME = (
+TIME = _(
     "An ISO 8601 time: a day that exists, `T`, hours and minutes (seconds, and up to six "
     "decimals, if you like), and `Z` or an offset such as `+06:00`; without one it is read as "
     "UTC. In a URL, write `+` as `%2B` (a bare `+` is a space)."
@@ -206,8 +210,14 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "date_from",
         {"type": "string", "format": "edtf", "minLength": 1},
-        description="Cases with an event that may have happened on or after this date (its "
-        f"earliest day): an event dated 2019/2023 matches date_from=2020. {EDTF}",
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Cases with an event that may have happened on or after this date (its "
+                "earliest day): an event dated 2019/2023 matches date_from=2020."
+            ),
+            EDTF,
+        ),
         examples=[
             OpenApiExample("A year", value="2020"),
             OpenApiExample("A month", value="2020-04"),
@@ -217,8 +227,14 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "date_to",
         {"type": "string", "format": "edtf", "minLength": 1},
-        description="Cases with an event that may have happened on or before this date (its "
-        f"latest day). {EDTF}",
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Cases with an event that may have happened on or before this date (its "
+                "latest day); not before date_from."
+            ),
+            EDTF,
+        ),
         examples=[
             OpenApiExample("A day", value="2024-04-05"),
             OpenApiExample("A year", value="2023"),
@@ -227,37 +243,47 @@ FILTER_PARAMETERS = [
     OpenApiParameter(
         "updated_since",
         {"type": "string", "pattern": patterns.TIME},
-        description="Cases changed at or after this time, for incremental sync (see also "
-        f"/api/v1/cases/withdrawn/). {TIME}",
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Cases changed at or after this time, for incremental sync (see also "
+                "/api/v1/cases/withdrawn/)."
+            ),
+            TIME,
+        ),
         examples=[OpenApiExample("UTC", value="2024-11-05T00:00:00Z")],
     ),
     OpenApiParameter(
         "search",
         TEXT,
-        description="A person's name, or part of one, in any script and any case: Kanat "
-        "Yerezhep, Қанат Ережеп, قانات ەرەجەپ. Blank text, or one holding a NUL, is refused; "
-        "text with only separators in it (`-`) finds nothing.",
+        description=_(
+            "A person's name, or part of one, in any script and any case: Kanat "
+            "Yerezhep, Қанат Ережеп, قانات ەرەجەپ. Blank text, or one holding a NUL, is refused; "
+            "text with only separators in it (`-`) finds nothing."
+        ),
     ),
     OpenApiParameter(
         "location",
         {**TEXT, "format": "place"},
-        description="A place, by its `uid` or by its full name in any of its languages (exact, "
-        "in any case: Ili Kazakh Autonomous Prefecture, Іле Қазақ автономиялық облысы, "
-        "伊犁哈萨克自治州): cases with an event in it or anywhere inside it (a prefecture "
-        "includes its counties, towns and facilities). A name no place bears is refused "
-        "(400), and so is a name several places bear, with each one's uid, names and where "
-        "it lies. A uid no published case's place has finds nothing.",
+        description=_(
+            "A place, by its `uid` or by its full name in any of its languages (exact, "
+            "in any case: Ili Kazakh Autonomous Prefecture, Іле Қазақ автономиялық облысы, "
+            "伊犁哈萨克自治州): cases with an event in it or anywhere inside it (a prefecture "
+            "includes its counties, towns and facilities). A name no place bears is refused "
+            "(400), and so is a name several places bear, with each one's uid, names and where "
+            "it lies. A uid no published case's place has finds nothing."
+        ),
     ),
     OpenApiParameter(
         "min_evidence_level",
         {"type": "integer", "enum": EvidenceLevel.values},
-        description="1 reported · 2 testimony · 3 corroborated · 4 documented.",
+        description=_("1 reported · 2 testimony · 3 corroborated · 4 documented."),
     ),
     OpenApiParameter(
         "gender",
         OpenApiTypes.STR,
         enum=Gender.values,
-        description="The detained person's gender, as recorded.",
+        description=_("The detained person's gender, as recorded."),
     ),
 ]
 CASE_LIST_PARAMETERS = [
@@ -265,9 +291,11 @@ CASE_LIST_PARAMETERS = [
     OpenApiParameter(
         "ordering",
         {"type": "string", "pattern": patterns.ordering(["updated_at", "reference"])},
-        description="Sort by `updated_at` or `reference`; a leading `-` sorts downwards, and "
-        "several are separated by commas, without spaces: `-updated_at`, `reference`, "
-        "`reference,-updated_at`. Default: `-updated_at` (last changed first).",
+        description=_(
+            "Sort by `updated_at` or `reference`; a leading `-` sorts downwards, and "
+            "several are separated by commas, without spaces: `-updated_at`, `reference`, "
+            "`reference,-updated_at`. Default: `-updated_at` (last changed first)."
+        ),
         examples=[
             OpenApiExample("Last changed first", value="-updated_at"),
             OpenApiExample("By reference", value="reference"),
@@ -303,8 +331,8 @@ CASE_FILTER_ERRORS = (
         "Unknown parameter",
         {
             "colour": [
-                "Unknown parameter. Accepted: charge, cursor, date_from, date_to, dates, ethnicity, "
-                "event_kind, facility, format, gender, incident, location, "
+                "Unknown parameter. Accepted: charge, cursor, date_from, date_to, dates, "
+                "ethnicity, event_kind, facility, format, gender, incident, location, "
                 "min_evidence_level, ordering, page_size, search, status, updated_since."
             ]
         },
@@ -699,15 +727,19 @@ EXPORT_PARAMETERS = [
     OpenApiParameter(
         "formats",
         {"type": "string", "pattern": patterns.EXPORT_FORMATS},
-        description="Which files, comma-separated without spaces: `csv`, `json`, `xlsx` "
-        "(default: all three). The data dictionary and the manifest are always there.",
+        description=_(
+            "Which files, comma-separated without spaces: `csv`, `json`, `xlsx` (default: "
+            "all three). The data dictionary and the manifest are always there."
+        ),
         examples=[OpenApiExample("CSV and JSON", value="csv,json")],
     ),
     OpenApiParameter(
         "jsonl",
         OpenApiTypes.BOOL,
-        description="`true`: `cases.jsonl` (JSON Lines, one case a line) instead of "
-        "`cases.json`; `false` (the default) for `cases.json`.",
+        description=_(
+            "`true`: `cases.jsonl` (JSON Lines, one case a line) instead of `cases.json`; "
+            "`false` (the default) for `cases.json`."
+        ),
     ),
     *FILTER_PARAMETERS,
     *ERROR_HEADERS,

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
+from django.utils.text import format_lazy
 from django.utils.timezone import is_naive, make_aware
 from django.utils.translation import gettext, gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -281,7 +282,9 @@ class CaseViewSet(PartnerViewSet):
                 "since",
                 {"type": "string", "pattern": patterns.TIME},
                 required=True,
-                description=f"Cases withdrawn at or after this time. {openapi.TIME}",
+                description=format_lazy(
+                    "{} {}", gettext_lazy("Cases withdrawn at or after this time."), openapi.TIME
+                ),
             ),
             *openapi.ERROR_HEADERS,
         ],
