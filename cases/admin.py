@@ -344,8 +344,12 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             raise Http404
         if not self.has_view_or_change_permission(request, case):
             raise PermissionDenied
+        # Only the citations the user may see: the person's citations may belong to a hidden
+        # case of theirs too (need to know, sources.models.CitationQuerySet.visible_to).
+        citations = services.case_citations(case)
+        visible = citations.model.objects.visible_to(request.user).values("pk")
         case_citations = list(
-            services.case_citations(case).select_related("source__publisher", "event")
+            citations.filter(pk__in=visible).select_related("source__publisher", "event")
         )
         events = list(case.events.select_related("location", "facility", "authority"))
         by_event = {event.pk: [] for event in events}

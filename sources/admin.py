@@ -68,6 +68,28 @@ class CitedEventForm(forms.ModelForm):
         help_text=_("Optional."),
     )
 
+    user = None  # set per request by CitedEventInline
+    admin_site = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["cite_source"]  # this form's own copy
+        # Only sources the user may see, with the admin's search-as-you-type picker and its
+        # "+" to add a new source in a popup without leaving the case.
+        if self.user is not None:
+            source = Citation._meta.get_field("source")
+            field.widget = RelatedFieldWidgetWrapper(
+                AutocompleteSelect(source, self.admin_site),
+                source.remote_field,
+                self.admin_site,
+                can_add_related=self.user.has_perm("sources.add_source"),
+                can_change_related=False,
+                can_delete_related=False,
+                can_view_related=False,
+            )
+            # After the widget: setting the queryset gives the widget its choices.
+            field.queryset = Source.objects.visible_to(self.user)
+
     def clean(self):
         cleaned = super().clean()
         source = cleaned.get("cite_source")
@@ -106,22 +128,14 @@ class CitedEventInline(DetentionEventInline):
     show_change_link = True  # more citations of an event: on the event's own page
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        field = formset.form.base_fields["cite_source"]
-        # Only sources the user may see, with the admin's search-as-you-type picker and its
-        # "+" to add a new source in a popup without leaving the case.
-        relation = Citation._meta.get_field("source").remote_field
-        field.queryset = Source.objects.visible_to(request.user)
-        field.widget = RelatedFieldWidgetWrapper(
-            AutocompleteSelect(Citation._meta.get_field("source"), self.admin_site),
-            relation,
-            self.admin_site,
-            can_add_related=request.user.has_perm("sources.add_source"),
-            can_change_related=False,
-            can_delete_related=False,
-            can_view_related=False,
+        # A form class of this request's own: declared fields are shared by every class the
+        # factory builds, so the user's choices are set on each form's copy (__init__).
+        kwargs["form"] = type(
+            "CitedEventForm",
+            (self.form,),
+            {"user": request.user, "admin_site": self.admin_site},
         )
-        return formset
+        return super().get_formset(request, obj, **kwargs)
 
 
 # Citations sit above cases and people: this app adds its inlines to their admins.

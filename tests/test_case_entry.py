@@ -2,10 +2,12 @@
 for review without opening each event's page."""
 
 import pytest
+from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
 
 from cases import services
-from cases.models import ChargeBasis, DetentionEvent, ReviewState
+from cases.models import Case, ChargeBasis, DetentionEvent, ReviewState
 from sources.models import Access, Citation
 from tests.admin_forms import AdminForm, errors_of
 from tests.factories import fresh, make_case, make_citation, make_person, make_source
@@ -114,3 +116,23 @@ def test_a_new_source_can_be_added_from_an_events_row(entry):
     [events] = [i.formset for i in inlines if i.formset.model is DetentionEvent]
     rendered = str(events.empty_form["cite_source"])
     assert reverse("admin:sources_source_add") + "?_to_field=id&amp;_popup=1" in rendered
+
+
+def test_each_request_offers_its_own_users_sources(client, data_entry, verifier, assigned):
+    """The picker's choices belong to the request: a verifier's page built in between does
+    not leave the verifier's sources on a data entry form."""
+    from sources.admin import CitedEventInline
+
+    hidden_case = make_case(make_person(), sensitive=True)
+    hidden_case.assigned_staff.add(assigned)
+    testimony = make_source("A testimony", access=Access.CONFIDENTIAL)
+    make_citation(testimony, case=hidden_case)
+    case = make_case(make_person(), created_by=data_entry)
+    inline = CitedEventInline(Case, admin.site)
+    factory = RequestFactory()
+    as_entry, as_verifier = factory.get("/"), factory.get("/")
+    as_entry.user, as_verifier.user = data_entry, verifier
+    entry_formset = inline.get_formset(as_entry, case)
+    inline.get_formset(as_verifier, case)  # another user's page, built in between
+    form = entry_formset(instance=case).empty_form
+    assert testimony not in form.fields["cite_source"].queryset

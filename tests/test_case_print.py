@@ -58,3 +58,20 @@ def test_staff_without_a_role_cannot_print(client, no_role, case):
     client.force_login(no_role)
     assert client.get(print_url(case)).status_code in (403, 404)
     assert "Met the sister" not in client.get(print_url(case)).content.decode()
+
+
+def test_the_case_file_leaves_out_citations_of_a_hidden_case_of_the_same_person(
+    client, data_entry, assigned
+):
+    from sources.models import Access
+    from tests.factories import make_citation, make_source
+
+    visible = cited_case(data_entry)
+    hidden = make_case(visible.person, sensitive=True)
+    hidden.assigned_staff.add(assigned)
+    testimony = make_source("Testimony of the brother", access=Access.CONFIDENTIAL)
+    make_citation(testimony, person=visible.person, claim="The brother saw the arrest.")
+    client.force_login(data_entry)
+    content = client.get(print_url(visible)).content.decode()
+    assert "The brother saw the arrest." not in content
+    assert "Testimony of the brother" not in content
