@@ -19,6 +19,7 @@ from casetracker.sites import home_panel
 
 ROWS = 10  # rows a list shows
 COUNT_CAP = 100  # counted up to this many, then "100+"
+QUEUE_SCAN = 50  # cases in review checked for four-eyes, at most, to fill the two lists
 
 
 def capped_count(queryset) -> str:
@@ -105,10 +106,16 @@ def verifier_panel(request):
         return None
     visible = Case.objects.visible_to(user).filter(archived_at__isnull=True)
     queue = visible.filter(review_state=ReviewState.IN_REVIEW).select_related("person")
+    # The oldest first, read until both lists are full or QUEUE_SCAN cases were checked: the
+    # four-eyes rule reads each case's history, so the scan is bounded.
     may, may_not = [], []
-    for case in queue.order_by("submitted_at", "pk")[:ROWS]:
+    for case in queue.order_by("submitted_at", "pk")[:QUEUE_SCAN]:
         problems = services.verify_problems(case, user)
-        (may_not if problems else may).append((case, " ".join(problems)))
+        target = may_not if problems else may
+        if len(target) < ROWS:
+            target.append((case, " ".join(problems)))
+        if len(may) == len(may_not) == ROWS:
+            break
     unpublishable = []
     waiting = visible.filter(review_state=ReviewState.VERIFIED, is_published=False)
     for case in waiting.select_related("person").order_by("verified_at", "pk")[:ROWS]:

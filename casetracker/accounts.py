@@ -189,6 +189,9 @@ class AccountChangeAdmin(ReadOnlyAdmin):
     """Who changed which staff account, and how: read-only, for superusers and Administrators."""
 
     list_display = ("created_at", "actor", "kind", "role", "account")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
     list_filter = ("kind", "created_at")
     list_select_related = ("actor", "account")
     search_fields = ("actor__username", "account__username", "role")

@@ -133,7 +133,8 @@ class ReopenGuard:
                 # Only cases the user may see are named (and asked about): need to know.
                 visible = Case.objects.visible_to(request.user).filter(reference__in=reopened)
                 unwarned = sorted(set(visible.values_list("reference", flat=True)) - warned)
-                if unwarned and response.status_code == 302:
+                # Something reopened was saved: a redirect, or a popup's closing page.
+                if unwarned:
                     raise _Undo
         except _Undo:
             # Nothing was kept: show the form again, asking (ReopenGuardForm.clean).

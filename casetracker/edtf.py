@@ -100,6 +100,10 @@ def _months(end: str) -> int:
     """One unit of the precision an interval end is written to, in months (0: a day): a
     month, a season (three months) or a year ("201X~", about the 2010s: a year either side)."""
     parts = [part.strip(QUALIFIERS) for part in end.strip(QUALIFIERS).split("-") if part]
+    # Unspecified digits are not precision: "2019-XX~" is about 2019, "201X~" about the 2010s
+    # (both a year either side), "2019-05-XX~" about May 2019.
+    while parts and "X" in parts[-1].upper():
+        parts.pop()
     if len(parts) >= 3:
         return 0
     if len(parts) == 2:

@@ -179,6 +179,11 @@ class ConcurrentEditError(Exception):
 class AccountChangeQuerySet(models.QuerySet):
     """Append-only, like the other logs; and the relation the four-eyes rule reads."""
 
+    def visible_to(self, user):
+        """Changes to accounts the user admin shows this user: superusers' accounts only to
+        superusers (casetracker.accounts.StaffUserAdmin)."""
+        return self if user.is_superuser else self.filter(account__is_superuser=False)
+
     def update(self, **kwargs):
         raise PermissionError("The account change log is append-only.")
 

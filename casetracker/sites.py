@@ -56,7 +56,8 @@ class StaffAdminSite(admin.AdminSite):
         # Who created, re-roled, reset or (de)activated which staff account lately, so that
         # every Administrator sees what any one of them did (casetracker.accounts).
         if request.user.has_perm("casetracker.view_accountchange"):
-            changes = AccountChange.objects.select_related("actor", "account")
+            changes = AccountChange.objects.visible_to(request.user)
+            changes = changes.select_related("actor", "account")
             extra_context["account_changes"] = changes[:RECENT_ACCOUNT_CHANGES]
         if request.user.has_perm("casetracker.view_securityevent"):
             extra_context["security_events"] = SecurityEvent.objects.all()[:RECENT_SECURITY_EVENTS]

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -141,7 +142,11 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         )
 
     def get_urls(self):
-        view = self.admin_site.admin_view
+        def view(function):
+            # Outside the request's transaction, as the command runs: the batch's "running"
+            # state and heartbeat must be visible to other processes while it imports.
+            return transaction.non_atomic_requests(self.admin_site.admin_view(function))
+
         return [
             path("upload/", view(self.upload_view), name="imports_importbatch_upload"),
             path(

@@ -464,3 +464,14 @@ def test_a_superusers_account_is_not_found_for_an_administrator_like_a_missing_o
     hidden = client.get(reverse("admin:auth_user_change", args=[superuser.pk]))
     absent = client.get(reverse("admin:auth_user_change", args=[missing]))
     assert hidden.status_code == absent.status_code == 404
+
+
+def test_changes_to_a_superusers_account_are_not_shown_to_administrators(
+    client, administrator, superuser
+):
+    AccountChange.objects.create(actor=superuser, account=superuser, kind=Kind.PASSWORD_RESET)
+    client.force_login(administrator)
+    home = client.get(reverse("admin:index"))
+    assert list(home.context["account_changes"]) == []
+    listed = client.get(reverse("admin:casetracker_accountchange_changelist"))
+    assert list(listed.context["cl"].result_list) == []

@@ -287,6 +287,8 @@ def test_database_accepts_bounds_with_one_open_end():
         ("2024-01~", "2023-12-01", "2024-02-29"),  # across the year, into a leap February
         ("2019~/2023", "2018-01-01", "2023-12-31"),  # only the qualified end moves
         ("2019/2023?", "2019-01-01", "2024-12-31"),
+        ("2019-XX~", "2018-01-01", "2020-12-31"),  # unspecified digits are not precision
+        ("2019-05-XX~", "2019-04-01", "2019-06-30"),
     ],
 )
 def test_a_qualified_date_has_a_window_one_unit_wider(value, earliest, latest):

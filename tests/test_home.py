@@ -149,3 +149,13 @@ def test_the_home_page_costs_the_same_with_more_cases(client, data_entry):
     for _ in range(25):
         make_case(make_person(), created_by=data_entry)
     assert home_queries(client, data_entry) == few
+
+
+def test_cases_the_verifier_may_verify_are_found_behind_their_own(client, data_entry, verifier):
+    own = [in_review(verifier) for _ in range(11)]  # the oldest eleven are the verifier's own
+    theirs = in_review(data_entry)
+    review = panel(home(client, verifier), "Review")
+    assert references(listed(review, "Review queue: you may verify")) == [theirs.reference]
+    may_not = listed(review, "Review queue: another verifier must verify (four eyes)")
+    assert len(may_not["rows"]) == 10
+    assert own[0].reference in references(may_not)

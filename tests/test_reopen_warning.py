@@ -128,3 +128,17 @@ def test_a_hidden_case_is_neither_named_nor_asked_about(
     response = source_page(client, source).post(title="Renamed")
     assert response.status_code == 302
     assert hidden.reference not in response.content.decode()
+
+
+def test_a_popup_save_that_reopens_a_verified_case_asks_first(
+    client, data_entry, verified_case, report
+):
+    client.force_login(data_entry)
+    url = reverse("admin:sources_citation_add") + "?_to_field=id&_popup=1"
+    page = AdminForm(client, url)
+    response = page.post(
+        source=str(report.pk), case=str(verified_case.pk), claim="Names him.", _popup="1"
+    )
+    assert any(verified_case.reference in error for error in errors_of(response))
+    assert fresh(verified_case).review_state == ReviewState.VERIFIED
+    assert not Citation.objects.filter(case=verified_case, source=report).exists()
