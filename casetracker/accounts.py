@@ -192,6 +192,7 @@ class AccountChangeAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
+
     list_filter = ("kind", "created_at")
     list_select_related = ("actor", "account")
     search_fields = ("actor__username", "account__username", "role")
