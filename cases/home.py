@@ -55,7 +55,11 @@ def my_cases(user, which: str):
     cases = Case.objects.visible_to(user).filter(archived_at__isnull=True)
     if which == "drafts":
         return cases.filter(created_by=user, review_state=ReviewState.DRAFT)
-    annotated = cases.annotate(last_action=_last_action(), last_submitter=_last_submitter())
+    # Candidates through indexes first (their creator, or a step of theirs), then the last
+    # step of those few read: never the whole state's history.
+    submitted = CaseTransition.objects.filter(user=user, action=TransitionAction.SUBMIT)
+    candidates = cases.filter(Q(created_by=user) | Q(pk__in=submitted.values("case_id")))
+    annotated = candidates.annotate(last_action=_last_action(), last_submitter=_last_submitter())
     mine = Q(created_by=user) | Q(last_submitter=user.pk)
     if which == "returned":
         return annotated.filter(

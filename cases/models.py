@@ -529,6 +529,16 @@ class Case(StaffStampedModel):
             ("archive_case", "Can archive cases"),
             ("view_sensitive_case", "Can see sensitive cases without being assigned"),
         ]
+        # The home page's work lists (cases.home) read the oldest or newest few cases of a
+        # state: each through an index, never a sort of the whole state.
+        indexes = [
+            models.Index(fields=["review_state", "submitted_at"], name="cases_case_queue_idx"),
+            models.Index(
+                fields=["review_state", "is_published", "verified_at"],
+                name="cases_case_unpublished_idx",
+            ),
+            models.Index(fields=["is_published", "published_at"], name="cases_case_published_idx"),
+        ]
 
     def __str__(self):
         """Reads self.person: select_related("person") when listing cases."""
