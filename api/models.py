@@ -99,6 +99,7 @@ LOGGED_VALUES = frozenset(
         "min_evidence_level",
         "date_from",
         "date_to",
+        "dates",
         "updated_since",
         "since",
         "ordering",
@@ -120,13 +121,27 @@ def _is_uid(value: str) -> bool:
     return True
 
 
+def loggable_value(name: str, value: str) -> bool:
+    """Whether a log may keep this parameter's value (else only its name)."""
+    return name in LOGGED_VALUES or (name in LOGGED_UIDS and _is_uid(value))
+
+
+def loggable_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The case filters of an export as its log keeps them: the values loggable_query keeps,
+    and for a search or a place given by name only that it was given (an empty list)."""
+    return {
+        name: [value for value in values if loggable_value(name, value)]
+        for name, values in filters.items()
+    }
+
+
 def loggable_query(params) -> str:
     """The query string to log for ``params`` (a QueryDict): ``search&status=detained`` for
     ``?search=Kanat&status=detained``."""
     parts = []
     for name, values in params.lists():
         for value in values:
-            if name in LOGGED_VALUES or (name in LOGGED_UIDS and _is_uid(value)):
+            if loggable_value(name, value):
                 parts.append(urlencode({name: value}))
             elif quote(name) not in parts:
                 parts.append(quote(name))

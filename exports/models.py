@@ -51,7 +51,12 @@ class ExportLog(models.Model):
         related_name="exports",
         help_text="The partner who downloaded the bundle through the API.",
     )
-    filters = models.JSONField(default=dict, blank=True, help_text="Filters, as given.")
+    filters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Filters used, with their values where they are codes, uids, dates or "
+        "numbers; of a search or a place given by its name, only that it was given.",
+    )
     selected = models.JSONField(
         default=list,
         blank=True,

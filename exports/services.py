@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from api import public
 from api.filters import CaseFilter
+from api.models import loggable_filters
 from cases.models import PUBLISHABLE_CONSENT, Case, ReviewState
 from casetracker import integrity
 from exports import bundle
@@ -279,7 +280,9 @@ def export_cases(
                 scope=manifest["scope"],
                 user=user if getattr(user, "pk", None) else None,
                 partner=partner,
-                filters=recorded,
+                # Never a partner's search text or a place's name: the manifest, which goes to
+                # whoever asked, has them; the log keeps that they were given.
+                filters=loggable_filters(recorded),
                 selected=references,
                 left_out=len(references) - total if selected is not None else 0,
                 formats=",".join(f for f in bundle.FORMATS if f in formats),

@@ -4,6 +4,7 @@ log."""
 
 import hashlib
 import io
+import json
 import zipfile
 from io import StringIO
 
@@ -408,6 +409,39 @@ def test_an_api_export_is_in_the_request_log_and_the_export_log(client, key, par
         None,
         {"status": ["detained"]},
     )
+
+
+def test_the_export_log_keeps_no_search_text(client, key, world):
+    params = {"search": "Yerezhep", "status": "detained"}
+    response = client.get(EXPORT_URL, params, **token_header(key))
+    assert response.status_code == 200
+    log = ExportLog.objects.get()
+    assert log.filters == {"search": [], "status": ["detained"]}
+    assert "Yerezhep" not in str(log.filters)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["filters"]["search"] == ["Yerezhep"]  # the partner's own bundle keeps it
+
+
+def test_the_migration_scrubs_search_text_from_earlier_export_logs(world):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    with transaction.atomic():
+        log = ExportLog.objects.create(
+            channel=Channel.API,
+            scope=Scope.PUBLISHED,
+            formats="csv",
+            case_count=0,
+            manifest_sha256="0" * 64,
+            filters={"search": ["Қанат Ережеп"], "status": ["detained"]},
+        )
+    migration = importlib.import_module("exports.migrations.0003_export_log_keeps_no_search_text")
+    migration.scrub(apps, SimpleNamespace(connection=connection))
+    log.refresh_from_db()
+    assert log.filters == {"search": [], "status": ["detained"]}
 
 
 def test_an_unknown_address_under_exports_is_a_json_404(client, key, world):
