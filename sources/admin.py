@@ -276,10 +276,10 @@ class SourceAdmin(StampedAdmin):
         sources = super().get_queryset(request).visible_to(request.user)
         # Count only the citations the user may see: a total would tell that hidden cases
         # cite the source too.
-        visible = Citation.objects.visible_to(request.user).values("pk")
-        counted = Count("citations", filter=Q(citations__in=visible), distinct=True)
-        if request.user.has_perm("cases.view_sensitive_case"):
-            counted = Count("citations", distinct=True)
+        counted = Count("citations", distinct=True)
+        if not request.user.has_perm("cases.view_sensitive_case"):
+            visible = Citation.objects.visible_to(request.user).values("pk")
+            counted = Count("citations", filter=Q(citations__in=visible), distinct=True)
         return self.with_counts(sources, citation_total=counted)
 
     @admin.display(description="citations", ordering="citation_total")
