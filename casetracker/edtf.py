@@ -23,7 +23,8 @@ from functools import lru_cache
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils import formats
+from django.utils.translation import gettext, gettext_lazy
 from edtf import parse_edtf, struct_time_to_date
 from edtf.parser.edtf_exceptions import EDTFParseException
 from edtf.parser.parser_classes import UnspecifiedIntervalSection
@@ -84,15 +85,17 @@ def edtf_bounds(value: str) -> EDTFBounds:
     try:
         parsed = parse_edtf(value)
     except (EDTFParseException, ValueError, TypeError):
-        raise _invalid(value, "it is not a date in EDTF") from None
+        raise _invalid(value, gettext_lazy("it is not a date in EDTF")) from None
     try:
         earliest, latest = _bound(parsed, "lower"), _bound(parsed, "upper")
     except (ValueError, OverflowError, TypeError):
-        raise _invalid(value, "that day does not exist, or the year is outside 1–9999") from None
+        raise _invalid(
+            value, gettext_lazy("that day does not exist, or the year is outside 1–9999")
+        ) from None
     if earliest is None and latest is None:
-        raise _invalid(value, "at least one end of the interval must be a date")
+        raise _invalid(value, gettext_lazy("at least one end of the interval must be a date"))
     if earliest and latest and earliest > latest:
-        raise _invalid(value, "the interval ends before it starts")
+        raise _invalid(value, gettext_lazy("the interval ends before it starts"))
     return EDTFBounds(earliest, latest)
 
 
@@ -155,7 +158,7 @@ def edtf_window(value: str) -> EDTFBounds:
 
 def _invalid(value: str, why: str) -> ValidationError:
     return ValidationError(
-        "“%(value)s” is not a valid date: %(why)s. Accepted forms: %(examples)s.",
+        gettext_lazy("“%(value)s” is not a valid date: %(why)s. Accepted forms: %(examples)s."),
         code="invalid_edtf",
         params={"value": value, "why": why, "examples": EXAMPLES},
     )
@@ -243,3 +246,119 @@ class EDTFBoundField(models.DateField):
 
 def bound_fields(model: type[models.Model]) -> list[EDTFBoundField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EDTFBoundField)]
+
+
+# --- in words ----------------------------------------------------------------------------------
+# Readers see dates in words in their language ("between 2019 and 2023", "about April 2024");
+# the stored value, exports and the API keep the EDTF text.
+
+_SEASONS = {
+    # EDTF codes 21–24 (seasons), 25–32 (seasons of the northern, then southern hemisphere).
+    **dict.fromkeys((21, 25, 29), "spring"),
+    **dict.fromkeys((22, 26, 30), "summer"),
+    **dict.fromkeys((23, 27, 31), "autumn"),
+    **dict.fromkeys((24, 28, 32), "winter"),
+}
+
+
+def _season(code: int, year: str) -> str | None:
+    name = _SEASONS.get(code)
+    if name == "spring":
+        return gettext("spring %(year)s") % {"year": year}
+    if name == "summer":
+        return gettext("summer %(year)s") % {"year": year}
+    if name == "autumn":
+        return gettext("autumn %(year)s") % {"year": year}
+    if name == "winter":
+        return gettext("winter %(year)s") % {"year": year}
+    if 33 <= code <= 36:
+        return gettext("quarter %(quarter)s of %(year)s") % {"quarter": code - 32, "year": year}
+    if code in (40, 41):
+        return gettext("half %(half)s of %(year)s") % {"half": code - 39, "year": year}
+    return None
+
+
+def _point_in_words(text: str, in_interval: bool) -> str | None:
+    """One date (no "/") in words, or None if it is not a form this renders."""
+    approximate = "~" in text or "%" in text
+    uncertain = "?" in text or "%" in text
+    parts = [part.strip(QUALIFIERS) for part in text.strip(QUALIFIERS).split("-")]
+    if not parts or not (len(parts[0]) == 4 and parts[0][:2].isdigit()):
+        return None
+    year, rest = parts[0], parts[1:]
+    if any(part == "" for part in rest) or len(rest) > 2:
+        return None
+    if rest and "X" in rest[0].upper():  # "2019-XX", "2019-XX-XX": some time in 2019
+        rest = []
+    if len(rest) == 2 and "X" in rest[1].upper():  # "2019-05-XX": some day in May 2019
+        rest = rest[:1]
+    if not all(part.isdigit() for part in rest):
+        return None
+    if "X" in year.upper():
+        digits = year.upper().index("X")
+        if not year[:digits].isdigit() or rest:
+            return None
+        first = int(year[:digits].ljust(4, "0"))
+        last = int(year[:digits].ljust(4, "9"))
+        words = (
+            f"{first}–{last}"
+            if in_interval
+            else gettext("between %(start)s and %(end)s") % {"start": first, "end": last}
+        )
+    elif not year.isdigit():
+        return None
+    elif not rest:
+        words = year
+    else:
+        month = int(rest[0])
+        if month > 12:
+            words = _season(month, year)
+            if words is None or len(rest) > 1:
+                return None
+        else:
+            try:
+                if len(rest) == 1:
+                    day = datetime.date(int(year), month, 1)
+                    words = formats.date_format(day, "YEAR_MONTH_FORMAT")
+                else:
+                    day = datetime.date(int(year), month, int(rest[1]))
+                    words = formats.date_format(day, "DATE_FORMAT")
+            except ValueError:
+                return None
+    if approximate and uncertain:
+        return gettext("about %(date)s (uncertain)") % {"date": words}
+    if approximate:
+        return gettext("about %(date)s") % {"date": words}
+    if uncertain:
+        return gettext("%(date)s (uncertain)") % {"date": words}
+    return words
+
+
+def edtf_in_words(value: str | None) -> str:
+    """An EDTF value as a reader says it, in the active language: "2019/2023" is "between 2019
+    and 2023", "2024-04~" "about April 2024", "2019/.." "2019 or later", "../2020" "2020 or
+    earlier", "201X" "between 2010 and 2019", "2024-04?" "April 2024 (uncertain)". Empty is "";
+    a form this does not render (sets, exponent years) is returned as written."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if "/" not in text:
+        return _point_in_words(text, in_interval=False) or text
+    start_text, _, end_text = text.partition("/")
+    start = None if start_text in ("", "..") else _point_in_words(start_text, in_interval=True)
+    end = None if end_text in ("", "..") else _point_in_words(end_text, in_interval=True)
+    if start_text not in ("", "..") and start is None:
+        return text
+    if end_text not in ("", "..") and end is None:
+        return text
+    if start and end:
+        return gettext("between %(start)s and %(end)s") % {"start": start, "end": end}
+    if start and end_text == "..":
+        return gettext("%(start)s or later") % {"start": start}
+    if start:
+        return gettext("from %(start)s, end unknown") % {"start": start}
+    if end and start_text == "..":
+        return gettext("%(end)s or earlier") % {"end": end}
+    if end:
+        return gettext("until %(end)s, start unknown") % {"end": end}
+    return text

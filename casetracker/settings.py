@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "api",
     "exports",
     "imports",
+    "languages",
 ]
 
 MIDDLEWARE = [
@@ -63,9 +64,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface language: the language cookie, else the browser's Accept-Language...
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ...and for a signed-in user, the language stored on their account (languages app).
+    "languages.middleware.AccountLanguageMiddleware",
     # Ends sessions older than SESSION_ABSOLUTE_AGE, however active (before OTP: it may sign out).
     "casetracker.middleware.SessionLifetimeMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -127,6 +132,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# The interface languages (README "Languages"); the project's catalogues are in locale/.
+LANGUAGES = [
+    ("en", "English"),
+    ("kk", "Қазақша"),
+    ("ru", "Русский"),
+    ("zh-hans", "简体中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date formats for languages Django ships none for (Kazakh).
+FORMAT_MODULE_PATH = ["casetracker.formats"]
+# The language cookie outlives sign-out, so the sign-in page speaks the reader's language.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -219,6 +238,7 @@ BEHIND_TLS_PROXY = not DEBUG and env_bool("BEHIND_TLS_PROXY", True)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from casetracker import two_factor
+from languages.views import set_language
 from sources.integrity_views import evidence_check
 from sources.views import download_evidence
 
@@ -27,6 +28,7 @@ def favicon(request):
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("favicon.ico", favicon),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("evidence/<uuid:uid>/download/", download_evidence, name="evidence-download"),
     # Two-factor pages, before the admin's own URLs (its catch-all would take them).
     path("admin/two-factor/setup/", two_factor.enrol, name="two-factor-enrol"),
