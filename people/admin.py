@@ -18,7 +18,7 @@ from casetracker.admin import (
     StampedForm,
 )
 from casetracker.edtf import edtf_bounds
-from people.matching import find_people, shown_reasons
+from people.matching import find_people, shown_reasons, translated_reasons
 from people.models import (
     Affiliation,
     CandidateStatus,
@@ -57,7 +57,7 @@ class PersonNameFormSet(forms.BaseInlineFormSet):
             if form.cleaned_data.get("is_preferred") and not form.cleaned_data.get("DELETE")
         ]
         if len(preferred) > 1:
-            raise forms.ValidationError("Mark only one name as preferred.")
+            raise forms.ValidationError(gettext("Mark only one name as preferred."))
         if self.instance.pk is None:
             # Found even when the box is ticked, so that a page shown again for another
             # error keeps the matches and the ticked box together.
@@ -166,7 +166,7 @@ class RelationshipFormSet(forms.BaseInlineFormSet):
                 continue
             key = (data["kind"], data["to_person"].pk)
             if key in seen:
-                raise forms.ValidationError("The same relationship is entered twice.")
+                raise forms.ValidationError(gettext("The same relationship is entered twice."))
             seen.add(key)
 
 
@@ -177,7 +177,7 @@ class RelationshipInline(AdminInlineVisibility, admin.TabularInline):
     fields = ("kind", "to_person", "notes")
     autocomplete_fields = ("to_person",)
     extra = 0
-    verbose_name_plural = "relationships (restricted: never shown to partners)"
+    verbose_name_plural = gettext_lazy("relationships (restricted: never shown to partners)")
 
 
 @admin.register(Person)
@@ -200,16 +200,22 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     form = PersonForm
     fieldsets = (
         (None, {"fields": ("gender", "birth_date", "ethnicity", "citizenship")}),
-        ("Background", {"fields": ("place_of_origin", "occupation", "public_summary")}),
-        ("Publication", {"fields": ("consent",)}),
         (
-            "Restricted — staff only",
+            gettext_lazy("Background"),
+            {"fields": ("place_of_origin", "occupation", "public_summary")},
+        ),
+        (gettext_lazy("Publication"), {"fields": ("consent",)}),
+        (
+            gettext_lazy("Restricted — staff only"),
             {
                 "fields": ("internal_notes", "contact_details"),
-                "description": "Never shown to partners, never exported.",
+                "description": gettext_lazy("Never shown to partners, never exported."),
             },
         ),
-        ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
+        (
+            gettext_lazy("Record"),
+            {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)},
+        ),
     )
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
@@ -251,7 +257,7 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
                     reverse("admin:people_person_change", args=[m.person.pk]),
                     m.person,
                     f"{m.score:.0%}",
-                    " ".join(m.reasons),
+                    " ".join(translated_reasons(m.reasons)),
                 )
                 for m in matches
             ),
@@ -280,7 +286,7 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
         people = super().get_queryset(request).visible_to(request.user)
         return self.with_counts(people, case_total=Count("cases", distinct=True))
 
-    @admin.display(description="cases", ordering="case_total")
+    @admin.display(description=gettext_lazy("cases"), ordering="case_total")
     def case_count(self, obj):
         return obj.case_total
 
@@ -310,7 +316,7 @@ class RelationshipKindFilter(admin.SimpleListFilter):
     """The kind is encrypted: the database cannot filter on it, so rows are picked in Python
     (relationships are few, and the list is staff-only)."""
 
-    title = "kind"
+    title = gettext_lazy("kind")
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
@@ -336,7 +342,7 @@ class RelationshipAdmin(DomainAdmin):
         people = Person.objects.visible_to(request.user)
         return super().get_queryset(request).filter(from_person__in=people, to_person__in=people)
 
-    @admin.display(description="kind")  # not sortable: the column holds ciphertext
+    @admin.display(description=gettext_lazy("kind"))  # not sortable: the column holds ciphertext
     def kind_display(self, obj):
         return obj.get_kind_display()
 
@@ -344,11 +350,11 @@ class RelationshipAdmin(DomainAdmin):
 class CandidateStatusFilter(admin.SimpleListFilter):
     """The queue opens on the pairs still to review; decided ones are a click away."""
 
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [*CandidateStatus.choices, ("all", "All")]
+        return [*CandidateStatus.choices, ("all", gettext("All"))]
 
     def choices(self, changelist):
         for value, label in self.lookup_choices:
@@ -404,15 +410,15 @@ class DuplicateCandidateAdmin(DomainAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # decided, never deleted: "not the same person" must stay known
 
-    @admin.display(description="records")
+    @admin.display(description=gettext_lazy("records"))
     def pair(self, obj):
         return str(obj)
 
-    @admin.display(description="score", ordering="score")
+    @admin.display(description=gettext_lazy("score"), ordering="score")
     def score_percent(self, obj):
         return f"{obj.score:.0%}"
 
-    @admin.display(description="why")
+    @admin.display(description=gettext_lazy("why"))
     def first_reason(self, obj):
         return (shown_reasons(obj.reasons) or [""])[0]
 
@@ -480,7 +486,7 @@ class DuplicateCandidateAdmin(DomainAdmin):
         def merge(candidate, reason):
             survivor_side = request.POST.get("survivor")
             if survivor_side not in ("a", "b") or candidate.status != CandidateStatus.OPEN:
-                raise MergeRefused("Choose which record to keep.")
+                raise MergeRefused(gettext("Choose which record to keep."))
             sides = {"a": candidate.person_a, "b": candidate.person_b}
             survivor = sides[survivor_side]
             absorbed = sides["b" if survivor_side == "a" else "a"]
@@ -492,6 +498,6 @@ class DuplicateCandidateAdmin(DomainAdmin):
     def dismiss_view(self, request, object_id):
         def dismiss(candidate, reason):
             dismiss_candidate(candidate, user=request.user, reason=reason)
-            return "Marked as two different people.", None
+            return gettext("Marked as two different people."), None
 
         return self._decide(request, object_id, dismiss)

@@ -9,12 +9,14 @@ that they agree on who may be whom.
 """
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import product
 
 from django.apps import apps
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
 from casetracker.text import fold
 from people import names as matcher
@@ -39,8 +41,30 @@ PLACE_CONFLICT = -0.10
 FATHER_CONFLICT = -0.25
 BIRTH_TOLERANCE_YEARS = 2
 
-FATHERS_AGREE = "Fathers' names agree."
-FATHERS_DIFFER = "Fathers' names differ."
+# The reasons a score gives, for staff. Written in English, as a pair stores them
+# (DuplicateCandidate.reasons: what the scan found, kept like a log line), and translated when
+# shown: translated_reasons() reads each back through the template it was made from.
+NAMES_MATCH = gettext_noop(
+    "Names match (%(score)s): “%(first)s” (%(first_romanised)s) and “%(second)s” "
+    "(%(second_romanised)s)."
+)
+BIRTH_AGREES = gettext_noop("Birth dates agree (%(first)s / %(second)s).")
+BIRTH_DIFFERS_SLIGHTLY = gettext_noop("Birth dates differ slightly (%(first)s / %(second)s).")
+BIRTH_DIFFERS = gettext_noop("Birth dates differ (%(first)s / %(second)s).")
+PLACES_AGREE = gettext_noop("Places of origin agree (%(first)s / %(second)s).")
+PLACES_DIFFER = gettext_noop("Places of origin differ (%(first)s / %(second)s).")
+FATHERS_AGREE = gettext_noop("Fathers' names agree.")
+FATHERS_DIFFER = gettext_noop("Fathers' names differ.")
+REASON_TEMPLATES = (
+    NAMES_MATCH,
+    BIRTH_AGREES,
+    BIRTH_DIFFERS_SLIGHTLY,
+    BIRTH_DIFFERS,
+    PLACES_AGREE,
+    PLACES_DIFFER,
+    FATHERS_AGREE,
+    FATHERS_DIFFER,
+)
 
 # Pairs of people sharing one key are compared; a key shared by more people than this (a
 # very common name, if names.match_keys ever yields such keys) is skipped by the full scan.
@@ -108,7 +132,16 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
         return best, [], {"names": [], "facts": []}
     a, b = pair
     roman_a, roman_b = matcher.romanise(a), matcher.romanise(b)
-    reasons = [f"Names match ({best:.2f}): “{a}” ({roman_a}) and “{b}” ({roman_b})."]
+    reasons = [
+        NAMES_MATCH
+        % {
+            "score": f"{best:.2f}",
+            "first": a,
+            "first_romanised": roman_a,
+            "second": b,
+            "second_romanised": roman_b,
+        }
+    ]
     details = {
         "names": [
             {
@@ -123,10 +156,10 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
     }
     score = best
 
-    def fact(name, verdict, q, m, adjust, text):
+    def fact(name, verdict, q, m, adjust, template):
         nonlocal score
         score += adjust
-        reasons.append(text)
+        reasons.append(template if q is None else template % {"first": q, "second": m})
         row = {"fact": name, "verdict": verdict}
         if q is not None:
             row |= {"query": q, "match": m}
@@ -136,35 +169,19 @@ def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], di
         gap = _years_apart(query.birth, other.birth)
         q, m = query.birth_text, other.birth_text
         if gap == 0:
-            fact("birth_date", "agrees", q, m, AGREES, f"Birth dates agree ({q} / {m}).")
+            fact("birth_date", "agrees", q, m, AGREES, BIRTH_AGREES)
         elif gap <= BIRTH_TOLERANCE_YEARS:
-            fact(
-                "birth_date",
-                "close",
-                q,
-                m,
-                BIRTH_CLOSE,
-                f"Birth dates differ slightly ({q} / {m}).",
-            )
+            fact("birth_date", "close", q, m, BIRTH_CLOSE, BIRTH_DIFFERS_SLIGHTLY)
         else:
-            fact(
-                "birth_date", "conflicts", q, m, BIRTH_CONFLICT, f"Birth dates differ ({q} / {m})."
-            )
+            fact("birth_date", "conflicts", q, m, BIRTH_CONFLICT, BIRTH_DIFFERS)
     if query.place_path and other.place_path:
         q, m = query.place_name, other.place_name
         if query.place_path.startswith(other.place_path) or other.place_path.startswith(
             query.place_path
         ):
-            fact("place_of_origin", "agrees", q, m, AGREES, f"Places of origin agree ({q} / {m}).")
+            fact("place_of_origin", "agrees", q, m, AGREES, PLACES_AGREE)
         else:
-            fact(
-                "place_of_origin",
-                "conflicts",
-                q,
-                m,
-                PLACE_CONFLICT,
-                f"Places of origin differ ({q} / {m}).",
-            )
+            fact("place_of_origin", "conflicts", q, m, PLACE_CONFLICT, PLACES_DIFFER)
     if query.fathers and other.fathers:
         # Never the names: a relative (and the family tie, whose kind is encrypted) must not
         # reach the reasons, stored in the clear and shown to whoever reviews the pair.
@@ -465,9 +482,32 @@ def oriented(details: dict, query_is_a: bool) -> dict:
     }
 
 
+def _template_pattern(template: str) -> re.Pattern:
+    """A pattern that reads the values back out of a reason made from ``template``."""
+    return re.compile(re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.*?)", re.escape(template)))
+
+
+_REASON_PATTERNS = [(template, _template_pattern(template)) for template in REASON_TEMPLATES]
+
+
+def translated_reason(reason: str) -> str:
+    """A reason (stored in English) in the active language; a text made from no known
+    template (an earlier version's wording) as it is."""
+    for template, pattern in _REASON_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return gettext(template) % found.groupdict()
+    return reason
+
+
+def translated_reasons(reasons: Iterable[str]) -> list[str]:
+    """The reasons of a PersonMatch (or of a stored pair), for staff, in their language."""
+    return [translated_reason(reason) for reason in reasons]
+
+
 def shown_reasons(stored: dict | None) -> list[str]:
-    """The reasons of a stored pair, for staff: a relative's name that an earlier version
-    stored (“Fathers' names agree (“X” / “Y”).”) cut to the verdict."""
+    """The reasons of a stored pair, for staff, in their language: a relative's name that an
+    earlier version stored (“Fathers' names agree (“X” / “Y”).”) cut to the verdict."""
     shown = []
     for reason in (stored or {}).get("reasons") or []:
         if reason.startswith("Fathers' names agree"):
@@ -475,7 +515,7 @@ def shown_reasons(stored: dict | None) -> list[str]:
         elif reason.startswith("Fathers' names differ"):
             reason = FATHERS_DIFFER
         shown.append(reason)
-    return shown
+    return translated_reasons(shown)
 
 
 def store_candidate(first_id: int, second_id: int, score: float, reasons, details, existing=None):

@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import AuditedHistory
@@ -20,38 +21,38 @@ from casetracker.text import detect_script, fold
 
 validate_country_codes = RegexValidator(
     r"^[A-Z]{2}( [A-Z]{2})*$",
-    "Enter two-letter country codes separated by spaces, e.g. “CN” or “CN KZ”.",
+    _("Enter two-letter country codes separated by spaces, e.g. “CN” or “CN KZ”."),
 )
 
 
 class Gender(models.TextChoices):
-    MALE = "male", "Male"
-    FEMALE = "female", "Female"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Ethnicity(models.TextChoices):
-    KAZAKH = "kazakh", "Kazakh"
-    UYGHUR = "uyghur", "Uyghur"
-    KYRGYZ = "kyrgyz", "Kyrgyz"
-    HUI = "hui", "Hui"
-    UZBEK = "uzbek", "Uzbek"
-    TATAR = "tatar", "Tatar"
-    TAJIK = "tajik", "Tajik"
-    MONGOL = "mongol", "Mongol"
-    XIBE = "xibe", "Xibe"
-    HAN = "han", "Han"
-    OTHER = "other", "Other"
-    UNKNOWN = "unknown", "Unknown"
+    KAZAKH = "kazakh", _("Kazakh")
+    UYGHUR = "uyghur", _("Uyghur")
+    KYRGYZ = "kyrgyz", _("Kyrgyz")
+    HUI = "hui", _("Hui")
+    UZBEK = "uzbek", _("Uzbek")
+    TATAR = "tatar", _("Tatar")
+    TAJIK = "tajik", _("Tajik")
+    MONGOL = "mongol", _("Mongol")
+    XIBE = "xibe", _("Xibe")
+    HAN = "han", _("Han")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class Consent(models.TextChoices):
-    UNKNOWN = "unknown", "Unknown — not yet asked"
-    GRANTED = "granted", "Granted"
-    REFUSED = "refused", "Refused"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    PUBLIC_RECORD = "public_record", "Not needed — already public record"
+    UNKNOWN = "unknown", _("Unknown — not yet asked")
+    GRANTED = "granted", _("Granted")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    PUBLIC_RECORD = "public_record", _("Not needed — already public record")
 
 
 class PersonQuerySet(DomainQuerySet):
@@ -70,21 +71,25 @@ class Person(StaffStampedModel):
     """A detainee, a relative, a testifier or anyone else a case names."""
 
     display_name = models.CharField(
-        "name",
+        _("name"),
         max_length=300,
         editable=False,
         db_index=True,
-        help_text="The preferred name, copied from the person's names for lists and search.",
+        help_text=_("The preferred name, copied from the person's names for lists and search."),
     )
-    gender = models.CharField(max_length=10, choices=Gender, default=Gender.UNKNOWN)
-    birth_date = EDTFField("date of birth")
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender, default=Gender.UNKNOWN)
+    birth_date = EDTFField(_("date of birth"))
+    # The derived bounds are never shown (not editable): their label stays a plain string.
     birth_date_earliest, birth_date_latest = edtf_bounds_pair("birth_date", "date of birth")
-    ethnicity = models.CharField(max_length=20, choices=Ethnicity, default=Ethnicity.UNKNOWN)
+    ethnicity = models.CharField(
+        _("ethnicity"), max_length=20, choices=Ethnicity, default=Ethnicity.UNKNOWN
+    )
     citizenship = models.CharField(
+        _("citizenship"),
         max_length=50,
         blank=True,
         validators=[validate_country_codes],
-        help_text="ISO country codes, space-separated: CN (China), KZ (Kazakhstan), “CN KZ”.",
+        help_text=_("ISO country codes, space-separated: CN (China), KZ (Kazakhstan), “CN KZ”."),
     )
     place_of_origin = models.ForeignKey(
         "cases.Location",
@@ -92,31 +97,36 @@ class Person(StaffStampedModel):
         null=True,
         blank=True,
         related_name="people_from_here",
-        help_text="Home town or village, as precisely as known.",
+        verbose_name=_("place of origin"),
+        help_text=_("Home town or village, as precisely as known."),
     )
     occupation = models.CharField(
+        _("occupation"),
         max_length=300,
         blank=True,
-        help_text="Occupation or position, e.g. “Retired journalist, Xinjiang Daily”.",
+        help_text=_("Occupation or position, e.g. “Retired journalist, Xinjiang Daily”."),
     )
     public_summary = models.TextField(
+        _("public summary"),
         blank=True,
-        help_text="Public. What partners may read about this person once a case is published.",
+        help_text=_("Public. What partners may read about this person once a case is published."),
     )
     internal_notes = EncryptedTextField(
+        _("internal notes"),
         blank=True,
-        help_text="Restricted. Staff only: never shown to partners or exported.",
+        help_text=_("Restricted. Staff only: never shown to partners or exported."),
     )
     contact_details = EncryptedTextField(
+        _("contact details"),
         blank=True,
-        help_text="Restricted. How to reach this person or their family. Staff only.",
+        help_text=_("Restricted. How to reach this person or their family. Staff only."),
     )
     consent = models.CharField(
-        "consent to publish",
+        _("consent to publish"),
         max_length=20,
         choices=Consent,
         default=Consent.UNKNOWN,
-        help_text="Whether the person or their family agreed that the case may be published.",
+        help_text=_("Whether the person or their family agreed that the case may be published."),
     )
 
     objects = PersonQuerySet.as_manager()
@@ -124,8 +134,8 @@ class Person(StaffStampedModel):
 
     class Meta:
         ordering = ["display_name", "pk"]
-        verbose_name = "person"
-        verbose_name_plural = "people"
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
         permissions = [
             ("merge_person", "Can merge duplicate records of one person"),
         ]
@@ -139,7 +149,7 @@ class Person(StaffStampedModel):
         ]
 
     def __str__(self):
-        return self.display_name or f"Unnamed person {str(self.uid)[:8]}"
+        return self.display_name or gettext("Unnamed person %(uid)s") % {"uid": str(self.uid)[:8]}
 
     def refresh_display_name(self) -> None:
         """Copy the preferred name (or else the first name entered) into ``display_name``."""
@@ -152,11 +162,11 @@ class Person(StaffStampedModel):
 
 
 class NameKind(models.TextChoices):
-    NATIVE = "native", "Native spelling"
-    TRANSLITERATION = "transliteration", "Transliteration"
-    OFFICIAL_CHINESE = "official_chinese", "Official Chinese name"
-    ALIAS = "alias", "Alias or nickname"
-    FORMER = "former", "Former name"
+    NATIVE = "native", _("Native spelling")
+    TRANSLITERATION = "transliteration", _("Transliteration")
+    OFFICIAL_CHINESE = "official_chinese", _("Official Chinese name")
+    ALIAS = "alias", _("Alias or nickname")
+    FORMER = "former", _("Former name")
 
 
 # A name left without a language or kind takes them from its script (PersonName.clean/save).
@@ -249,18 +259,23 @@ class PersonNameQuerySet(DomainQuerySet):
 class PersonName(DomainModel):
     """One attested spelling of a person's name, in one script and language."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names")
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="names", verbose_name=_("person")
+    )
     name = models.CharField(
+        _("name"),
         max_length=300,
-        help_text="Exactly as the source writes it: Қанат Ережеп, قانات ەرەجەپ, Kanat Yerezhep.",
+        help_text=_("Exactly as the source writes it: Қанат Ережеп, قانات ەرەجەپ, Kanat Yerezhep."),
     )
     script = models.CharField(
+        _("script"),
         max_length=4,
         choices=Script,
         blank=True,
-        help_text="Writing system. Left empty, it is detected from the name.",
+        help_text=_("Writing system. Left empty, it is detected from the name."),
     )
     language = models.CharField(
+        _("language"),
         max_length=8,
         choices=Language,
         blank=True,
@@ -271,6 +286,7 @@ class PersonName(DomainModel):
         ),
     )
     kind = models.CharField(
+        _("kind"),
         max_length=20,
         choices=NameKind,
         blank=True,
@@ -281,15 +297,16 @@ class PersonName(DomainModel):
         ),
     )
     is_preferred = models.BooleanField(
-        "preferred",
+        _("preferred"),
         default=False,
-        help_text="The name shown in lists. At most one per person.",
+        help_text=_("The name shown in lists. At most one per person."),
     )
     search_name = models.CharField(
+        _("search name"),
         max_length=300,
         editable=False,
         db_index=True,
-        help_text="Folded form used by search (lower case, separators normalised).",
+        help_text=_("Folded form used by search (lower case, separators normalised)."),
     )
 
     objects = PersonNameQuerySet.as_manager()
@@ -297,19 +314,19 @@ class PersonName(DomainModel):
 
     class Meta:
         ordering = ["person", "-is_preferred", "pk"]
-        verbose_name = "name"
-        verbose_name_plural = "names"
+        verbose_name = _("name")
+        verbose_name_plural = _("names")
         constraints = [
             models.UniqueConstraint(
                 fields=["person"],
                 condition=Q(is_preferred=True),
                 name="people_personname_one_preferred_per_person",
-                violation_error_message="A person can have only one preferred name.",
+                violation_error_message=_("A person can have only one preferred name."),
             ),
             models.UniqueConstraint(
                 fields=["person", "name", "language"],
                 name="people_personname_unique_spelling",
-                violation_error_message="This person already has this name in this language.",
+                violation_error_message=_("This person already has this name in this language."),
             ),
         ]
 
@@ -319,7 +336,7 @@ class PersonName(DomainModel):
     def clean(self):
         self.name = re.sub(r"\s+", " ", self.name or "").strip()
         if not self.name:
-            raise ValidationError({"name": "A name cannot be empty."})
+            raise ValidationError({"name": gettext("A name cannot be empty.")})
         detected = detect_script(self.name)
         matches = (
             (Script.HAN_SIMPLIFIED, Script.HAN_TRADITIONAL) if detected == "Hani" else (detected,)
@@ -328,7 +345,12 @@ class PersonName(DomainModel):
             self.script = matches[0]
         elif detected and self.script not in matches:
             written_in, chosen = Script(matches[0]).label, self.get_script_display()
-            raise ValidationError({"script": f"The name is written in {written_in}, not {chosen}."})
+            raise ValidationError(
+                {
+                    "script": gettext("The name is written in %(written_in)s, not %(chosen)s.")
+                    % {"written_in": written_in, "chosen": chosen}
+                }
+            )
         self.derive_language_and_kind()
 
     def derive_language_and_kind(self) -> None:
@@ -379,36 +401,41 @@ class PersonName(DomainModel):
 
 
 class OrganisationKind(models.TextChoices):
-    NGO = "ngo", "Human-rights or civil-society group"
-    MEDIA = "media", "News media"
-    GOVERNMENT = "government", "Government body"
-    PARTY = "party", "Communist Party body"
-    SECURITY = "security", "Police or state security"
-    COURT = "court", "Court or procuratorate"
-    DETENTION = "detention", "Detention or prison administration"
-    EDUCATION = "education", "School, university or research institute"
-    COMPANY = "company", "Company"
-    RELIGIOUS = "religious", "Religious body"
-    OTHER = "other", "Other"
+    NGO = "ngo", _("Human-rights or civil-society group")
+    MEDIA = "media", _("News media")
+    GOVERNMENT = "government", _("Government body")
+    PARTY = "party", _("Communist Party body")
+    SECURITY = "security", _("Police or state security")
+    COURT = "court", _("Court or procuratorate")
+    DETENTION = "detention", _("Detention or prison administration")
+    EDUCATION = "education", _("School, university or research institute")
+    COMPANY = "company", _("Company")
+    RELIGIOUS = "religious", _("Religious body")
+    OTHER = "other", _("Other")
 
 
 class Organisation(DomainModel):
     """A body that employs people, detains them, or publishes about them."""
 
     name = models.CharField(
-        "name (English)", max_length=300, help_text="Name in English, as partners will read it."
+        _("name (English)"),
+        max_length=300,
+        help_text=_("Name in English, as partners will read it."),
     )
-    name_kk = models.CharField("name (Kazakh)", max_length=300, blank=True)
-    name_zh = models.CharField("name (Chinese)", max_length=300, blank=True)
-    abbreviation = models.CharField(max_length=50, blank=True, help_text="e.g. RFA, XJTV.")
-    kind = models.CharField(max_length=20, choices=OrganisationKind)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=300, blank=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=300, blank=True)
+    abbreviation = models.CharField(
+        _("abbreviation"), max_length=50, blank=True, help_text=_("e.g. RFA, XJTV.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind)
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="children",
-        help_text="The body this one is part of, e.g. a department's newspaper.",
+        verbose_name=_("parent"),
+        help_text=_("The body this one is part of, e.g. a department's newspaper."),
     )
     location = models.ForeignKey(
         "cases.Location",
@@ -416,24 +443,27 @@ class Organisation(DomainModel):
         null=True,
         blank=True,
         related_name="organisations",
-        help_text="Where it is based.",
+        verbose_name=_("location"),
+        help_text=_("Where it is based."),
     )
-    website = models.URLField(blank=True)
-    description = models.TextField(blank=True, help_text="Public. A line on what the body is.")
+    website = models.URLField(_("website"), blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Public. A line on what the body is.")
+    )
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["name", "pk"]
-        verbose_name = "organisation"
-        verbose_name_plural = "organisations"
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
         constraints = [
             # Coalesce, not nulls_distinct=False: SQLite does not support the latter.
             models.UniqueConstraint(
                 Coalesce("parent", Value(0)),
                 "name",
                 name="people_organisation_unique_name_in_parent",
-                violation_error_message="An organisation with this name already exists here.",
+                violation_error_message=_("An organisation with this name already exists here."),
             ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")),
@@ -448,7 +478,9 @@ class Organisation(DomainModel):
         node, seen = self.parent, set()
         while node is not None:
             if node.pk == self.pk and self.pk is not None:
-                raise ValidationError({"parent": "An organisation cannot be part of itself."})
+                raise ValidationError(
+                    {"parent": gettext("An organisation cannot be part of itself.")}
+                )
             if node.pk in seen:
                 break
             seen.add(node.pk)
@@ -458,27 +490,34 @@ class Organisation(DomainModel):
 class Affiliation(DomainModel):
     """A person's role in an organisation, e.g. director of a TV channel's Kazakh service."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="affiliations")
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="affiliations"
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="affiliations", verbose_name=_("person")
     )
-    role = models.CharField(max_length=200, help_text="e.g. Director, Journalist, Founder.")
-    start = EDTFField("from")
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="affiliations",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(
+        _("role"), max_length=200, help_text=_("e.g. Director, Journalist, Founder.")
+    )
+    start = EDTFField(_("from"))
     start_earliest, start_latest = edtf_bounds_pair("start", "from")
-    end = EDTFField("until")
+    end = EDTFField(_("until"))
     end_earliest, end_latest = edtf_bounds_pair("end", "until")
     is_former = models.BooleanField(
-        "former role",
+        _("former role"),
         default=False,
-        help_text="Tick if the role has ended, even when the end date is unknown.",
+        help_text=_("Tick if the role has ended, even when the end date is unknown."),
     )
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["person", "start_earliest", "pk"]
-        verbose_name = "affiliation"
-        verbose_name_plural = "affiliations"
+        verbose_name = _("affiliation")
+        verbose_name_plural = _("affiliations")
         constraints = [
             models.CheckConstraint(
                 condition=Q(start_earliest__lte=models.F("end_latest"))
@@ -489,8 +528,10 @@ class Affiliation(DomainModel):
         ]
 
     def __str__(self):
-        former = "former " if self.is_former else ""
-        return f"{self.person}: {former}{self.role}, {self.organisation}"
+        values = {"person": self.person, "role": self.role, "organisation": self.organisation}
+        if self.is_former:
+            return gettext("%(person)s: former %(role)s, %(organisation)s") % values
+        return gettext("%(person)s: %(role)s, %(organisation)s") % values
 
     def clean(self):
         try:
@@ -498,18 +539,18 @@ class Affiliation(DomainModel):
         except ValidationError:
             return  # the field validators report it
         if start.earliest and end.latest and start.earliest > end.latest:
-            raise ValidationError({"end": "The role cannot end before it starts."})
+            raise ValidationError({"end": gettext("The role cannot end before it starts.")})
 
 
 class RelationshipKind(models.TextChoices):
-    PARENT_OF = "parent_of", "is a parent of"
-    CHILD_OF = "child_of", "is a child of"
-    SPOUSE_OF = "spouse_of", "is the spouse of"
-    SIBLING_OF = "sibling_of", "is a sibling of"
-    RELATIVE_OF = "relative_of", "is another relative of"
-    TESTIFIER_OF = "testifier_of", "testified about"
-    COLLEAGUE_OF = "colleague_of", "is a colleague of"
-    OTHER = "other", "is otherwise connected to"
+    PARENT_OF = "parent_of", _("is a parent of")
+    CHILD_OF = "child_of", _("is a child of")
+    SPOUSE_OF = "spouse_of", _("is the spouse of")
+    SIBLING_OF = "sibling_of", _("is a sibling of")
+    RELATIVE_OF = "relative_of", _("is another relative of")
+    TESTIFIER_OF = "testifier_of", _("testified about")
+    COLLEAGUE_OF = "colleague_of", _("is a colleague of")
+    OTHER = "other", _("is otherwise connected to")
 
 
 class Relationship(DomainModel):
@@ -517,30 +558,30 @@ class Relationship(DomainModel):
     testifiers to reprisals, so it is never shown to partners or exported."""
 
     from_person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="relationships", verbose_name="person"
+        Person, on_delete=models.CASCADE, related_name="relationships", verbose_name=_("person")
     )
     # Encrypted: "T testifier_of K" in a stolen database would name a testifier. Hence no
     # unique constraint and no ordering or filtering on it in the database: see clean().
-    kind = EncryptedCharField(max_length=20, choices=RelationshipKind)
+    kind = EncryptedCharField(_("kind"), max_length=20, choices=RelationshipKind)
     to_person = models.ForeignKey(
         Person,
         on_delete=models.CASCADE,
         related_name="relationships_in",
-        verbose_name="related person",
+        verbose_name=_("related person"),
     )
-    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
+    notes = EncryptedTextField(_("notes"), blank=True, help_text=_("Restricted. Staff only."))
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["from_person", "pk"]
-        verbose_name = "relationship (restricted)"
-        verbose_name_plural = "relationships (restricted)"
+        verbose_name = _("relationship (restricted)")
+        verbose_name_plural = _("relationships (restricted)")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(from_person=models.F("to_person")),
                 name="people_relationship_not_with_self",
-                violation_error_message="A person cannot be related to themselves.",
+                violation_error_message=_("A person cannot be related to themselves."),
             ),
         ]
 
@@ -562,7 +603,7 @@ class Relationship(DomainModel):
     def clean(self):
         super().clean()
         if self.kind and self.twins():
-            raise ValidationError("This relationship is already recorded.")
+            raise ValidationError(gettext("This relationship is already recorded."))
 
 
 # --- Duplicates: match keys, candidate pairs, and the uids of merged records ----------------
@@ -583,13 +624,15 @@ class PersonNameKey(models.Model):
     of a scan of everyone. Rewritten on every write path of PersonName; not audited (derived
     from the name, whose history is)."""
 
-    name = models.ForeignKey(PersonName, on_delete=models.CASCADE, related_name="match_keys")
-    key = models.CharField(max_length=MATCH_KEY_LENGTH)
+    name = models.ForeignKey(
+        PersonName, on_delete=models.CASCADE, related_name="match_keys", verbose_name=_("name")
+    )
+    key = models.CharField(_("key"), max_length=MATCH_KEY_LENGTH)
 
     class Meta:
         ordering = ["name", "key"]
-        verbose_name = "name match key"
-        verbose_name_plural = "name match keys"
+        verbose_name = _("name match key")
+        verbose_name_plural = _("name match keys")
         constraints = [
             models.UniqueConstraint(fields=["key", "name"], name="people_personnamekey_unique"),
         ]
@@ -615,9 +658,9 @@ class PersonNameKey(models.Model):
 
 
 class CandidateStatus(models.TextChoices):
-    OPEN = "open", "To review"
-    DISMISSED = "dismissed", "Not the same person"
-    MERGED = "merged", "Merged"
+    OPEN = "open", _("To review")
+    DISMISSED = "dismissed", _("Not the same person")
+    MERGED = "merged", _("Merged")
 
 
 class DuplicateCandidate(DomainModel):
@@ -632,25 +675,30 @@ class DuplicateCandidate(DomainModel):
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
-        verbose_name="first person",
+        verbose_name=_("first person"),
     )
     person_b = models.ForeignKey(
         Person,
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
-        verbose_name="second person",
+        verbose_name=_("second person"),
     )
     score = models.FloatField(
-        help_text="How likely the two are one person, 0 to 1 (see people.matching)."
+        _("score"), help_text=_("How likely the two are one person, 0 to 1 (see people.matching).")
     )
     reasons = models.JSONField(
+        _("reasons"),
         default=dict,
         blank=True,
-        help_text="Why they look alike: the names that matched and the facts that agree or not.",
+        help_text=_("Why they look alike: the names that matched and the facts that agree or not."),
     )
     status = models.CharField(
-        max_length=10, choices=CandidateStatus, default=CandidateStatus.OPEN, db_index=True
+        _("status"),
+        max_length=10,
+        choices=CandidateStatus,
+        default=CandidateStatus.OPEN,
+        db_index=True,
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -658,29 +706,29 @@ class DuplicateCandidate(DomainModel):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="decided by",
+        verbose_name=_("decided by"),
     )
-    decided_at = models.DateTimeField("decided", null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     # Staff's free text, which can quote a testimony: encrypted at rest.
-    decision_reason = EncryptedTextField(blank=True)
+    decision_reason = EncryptedTextField(_("decision reason"), blank=True)
     absorbed_uid = models.UUIDField(
-        "merged record's public ID",
+        _("merged record's public ID"),
         null=True,
         blank=True,
-        help_text="After a merge: the uid of the record that was merged away.",
+        help_text=_("After a merge: the uid of the record that was merged away."),
     )
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["status", "-score", "pk"]
-        verbose_name = "possible duplicate"
-        verbose_name_plural = "possible duplicates"
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
         constraints = [
             models.UniqueConstraint(
                 fields=["person_a", "person_b"],
                 name="people_duplicatecandidate_unique_pair",
-                violation_error_message="This pair is already recorded.",
+                violation_error_message=_("This pair is already recorded."),
             ),
             models.CheckConstraint(
                 condition=Q(person_a__lt=models.F("person_b"))
@@ -700,8 +748,8 @@ class DuplicateCandidate(DomainModel):
         ]
 
     def __str__(self):
-        a = self.person_a or "(merged)"
-        b = self.person_b or "(merged)"
+        a = self.person_a or gettext("(merged)")
+        b = self.person_b or gettext("(merged)")
         return f"{a} ↔ {b}"
 
     @staticmethod
@@ -714,30 +762,34 @@ class PersonAlias(models.Model):
     API redirects). Re-pointed when the survivor is merged in turn, so one hop always ends
     at a live record."""
 
-    uid = models.UUIDField("merged record's public ID", unique=True, editable=False)
+    uid = models.UUIDField(_("merged record's public ID"), unique=True, editable=False)
     person = models.ForeignKey(
         Person,
         on_delete=models.PROTECT,
         related_name="aliases",
-        help_text="The record it was merged into.",
+        verbose_name=_("person"),
+        help_text=_("The record it was merged into."),
     )
-    former_name = models.CharField(max_length=300, blank=True, editable=False)
-    merged_at = models.DateTimeField(auto_now_add=True)
+    former_name = models.CharField(_("former name"), max_length=300, blank=True, editable=False)
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
     merged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         editable=False,
         related_name="+",
+        verbose_name=_("merged by"),
     )
-    reason = EncryptedTextField(blank=True, help_text="Encrypted at rest: it can quote sources.")
+    reason = EncryptedTextField(
+        _("reason"), blank=True, help_text=_("Encrypted at rest: it can quote sources.")
+    )
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["-merged_at", "pk"]
-        verbose_name = "merged record"
-        verbose_name_plural = "merged records"
+        verbose_name = _("merged record")
+        verbose_name_plural = _("merged records")
 
     def __str__(self):
         return f"{self.former_name or self.uid} → {self.person}"

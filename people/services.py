@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, ngettext_lazy
 
 from casetracker.audit import acting_as
 from people.models import (
@@ -42,15 +43,44 @@ class MergeResult:
     conflicts: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        moved = ", ".join(f"{n} {what}" for what, n in self.moved.items() if n) or "nothing"
-        text = f"Merged into {self.survivor}: moved {moved}."
+        """What the merge did, for the staff member who merged, in their language."""
+        moved = ", ".join(_counted(what, n) for what, n in self.moved.items() if n)
+        sentences = [
+            gettext("Merged into %(person)s: moved %(moved)s.")
+            % {"person": self.survivor, "moved": moved or gettext("nothing")}
+        ]
         if any(self.dropped.values()):
-            dropped = ", ".join(f"{n} {what}" for what, n in self.dropped.items() if n)
-            text += f" Already on the record, not copied twice: {dropped}."
+            dropped = ", ".join(_counted(what, n) for what, n in self.dropped.items() if n)
+            sentences.append(
+                gettext("Already on the record, not copied twice: %(dropped)s.")
+                % {"dropped": dropped}
+            )
         if self.conflicts:
-            text += " Values that differed are kept in the internal notes."
-        return text
+            sentences.append(gettext("Values that differed are kept in the internal notes."))
+        return " ".join(sentences)
 
+
+# What MergeResult counts, by its keys; other apps' records go by their plural name.
+COUNTED = {
+    "names": ngettext_lazy("%(count)d name", "%(count)d names", "count"),
+    "affiliations": ngettext_lazy("%(count)d affiliation", "%(count)d affiliations", "count"),
+    "relationships": ngettext_lazy("%(count)d relationship", "%(count)d relationships", "count"),
+    "cases": ngettext_lazy("%(count)d case", "%(count)d cases", "count"),
+    "citations": ngettext_lazy("%(count)d citation", "%(count)d citations", "count"),
+}
+
+
+def _counted(what: str, count: int) -> str:
+    if what in COUNTED:
+        return COUNTED[what] % {"count": count}
+    return gettext("%(count)d %(records)s") % {"count": count, "records": what}
+
+
+# The language of what a merge writes into the records (the internal notes).
+RECORD_LANGUAGE = "en"
+
+_NO_MERGE_PERMISSION = gettext_lazy("You do not have permission to merge people.")
+_NO_REVIEW_PERMISSION = gettext_lazy("You do not have permission to review possible duplicates.")
 
 # Consent, most restrictive first: a withdrawal or refusal on either record must win.
 CONSENT_ORDER = [
@@ -75,15 +105,17 @@ FILLABLE = {
 CONCATENATED = ("internal_notes", "contact_details")
 
 
-def _require(user, permission: str, doing: str) -> None:
+def _require(user, permission: str, refusal) -> None:
     if not (user and user.is_active and user.has_perm(permission)):
-        raise MergeRefused(f"You do not have permission to {doing}.")
+        raise MergeRefused(str(refusal))
 
 
 def _check_visible(user, *people) -> None:
     ids = {person.pk for person in people}
     if Person.objects.visible_to(user).filter(pk__in=ids).count() != len(ids):
-        raise MergeRefused("You may not see both records: ask a verifier who can see both.")
+        raise MergeRefused(
+            gettext("You may not see both records: ask a verifier who can see both.")
+        )
 
 
 def _live(person: Person, locked: dict[int, Person]) -> None:
@@ -93,9 +125,10 @@ def _live(person: Person, locked: dict[int, Person]) -> None:
         alias = PersonAlias.objects.filter(uid=person.uid).select_related("person").first()
         if alias is not None:
             raise MergeRefused(
-                f"{person} was already merged into {alias.person}: use that record instead."
+                gettext("%(person)s was already merged into %(survivor)s: use that record instead.")
+                % {"person": person, "survivor": alias.person}
             )
-        raise MergeRefused(f"{person} no longer exists.")
+        raise MergeRefused(gettext("%(person)s no longer exists.") % {"person": person})
 
 
 def merge_people(survivor: Person, absorbed: Person, *, user, reason: str = "") -> MergeResult:
@@ -109,9 +142,9 @@ def merge_people(survivor: Person, absorbed: Person, *, user, reason: str = "") 
     keeps its uid as an alias of the survivor. Verified cases of either person go back to
     review (cases.signals), since what they rest on changed.
     """
-    _require(user, "people.merge_person", "merge people")
+    _require(user, "people.merge_person", _NO_MERGE_PERMISSION)
     if survivor.pk == absorbed.pk:
-        raise MergeRefused("A person cannot be merged into themselves.")
+        raise MergeRefused(gettext("A person cannot be merged into themselves."))
     reason = (reason or "").strip()
     why = f"Merged duplicate record {absorbed.uid} into {survivor.uid}." + (
         f" {reason}" if reason else ""
@@ -207,12 +240,14 @@ def _move_relationships(survivor, absorbed, result) -> None:
                 twin.notes = f"{twin.notes}\n\n{rel.notes}".strip()
                 twin.save()
             elif from_id == to_id:
-                # Kept in the survivor's internal notes (encrypted) by _merge_fields().
+                # Kept in the survivor's internal notes (encrypted) by _merge_fields(), in
+                # English like the rest of what the merge writes into the record.
                 ends = {survivor.pk: survivor.display_name, absorbed.pk: absorbed.display_name}
+                with translation.override(RECORD_LANGUAGE):
+                    kind = str(rel.get_kind_display())
                 text = (
                     "relationship between the two records dropped: "
-                    f"“{ends[rel.from_person_id]}” {rel.get_kind_display()} "
-                    f"“{ends[rel.to_person_id]}”"
+                    f"“{ends[rel.from_person_id]}” {kind} “{ends[rel.to_person_id]}”"
                 )
                 if rel.notes.strip():
                     text += f"; its notes: {rel.notes.strip()}"
@@ -272,20 +307,17 @@ def _move_other_records(survivor, absorbed, result) -> None:
     the person, each saved so that its history shows the move."""
     for rel in _other_relations():
         model, name = rel.related_model, rel.field.name
+        what = str(model._meta.verbose_name_plural)  # in the merging user's language
         if rel.many_to_many:
             for obj in model._base_manager.filter(**{name: absorbed}):
                 getattr(obj, name).remove(absorbed)
                 getattr(obj, name).add(survivor)
-                result.moved[model._meta.verbose_name_plural] = (
-                    result.moved.get(model._meta.verbose_name_plural, 0) + 1
-                )
+                result.moved[what] = result.moved.get(what, 0) + 1
             continue
         for obj in model._base_manager.filter(**{name: absorbed}):
             setattr(obj, name, survivor)
             obj.save()
-            result.moved[str(model._meta.verbose_name_plural)] = (
-                result.moved.get(str(model._meta.verbose_name_plural), 0) + 1
-            )
+            result.moved[what] = result.moved.get(what, 0) + 1
 
 
 def _check_nothing_left(absorbed) -> None:
@@ -295,8 +327,8 @@ def _check_nothing_left(absorbed) -> None:
             continue
         if rel.related_model._base_manager.filter(**{rel.field.name: absorbed}).exists():
             raise MergeRefused(
-                f"The merge would lose {rel.related_model._meta.verbose_name_plural}: "
-                "nothing was changed."
+                gettext("The merge would lose %(records)s: nothing was changed.")
+                % {"records": rel.related_model._meta.verbose_name_plural}
             )
 
 
@@ -308,6 +340,15 @@ def _display(person, name) -> str:
 
 
 def _merge_fields(survivor, absorbed, result, user) -> None:
+    # What the merge writes into the record is record content, not interface: in English
+    # whatever the language of the staff member merging.
+    with translation.override(RECORD_LANGUAGE):
+        _merge_field_values(survivor, absorbed, result)
+    survivor.updated_by = user
+    survivor.save()
+
+
+def _merge_field_values(survivor, absorbed, result) -> None:
     conflicts = []
     for name, empty in FILLABLE.items():
         mine, theirs = getattr(survivor, name), getattr(absorbed, name)
@@ -343,8 +384,6 @@ def _merge_fields(survivor, absorbed, result, user) -> None:
             f"{survivor.internal_notes}\n\n{header} Values of the merged record that differ "
             f"from this one, and what the merge dropped:\n{lines}"
         ).strip()
-    survivor.updated_by = user
-    survivor.save()
 
 
 def _settle_candidates(survivor, absorbed, user, reason) -> None:
@@ -387,13 +426,16 @@ def dismiss_candidate(
 ) -> DuplicateCandidate:
     """Staff decided the two records are different people: the pair stays dismissed, and
     later scans and imports leave it so."""
-    _require(user, "people.change_duplicatecandidate", "review possible duplicates")
+    _require(user, "people.change_duplicatecandidate", _NO_REVIEW_PERMISSION)
     reason = (reason or "").strip()
     why = "Not the same person." + (f" {reason}" if reason else "")
     with transaction.atomic(), acting_as(user, why):
         candidate = DuplicateCandidate.objects.select_for_update().get(pk=candidate.pk)
         if candidate.status != CandidateStatus.OPEN:
-            raise MergeRefused(f"This pair was already decided: {candidate.get_status_display()}.")
+            raise MergeRefused(
+                gettext("This pair was already decided: %(status)s.")
+                % {"status": candidate.get_status_display()}
+            )
         _check_visible(user, candidate.person_a, candidate.person_b)
         candidate.status = CandidateStatus.DISMISSED
         candidate.decided_by, candidate.decided_at = user, timezone.now()

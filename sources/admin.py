@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cases.admin import CaseAdmin, DetentionEventAdmin, DetentionEventInline
 from cases.models import Case
@@ -26,17 +27,17 @@ class CitationInline(AdminInlineVisibility, admin.StackedInline):
 
 class CaseCitationInline(CitationInline):
     fk_name = "case"
-    verbose_name_plural = "citations supporting the case as a whole"
+    verbose_name_plural = _("citations supporting the case as a whole")
 
 
 class EventCitationInline(CitationInline):
     fk_name = "event"
-    verbose_name_plural = "citations supporting this event"
+    verbose_name_plural = _("citations supporting this event")
 
 
 class PersonCitationInline(CitationInline):
     fk_name = "person"
-    verbose_name_plural = "citations about this person"
+    verbose_name_plural = _("citations about this person")
 
 
 class CitedEventForm(forms.ModelForm):
@@ -153,7 +154,7 @@ class SourceCitationInline(AdminInlineVisibility, admin.StackedInline):
     fields = (("case", "event", "person"), ("locator", "credibility"), "claim", "quote")
     autocomplete_fields = ("case", "event", "person")
     extra = 0
-    verbose_name_plural = "citations (each supports exactly one case, event or person)"
+    verbose_name_plural = _("citations (each supports exactly one case, event or person)")
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
@@ -230,10 +231,10 @@ class SourceAdmin(StampedAdmin):
     inlines = (EvidenceFileInline, SourceCitationInline)
     fieldsets = (
         (None, {"fields": ("title", "kind", "publisher", "author", "published", "language")}),
-        ("Where to find it", {"fields": ("url", "archive_url")}),
-        ("Assessment and access", {"fields": ("reliability", "access")}),
-        ("Restricted — staff only", {"fields": ("notes",)}),
-        ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
+        (_("Where to find it"), {"fields": ("url", "archive_url")}),
+        (_("Assessment and access"), {"fields": ("reliability", "access")}),
+        (_("Restricted — staff only"), {"fields": ("notes",)}),
+        (_("Record"), {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
 
     actions = ("archive_selected",)
@@ -254,11 +255,15 @@ class SourceAdmin(StampedAdmin):
             results = results | queryset.with_url(search_term)
         return results, may_have_duplicates
 
-    @admin.action(description="Archive selected sources", permissions=["archive"])
+    @admin.action(description=_("Archive selected sources"), permissions=["archive"])
     def archive_selected(self, request, queryset):
-        with because("Archived from the source list."):
+        with because("Archived from the source list."):  # the audit trail's words: English
             archived = queryset.filter(archived_at__isnull=True).update(archived_at=timezone.now())
-        self.message_user(request, f"{archived} source(s) archived.")
+        self.message_user(
+            request,
+            ngettext("%(count)d source archived.", "%(count)d sources archived.", archived)
+            % {"count": archived},
+        )
 
     def has_archive_permission(self, request):
         return request.user.has_perm("sources.archive_source")
@@ -282,7 +287,7 @@ class SourceAdmin(StampedAdmin):
             counted = Count("citations", filter=Q(citations__in=visible), distinct=True)
         return self.with_counts(sources, citation_total=counted)
 
-    @admin.display(description="citations", ordering="citation_total")
+    @admin.display(description=_("citations"), ordering="citation_total")
     def citation_count(self, obj):
         return obj.citation_total
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
@@ -25,45 +27,45 @@ from people.models import Organisation, Person
 
 
 class SourceKind(models.TextChoices):
-    NEWS_REPORT = "news_report", "News report"
-    NGO_REPORT = "ngo_report", "NGO report or list"
-    TESTIMONY = "testimony", "Testimony"
-    INTERVIEW = "interview", "Interview"
-    OFFICIAL_DOCUMENT = "official_document", "Official document"
-    COURT_DOCUMENT = "court_document", "Court document"
-    LEAKED_DOCUMENT = "leaked_document", "Leaked official document"
-    SOCIAL_MEDIA_POST = "social_media_post", "Social media post"
-    VIDEO = "video", "Video or broadcast"
-    PHOTO = "photo", "Photograph"
-    OTHER = "other", "Other"
+    NEWS_REPORT = "news_report", _("News report")
+    NGO_REPORT = "ngo_report", _("NGO report or list")
+    TESTIMONY = "testimony", _("Testimony")
+    INTERVIEW = "interview", _("Interview")
+    OFFICIAL_DOCUMENT = "official_document", _("Official document")
+    COURT_DOCUMENT = "court_document", _("Court document")
+    LEAKED_DOCUMENT = "leaked_document", _("Leaked official document")
+    SOCIAL_MEDIA_POST = "social_media_post", _("Social media post")
+    VIDEO = "video", _("Video or broadcast")
+    PHOTO = "photo", _("Photograph")
+    OTHER = "other", _("Other")
 
 
 class Reliability(models.TextChoices):
     """Admiralty (NATO) source reliability."""
 
-    A = "A", "A — completely reliable"
-    B = "B", "B — usually reliable"
-    C = "C", "C — fairly reliable"
-    D = "D", "D — not usually reliable"
-    E = "E", "E — unreliable"
-    F = "F", "F — reliability cannot be judged"
+    A = "A", _("A — completely reliable")
+    B = "B", _("B — usually reliable")
+    C = "C", _("C — fairly reliable")
+    D = "D", _("D — not usually reliable")
+    E = "E", _("E — unreliable")
+    F = "F", _("F — reliability cannot be judged")
 
 
 class Credibility(models.IntegerChoices):
     """Admiralty (NATO) information credibility."""
 
-    CONFIRMED = 1, "1 — confirmed by other sources"
-    PROBABLY_TRUE = 2, "2 — probably true"
-    POSSIBLY_TRUE = 3, "3 — possibly true"
-    DOUBTFUL = 4, "4 — doubtful"
-    IMPROBABLE = 5, "5 — improbable"
-    CANNOT_JUDGE = 6, "6 — truth cannot be judged"
+    CONFIRMED = 1, _("1 — confirmed by other sources")
+    PROBABLY_TRUE = 2, _("2 — probably true")
+    POSSIBLY_TRUE = 3, _("3 — possibly true")
+    DOUBTFUL = 4, _("4 — doubtful")
+    IMPROBABLE = 5, _("5 — improbable")
+    CANNOT_JUDGE = 6, _("6 — truth cannot be judged")
 
 
 class Access(models.TextChoices):
-    PUBLIC = "public", "Public — may be cited to partners"
-    RESTRICTED = "restricted", "Restricted — staff only"
-    CONFIDENTIAL = "confidential", "Confidential — staff only, endangers people if leaked"
+    PUBLIC = "public", _("Public — may be cited to partners")
+    RESTRICTED = "restricted", _("Restricted — staff only")
+    CONFIDENTIAL = "confidential", _("Confidential — staff only, endangers people if leaked")
 
 
 class SourceQuerySet(DomainQuerySet):
@@ -100,7 +102,8 @@ class SourceQuerySet(DomainQuerySet):
         refused = [source.title for source in self if source.ever_cited_by_verified_case()]
         if refused:
             raise DeletionRefused(
-                f"Sources of verified cases can be archived, never deleted: {'; '.join(refused)}."
+                gettext("Sources of verified cases can be archived, never deleted: %(titles)s.")
+                % {"titles": "; ".join(refused)}
             )
         return super().delete()
 
@@ -108,46 +111,56 @@ class SourceQuerySet(DomainQuerySet):
 class Source(StaffStampedModel):
     """A report, testimony, document or post that makes claims about cases."""
 
-    title = models.CharField(max_length=500, help_text="Headline or a short description.")
-    kind = models.CharField(max_length=30, choices=SourceKind)
+    title = models.CharField(
+        _("title"), max_length=500, help_text=_("Headline or a short description.")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=SourceKind)
     publisher = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="sources",
-        help_text="The organisation that published it, e.g. Radio Free Asia.",
+        verbose_name=_("publisher"),
+        help_text=_("The organisation that published it, e.g. Radio Free Asia."),
     )
     # Encrypted: the speaker of a testimony is a testifier.
     author = EncryptedCharField(
-        max_length=300, blank=True, help_text="Author or speaker, if named."
+        _("author"), max_length=300, blank=True, help_text=_("Author or speaker, if named.")
     )
     # Encrypted: a URL can name a private channel or file share. Found by its digest.
-    url = EncryptedURLField("URL", max_length=1000, blank=True)
+    url = EncryptedURLField(_("URL"), max_length=1000, blank=True)
     url_digest = LookupDigestField(source="url")
     archive_url = models.URLField(
-        "archived copy",
+        _("archived copy"),
         max_length=1000,
         blank=True,
-        help_text="A web.archive.org or archive.today copy, in case the original disappears.",
+        help_text=_("A web.archive.org or archive.today copy, in case the original disappears."),
     )
-    published = EDTFField("publication date")
+    published = EDTFField(_("publication date"))
+    # The derived bounds are never shown (not editable): their label stays a plain string.
     published_earliest, published_latest = edtf_bounds_pair("published", "publication date")
-    language = models.CharField(max_length=8, choices=Language, default=Language.ENGLISH)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language, default=Language.ENGLISH
+    )
     reliability = models.CharField(
+        _("reliability"),
         max_length=1,
         choices=Reliability,
         default=Reliability.F,
-        help_text="Admiralty grade of the source's track record (A best, F cannot be judged).",
+        help_text=_("Admiralty grade of the source's track record (A best, F cannot be judged)."),
     )
     access = models.CharField(
+        _("access"),
         max_length=20,
         choices=Access,
         default=Access.RESTRICTED,
-        help_text="Who may see this source. Testimonies are confidential unless agreed otherwise.",
+        help_text=_(
+            "Who may see this source. Testimonies are confidential unless agreed otherwise."
+        ),
     )
-    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notes = EncryptedTextField(_("notes"), blank=True, help_text=_("Restricted. Staff only."))
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
 
     objects = SourceQuerySet.as_manager()
     # The URL's digest is derived from the URL, which the history keeps (encrypted).
@@ -155,8 +168,8 @@ class Source(StaffStampedModel):
 
     class Meta:
         ordering = [models.F("published_earliest").desc(nulls_last=True), "title", "pk"]
-        verbose_name = "source"
-        verbose_name_plural = "sources"
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
         permissions = [("archive_source", "Can archive sources")]
         constraints = [
             models.CheckConstraint(
@@ -207,7 +220,7 @@ class Source(StaffStampedModel):
     def delete(self, *args, **kwargs):
         if self.pk and self.ever_cited_by_verified_case():
             raise DeletionRefused(
-                "This source supports a verified case: it can be archived, never deleted."
+                gettext("This source supports a verified case: it can be archived, never deleted.")
             )
         return super().delete(*args, **kwargs)
 
@@ -234,9 +247,16 @@ class CitationQuerySet(DomainQuerySet):
 class Citation(DomainModel):
     """A claim a source makes about exactly one case, event or person."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="citations", verbose_name=_("source")
+    )
     case = models.ForeignKey(
-        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
+        Case,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+        verbose_name=_("case"),
     )
     event = models.ForeignKey(
         DetentionEvent,
@@ -244,25 +264,33 @@ class Citation(DomainModel):
         null=True,
         blank=True,
         related_name="citations",
+        verbose_name=_("event"),
     )
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
+        Person,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="citations",
+        verbose_name=_("person"),
     )
     claim = EncryptedTextField(
-        help_text="What the source says that this citation supports, in your own words."
+        _("claim"),
+        help_text=_("What the source says that this citation supports, in your own words."),
     )
     # Encrypted: where in a confidential source a claim sits can identify its speaker.
     locator = EncryptedCharField(
+        _("locator"),
         max_length=200,
         blank=True,
-        help_text="Where in the source: page 3, paragraph 4, 12:30 in the video…",
+        help_text=_("Where in the source: page 3, paragraph 4, 12:30 in the video…"),
     )
-    quote = EncryptedTextField(blank=True, help_text="The exact words, if useful.")
+    quote = EncryptedTextField(_("quote"), blank=True, help_text=_("The exact words, if useful."))
     credibility = models.PositiveSmallIntegerField(
-        "information credibility",
+        _("information credibility"),
         choices=Credibility,
         default=Credibility.CANNOT_JUDGE,
-        help_text="Admiralty grade of this piece of information (1 confirmed … 6 cannot judge).",
+        help_text=_("Admiralty grade of this piece of information (1 confirmed … 6 cannot judge)."),
     )
 
     objects = CitationQuerySet.as_manager()
@@ -270,15 +298,15 @@ class Citation(DomainModel):
 
     class Meta:
         ordering = ["source", "pk"]
-        verbose_name = "citation"
-        verbose_name_plural = "citations"
+        verbose_name = _("citation")
+        verbose_name_plural = _("citations")
         constraints = [
             models.CheckConstraint(
                 condition=Q(case__isnull=False, event__isnull=True, person__isnull=True)
                 | Q(case__isnull=True, event__isnull=False, person__isnull=True)
                 | Q(case__isnull=True, event__isnull=True, person__isnull=False),
                 name="sources_citation_exactly_one_subject",
-                violation_error_message="A citation supports exactly one case, event or person.",
+                violation_error_message=_("A citation supports exactly one case, event or person."),
             ),
         ]
 
@@ -303,15 +331,19 @@ class EvidenceFileQuerySet(DomainQuerySet):
 class EvidenceFile(DomainModel):
     """A file that backs a source: a scan, a screenshot, a recording. Fixed once uploaded."""
 
-    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="files")
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="files", verbose_name=_("source")
+    )
     # Every evidence file is encrypted on disk, whatever its source's access level: the level
     # can be raised after upload. The SHA-256 and size are those of the original bytes.
-    file = models.FileField(upload_to=evidence_path, storage=evidence_storage, max_length=200)
-    original_name = EncryptedCharField(max_length=255, editable=False)
-    sha256 = models.CharField("SHA-256", max_length=64, editable=False, db_index=True)
-    size = models.PositiveBigIntegerField("size (bytes)", editable=False)
-    content_type = models.CharField(max_length=100, editable=False)
-    description = EncryptedCharField(max_length=300, blank=True)
+    file = models.FileField(
+        _("file"), upload_to=evidence_path, storage=evidence_storage, max_length=200
+    )
+    original_name = EncryptedCharField(_("original name"), max_length=255, editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False, db_index=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), editable=False)
+    content_type = models.CharField(_("content type"), max_length=100, editable=False)
+    description = EncryptedCharField(_("description"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -319,6 +351,7 @@ class EvidenceFile(DomainModel):
         blank=True,
         editable=False,
         related_name="+",
+        verbose_name=_("uploaded by"),
     )
 
     objects = EvidenceFileQuerySet.as_manager()
@@ -326,8 +359,8 @@ class EvidenceFile(DomainModel):
 
     class Meta:
         ordering = ["source", "pk"]
-        verbose_name = "evidence file"
-        verbose_name_plural = "evidence files"
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
 
     def __str__(self):
         return self.original_name or self.file.name
@@ -335,7 +368,9 @@ class EvidenceFile(DomainModel):
     def clean(self):
         if self.pk is None and self.file and self.file.size > settings.EVIDENCE_MAX_UPLOAD_BYTES:
             limit = settings.EVIDENCE_MAX_UPLOAD_BYTES // (1024 * 1024)
-            raise ValidationError({"file": f"Files over {limit} MB cannot be uploaded."})
+            raise ValidationError(
+                {"file": gettext("Files over %(limit)s MB cannot be uploaded.") % {"limit": limit}}
+            )
 
     def save(self, *args, **kwargs):
         if self.pk is None:
@@ -343,7 +378,7 @@ class EvidenceFile(DomainModel):
         else:
             stored = type(self).objects.filter(pk=self.pk).values_list("file", "sha256").get()
             if stored != (self.file.name, self.sha256):
-                raise ValidationError("An evidence file cannot be replaced after upload.")
+                raise ValidationError(gettext("An evidence file cannot be replaced after upload."))
         super().save(*args, **kwargs)
 
     def _fingerprint(self) -> None:
