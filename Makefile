@@ -8,7 +8,7 @@ PORT ?= 8000
 # factor (REQUIRE_2FA=false); production does none of these (README).
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
-.PHONY: install run demo test test-sqlite test-postgres lint format check ci clean \
+.PHONY: install run demo test test-sqlite test-postgres lint format check ci clean messages \
 	bench bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed
@@ -47,6 +47,15 @@ check: install
 
 ci:
 	bash .ci/run
+
+# The translation catalogues (README "Languages"): `make messages` collects the marked strings
+# into locale/<lang>/LC_MESSAGES/django.po (needs GNU gettext) and compiles the .mo files, which
+# are committed, so that running casetracker needs no gettext tools.
+MESSAGE_LANGUAGES := -l kk -l ru -l zh_Hans
+MESSAGE_IGNORE := --ignore=.venv --ignore=var --ignore=tests --ignore=benchmarks --ignore=docs
+messages: install
+	DEBUG=true $(PY) manage.py makemessages $(MESSAGE_LANGUAGES) $(MESSAGE_IGNORE) --add-location=file --no-obsolete
+	DEBUG=true $(PY) manage.py compilemessages $(MESSAGE_LANGUAGES) --ignore=.venv
 
 # Benchmarks on throwaway databases (SQLite, or PostgreSQL with DATABASE_URL: each script creates
 # and drops a database of its own). Figures go to benchmarks/results/ (README "Benchmarks").

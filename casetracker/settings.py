@@ -139,7 +139,9 @@ LANGUAGES = [
     ("ru", "Русский"),
     ("zh-hans", "简体中文"),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale/ is the project's own catalogue; languages/django_gaps/ holds the Kazakh for strings of
+# Django itself (the admin, sign-in, form errors) that Django's Kazakh catalogue lacks.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "languages" / "django_gaps"]
 # Date formats for languages Django ships none for (Kazakh).
 FORMAT_MODULE_PATH = ["casetracker.formats"]
 # The language cookie outlives sign-out, so the sign-in page speaks the reader's language.
