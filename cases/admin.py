@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from cases import services
@@ -35,7 +36,7 @@ from exports.admin import CaseExportMixin
 class PlaceFilter(admin.SimpleListFilter):
     """Cases with an event anywhere inside a region or prefecture (or the place itself)."""
 
-    title = "place (and everywhere inside it)"
+    title = _("place (and everywhere inside it)")
     parameter_name = "place"
     kinds = (LocationKind.COUNTRY, LocationKind.REGION, LocationKind.PREFECTURE)
 
@@ -171,7 +172,7 @@ class CaseTransitionInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name_plural = "workflow log (append-only)"
+    verbose_name_plural = _("workflow log (append-only)")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -185,13 +186,17 @@ class CaseTransitionInline(admin.TabularInline):
 
 class WorkflowForm(forms.Form):
     reason = forms.CharField(
+        label=_("Reason"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the workflow log. Required to request changes, unpublish, archive, "
-        "or lower the evidence level.",
+        help_text=_(
+            "Kept in the workflow log. Required to request changes, unpublish, archive, "
+            "or lower the evidence level."
+        ),
     )
     evidence_level = forms.TypedChoiceField(
-        choices=[("", "As suggested"), *EvidenceLevel.choices],
+        label=_("Evidence level"),
+        choices=[("", _("As suggested")), *EvidenceLevel.choices],
         coerce=int,
         empty_value=None,
         required=False,
@@ -256,9 +261,9 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
     )
     fieldsets = (
         (None, {"fields": ("reference", "person", "incidents")}),
-        ("Situation", {"fields": ("status", "status_override")}),
+        (_("Situation"), {"fields": ("status", "status_override")}),
         (
-            "Verification and publication",
+            _("Verification and publication"),
             {
                 "fields": (
                     ("review_state", "is_published", "archived_at"),
@@ -267,13 +272,16 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
                 )
             },
         ),
-        ("Need to know", {"fields": ("sensitive", "assigned_staff")}),
-        ("Public", {"fields": ("public_summary",)}),
+        (_("Need to know"), {"fields": ("sensitive", "assigned_staff")}),
+        (_("Public"), {"fields": ("public_summary",)}),
         (
-            "Restricted — staff only",
-            {"fields": ("internal_notes",), "description": "Never shown to partners or exported."},
+            _("Restricted — staff only"),
+            {
+                "fields": ("internal_notes",),
+                "description": _("Never shown to partners or exported."),
+            },
         ),
-        ("Record", {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
+        (_("Record"), {"fields": StampedAdmin.readonly_fields, "classes": ("collapse",)}),
     )
     actions = (
         "submit_selected",
@@ -297,7 +305,7 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         inlines = list(super().get_inlines(request, obj))
         return [*inlines, CaseTransitionInline] if obj else inlines
 
-    @admin.display(description="events", ordering="event_total")
+    @admin.display(description=_("events"), ordering="event_total")
     def event_count(self, obj):
         return obj.event_total
 
@@ -409,11 +417,15 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             except services.TransitionRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                self.message_user(request, f"{case.reference}: {label.lower()} — done.")
+                self.message_user(
+                    request,
+                    gettext("%(reference)s: %(step)s — done.")
+                    % {"reference": case.reference, "step": label.lower()},
+                )
                 return HttpResponseRedirect(reverse("admin:cases_case_change", args=[case.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{label}: {case}",
+            "title": gettext("%(step)s: %(case)s") % {"step": label, "case": case},
             "opts": self.model._meta,
             "original": case,
             "case": case,
@@ -428,6 +440,7 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         return TemplateResponse(request, "admin/cases/case/workflow.html", context)
 
     def _bulk(self, request, queryset, service, done):
+        """``done(count)``: the message for the cases the step went through."""
         succeeded = 0
         for case in queryset:
             try:
@@ -436,21 +449,34 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             except services.TransitionRefused as refusal:
                 self.message_user(request, f"{case.reference}: {refusal}", messages.WARNING)
         if succeeded:
-            self.message_user(request, f"{succeeded} case(s) {done}.", messages.SUCCESS)
+            self.message_user(request, done(succeeded), messages.SUCCESS)
 
-    @admin.action(description="Submit selected cases for review", permissions=["change"])
+    # English keeps "case(s)" in both forms; the catalogues give each its plurals.
+    @admin.action(description=_("Submit selected cases for review"), permissions=["change"])
     def submit_selected(self, request, queryset):
-        self._bulk(request, queryset, services.submit_for_review, "submitted for review")
+        def done(count):
+            return ngettext(
+                "%(count)d case(s) submitted for review.",
+                "%(count)d case(s) submitted for review.",
+                count,
+            ) % {"count": count}
 
-    @admin.action(description="Publish selected verified cases", permissions=["publish"])
+        self._bulk(request, queryset, services.submit_for_review, done)
+
+    @admin.action(description=_("Publish selected verified cases"), permissions=["publish"])
     def publish_selected(self, request, queryset):
-        self._bulk(request, queryset, services.publish, "published")
+        def done(count):
+            return ngettext(
+                "%(count)d case(s) published.", "%(count)d case(s) published.", count
+            ) % {"count": count}
+
+        self._bulk(request, queryset, services.publish, done)
 
     def has_publish_permission(self, request):
         return request.user.has_perm("cases.publish_case")
 
 
-VERIFIED_WARNING = (
+VERIFIED_WARNING = _(
     "This case is verified. Saving any change to it, its events, citations, person or names "
     "sends it back to review and withdraws it from partners until it is verified again."
 )
@@ -613,6 +639,6 @@ class IncidentAdmin(DomainAdmin):
             super().get_queryset(request), case_total=Count("cases", distinct=True)
         )
 
-    @admin.display(description="cases", ordering="case_total")
+    @admin.display(description=_("cases"), ordering="case_total")
     def case_count(self, obj):
         return obj.case_total

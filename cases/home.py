@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from cases import services
 from cases.models import Case, CaseTransition, ReviewState, TransitionAction
@@ -22,10 +23,18 @@ COUNT_CAP = 100  # counted up to this many, then "100+"
 QUEUE_SCAN = 50  # cases in review checked for four-eyes, at most, to fill the two lists
 
 
-def capped_count(queryset) -> str:
+def _found(queryset) -> int:
     """How many, read no further than COUNT_CAP + 1 rows."""
-    found = len(queryset.values("pk")[: COUNT_CAP + 1])
+    return len(queryset.values("pk")[: COUNT_CAP + 1])
+
+
+def _shown(found: int) -> str:
     return f"{COUNT_CAP}+" if found > COUNT_CAP else str(found)
+
+
+def capped_count(queryset) -> str:
+    """How many, read no further than COUNT_CAP + 1 rows: "7", or "100+" past the cap."""
+    return _shown(_found(queryset))
 
 
 def case_list_url(**params) -> str:
@@ -152,9 +161,12 @@ def verifier_panel(request):
             "rows": [(case, "") for case in recent.order_by("-published_at")[:ROWS]],
         },
     ]
+    in_review = _found(queue)
+    # English keeps "case(s)" in both forms; the catalogues give each its plurals.
+    summary = ngettext("%(count)s case(s) in review.", "%(count)s case(s) in review.", in_review)
     return {
         "template": "admin/cases/home_lists.html",
         "title": _("Review"),
-        "summary": _("%(count)s case(s) in review.") % {"count": capped_count(queue)},
+        "summary": summary % {"count": _shown(in_review)},
         "lists": lists,
     }

@@ -26,13 +26,13 @@ from people.models import Consent, Organisation, Person
 
 
 class LocationKind(models.TextChoices):
-    COUNTRY = "country", "Country"
-    REGION = "region", "Region or province"
-    PREFECTURE = "prefecture", "Prefecture or prefecture-level city"
-    COUNTY = "county", "County or county-level city"
-    TOWNSHIP = "township", "Township or town"
-    VILLAGE = "village", "Village or neighbourhood"
-    FACILITY = "facility", "Facility (prison, camp, detention centre…)"
+    COUNTRY = "country", _("Country")
+    REGION = "region", _("Region or province")
+    PREFECTURE = "prefecture", _("Prefecture or prefecture-level city")
+    COUNTY = "county", _("County or county-level city")
+    TOWNSHIP = "township", _("Township or town")
+    VILLAGE = "village", _("Village or neighbourhood")
+    FACILITY = "facility", _("Facility (prison, camp, detention centre…)")
 
 
 # Each kind may only sit inside a kind ranked above it, so the hierarchy cannot loop.
@@ -48,13 +48,13 @@ LABEL_STOPS = (LocationKind.COUNTRY, LocationKind.REGION, LocationKind.PREFECTUR
 
 
 class FacilityType(models.TextChoices):
-    PRISON = "prison", "Prison"
-    DETENTION_CENTRE = "detention_centre", "Detention centre (看守所)"
-    INTERNMENT_CAMP = "internment_camp", "Internment camp (“vocational training centre”)"
-    POLICE_STATION = "police_station", "Police station"
-    COURT = "court", "Court"
-    HOSPITAL = "hospital", "Hospital"
-    OTHER = "other", "Other"
+    PRISON = "prison", _("Prison")
+    DETENTION_CENTRE = "detention_centre", _("Detention centre (看守所)")
+    INTERNMENT_CAMP = "internment_camp", _("Internment camp (“vocational training centre”)")
+    POLICE_STATION = "police_station", _("Police station")
+    COURT = "court", _("Court")
+    HOSPITAL = "hospital", _("Hospital")
+    OTHER = "other", _("Other")
 
 
 class LocationQuerySet(DomainQuerySet):
@@ -113,12 +113,13 @@ def place_labels(places) -> dict[int, str]:
 class Location(DomainModel):
     """A place: country → region → prefecture → county/city → township/village, or a facility."""
 
-    kind = models.CharField(max_length=20, choices=LocationKind)
+    kind = models.CharField(_("kind"), max_length=20, choices=LocationKind)
     facility_type = models.CharField(
+        _("facility type"),
         max_length=20,
         choices=FacilityType,
         blank=True,
-        help_text="Only for facilities: what kind of facility it is.",
+        help_text=_("Only for facilities: what kind of facility it is."),
     )
     parent = models.ForeignKey(
         "self",
@@ -126,11 +127,14 @@ class Location(DomainModel):
         null=True,
         blank=True,
         related_name="children",
-        help_text="The place this one lies in, e.g. Ili Kazakh Autonomous Prefecture for Yining.",
+        verbose_name=_("parent"),
+        help_text=_(
+            "The place this one lies in, e.g. Ili Kazakh Autonomous Prefecture for Yining."
+        ),
     )
-    name_en = models.CharField("name (English)", max_length=200)
-    name_kk = models.CharField("name (Kazakh)", max_length=200, blank=True)
-    name_zh = models.CharField("name (Chinese)", max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_kk = models.CharField(_("name (Kazakh)"), max_length=200, blank=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     name_ru = models.CharField(
         _("name (Russian)"),
         max_length=200,
@@ -138,26 +142,29 @@ class Location(DomainModel):
         help_text=_("The established Russian name, e.g. Кульджа (Инин) for Yining."),
     )
     latitude = models.DecimalField(
+        _("latitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
         blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
-        help_text="Decimal degrees, e.g. 43.825592. Leave empty if unknown.",
+        help_text=_("Decimal degrees, e.g. 43.825592. Leave empty if unknown."),
     )
     longitude = models.DecimalField(
+        _("longitude"),
         max_digits=9,
         decimal_places=6,
         null=True,
         blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
-        help_text="Decimal degrees, e.g. 87.616848.",
+        help_text=_("Decimal degrees, e.g. 87.616848."),
     )
     path = models.CharField(
+        _("path"),
         max_length=255,
         editable=False,
         db_index=True,
-        help_text="Ids from the top of the hierarchy, e.g. /1/2/14/: finds everything inside.",
+        help_text=_("Ids from the top of the hierarchy, e.g. /1/2/14/: finds everything inside."),
     )
 
     objects = LocationQuerySet.as_manager()
@@ -165,8 +172,8 @@ class Location(DomainModel):
 
     class Meta:
         ordering = ["path"]
-        verbose_name = "place"
-        verbose_name_plural = "places"
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
         permissions = [
             (
                 "manage_gazetteer",
@@ -178,20 +185,20 @@ class Location(DomainModel):
             models.CheckConstraint(
                 condition=Q(kind=LocationKind.FACILITY) | Q(facility_type=""),
                 name="cases_location_facility_type_only_for_facilities",
-                violation_error_message="Only facilities have a facility type.",
+                violation_error_message=_("Only facilities have a facility type."),
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
                 | Q(latitude__isnull=False, longitude__isnull=False),
                 name="cases_location_coordinates_complete",
-                violation_error_message="Give both latitude and longitude, or neither.",
+                violation_error_message=_("Give both latitude and longitude, or neither."),
             ),
             # Coalesce, not nulls_distinct=False: SQLite does not support the latter.
             models.UniqueConstraint(
                 Coalesce("parent", Value(0)),
                 "name_en",
                 name="cases_location_unique_name_in_parent",
-                violation_error_message="A place with this name already exists there.",
+                violation_error_message=_("A place with this name already exists there."),
             ),
         ]
 
@@ -200,18 +207,21 @@ class Location(DomainModel):
 
     def clean(self):
         if self.kind == LocationKind.FACILITY and not self.facility_type:
-            raise ValidationError({"facility_type": "Say what kind of facility this is."})
+            raise ValidationError({"facility_type": gettext("Say what kind of facility this is.")})
         if self.parent_id is None:
             if self.kind != LocationKind.COUNTRY:
-                raise ValidationError({"parent": "Only a country has no parent place."})
+                raise ValidationError({"parent": gettext("Only a country has no parent place.")})
             return
         if self.parent.kind == LocationKind.FACILITY or (
             LOCATION_RANK[self.parent.kind] >= LOCATION_RANK[self.kind]
         ):
             raise ValidationError(
                 {
-                    "parent": f"A {self.get_kind_display().lower()} cannot lie inside a "
-                    f"{self.parent.get_kind_display().lower()}."
+                    "parent": gettext("A %(kind)s cannot lie inside a %(parent_kind)s.")
+                    % {
+                        "kind": self.get_kind_display().lower(),
+                        "parent_kind": self.parent.get_kind_display().lower(),
+                    }
                 }
             )
 
@@ -284,68 +294,76 @@ class Location(DomainModel):
 class Charge(DomainModel):
     """An offence under the PRC Criminal Law that detainees are charged with or accused of."""
 
-    name = models.CharField(max_length=200, unique=True, help_text="English name of the offence.")
-    name_zh = models.CharField("name (Chinese)", max_length=200, blank=True)
+    name = models.CharField(
+        _("name"), max_length=200, unique=True, help_text=_("English name of the offence.")
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     article = models.CharField(
-        "Criminal Law article",
+        _("Criminal Law article"),
         max_length=50,
         blank=True,
-        help_text="Article of the PRC Criminal Law, e.g. 103(2). Empty if not a statutory charge.",
+        help_text=_(
+            "Article of the PRC Criminal Law, e.g. 103(2). Empty if not a statutory charge."
+        ),
     )
-    description = models.TextField(blank=True)
+    description = models.TextField(_("description"), blank=True)
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "charge"
-        verbose_name_plural = "charges"
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
 
     def __str__(self):
-        return f"{self.name} (Art. {self.article})" if self.article else self.name
+        if not self.article:
+            return self.name
+        return gettext("%(name)s (Art. %(article)s)") % {"name": self.name, "article": self.article}
 
 
 class Incident(DomainModel):
     """A wave or operation that many cases belong to, e.g. the 2024 arrests of Kazakh
     intellectuals."""
 
-    name = models.CharField(max_length=300, unique=True)
-    date = EDTFField()
+    name = models.CharField(_("name"), max_length=300, unique=True)
+    date = EDTFField(_("date"))
     date_earliest, date_latest = edtf_bounds_pair("date", "date")
-    description = models.TextField(blank=True, help_text="Public. What is known of the wave.")
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Public. What is known of the wave.")
+    )
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["-date_earliest", "name"]
-        verbose_name = "incident"
-        verbose_name_plural = "incidents"
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
 
     def __str__(self):
         return self.name
 
 
 class CaseStatus(models.TextChoices):
-    DETAINED = "detained", "Detained"
-    SENTENCED = "sentenced", "Sentenced"
-    RELEASED = "released", "Released"
-    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", "Released under restrictions"
-    DISAPPEARED = "disappeared", "Disappeared"
-    DECEASED = "deceased", "Deceased"
-    UNKNOWN = "unknown", "Unknown"
+    DETAINED = "detained", _("Detained")
+    SENTENCED = "sentenced", _("Sentenced")
+    RELEASED = "released", _("Released")
+    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", _("Released under restrictions")
+    DISAPPEARED = "disappeared", _("Disappeared")
+    DECEASED = "deceased", _("Deceased")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class ReviewState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    VERIFIED = "verified", "Verified"
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    VERIFIED = "verified", _("Verified")
 
 
 class EvidenceLevel(models.IntegerChoices):
-    REPORTED = 1, "1 — reported (a single secondary mention)"
-    TESTIMONY = 2, "2 — testimony (first-hand account of a relative or witness)"
-    CORROBORATED = 3, "3 — corroborated (two or more independent sources)"
-    DOCUMENTED = 4, "4 — documented (official, court or leaked official document)"
+    REPORTED = 1, _("1 — reported (a single secondary mention)")
+    TESTIMONY = 2, _("2 — testimony (first-hand account of a relative or witness)")
+    CORROBORATED = 3, _("3 — corroborated (two or more independent sources)")
+    DOCUMENTED = 4, _("4 — documented (official, court or leaked official document)")
 
 
 # Consent that allows publication.
@@ -376,7 +394,8 @@ class CaseQuerySet(DomainQuerySet):
         refused = [case.reference for case in self if case.archived_at or case.ever_verified()]
         if refused:
             raise DeletionRefused(
-                f"Verified cases can be archived, never deleted: {', '.join(refused)}."
+                gettext("Verified cases can be archived, never deleted: %(references)s.")
+                % {"references": ", ".join(refused)}
             )
         return super().delete()
 
@@ -384,11 +403,12 @@ class CaseQuerySet(DomainQuerySet):
 class CaseReferenceCounter(models.Model):
     """The last case number given out in a year. Locked row by row while a number is taken."""
 
-    year = models.PositiveIntegerField(primary_key=True)
-    last_number = models.PositiveIntegerField(default=0)
+    year = models.PositiveIntegerField(_("year"), primary_key=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
 
     class Meta:
-        verbose_name = "case reference counter"
+        verbose_name = _("case reference counter")
+        verbose_name_plural = _("case reference counters")
 
     def __str__(self):
         return f"{self.year}: {self.last_number}"
@@ -437,6 +457,7 @@ class Case(StaffStampedModel):
     """One case file: one person's detention history as the sources tell it."""
 
     reference = models.CharField(
+        _("reference"),
         max_length=20,
         unique=True,
         editable=False,
@@ -446,25 +467,27 @@ class Case(StaffStampedModel):
         Person,
         on_delete=models.PROTECT,
         related_name="cases",
-        help_text="The detained person: search by any spelling, or add them with “+”.",
+        verbose_name=_("person"),
+        help_text=_("The detained person: search by any spelling, or add them with “+”."),
     )
     status = models.CharField(
-        "current situation",
+        _("current situation"),
         max_length=30,
         choices=CaseStatus,
         default=CaseStatus.UNKNOWN,
         editable=False,
         db_index=True,
-        help_text="Derived from the latest dated event, unless overridden.",
+        help_text=_("Derived from the latest dated event, unless overridden."),
     )
     status_override = models.CharField(
-        "override current situation",
+        _("override current situation"),
         max_length=30,
         choices=CaseStatus,
         blank=True,
-        help_text="Only if the events do not show the person's current situation correctly.",
+        help_text=_("Only if the events do not show the person's current situation correctly."),
     )
     review_state = models.CharField(
+        _("review state"),
         max_length=20,
         choices=ReviewState,
         default=ReviewState.DRAFT,
@@ -475,45 +498,57 @@ class Case(StaffStampedModel):
         Incident,
         blank=True,
         related_name="cases",
-        help_text="Waves or operations this case is part of.",
+        verbose_name=_("incidents"),
+        help_text=_("Waves or operations this case is part of."),
     )
     sensitive = models.BooleanField(
-        "sensitive (need to know)",
+        _("sensitive (need to know)"),
         default=False,
-        help_text="Only assigned staff, verifiers and administrators can see a sensitive case. "
-        "A sensitive case is never published.",
+        help_text=_(
+            "Only assigned staff, verifiers and administrators can see a sensitive case. "
+            "A sensitive case is never published."
+        ),
     )
     assigned_staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="assigned_cases",
-        help_text="Staff working on this case; the only data-entry staff who see it if sensitive.",
+        verbose_name=_("assigned staff"),
+        help_text=_(
+            "Staff working on this case; the only data-entry staff who see it if sensitive."
+        ),
     )
     evidence_level = models.PositiveSmallIntegerField(
-        choices=EvidenceLevel, null=True, blank=True, editable=False
+        _("evidence level"), choices=EvidenceLevel, null=True, blank=True, editable=False
     )
     evidence_level_reason = EncryptedTextField(
-        blank=True, editable=False, help_text="Why the verifier set a lower level than suggested."
+        _("evidence level reason"),
+        blank=True,
+        editable=False,
+        help_text=_("Why the verifier set a lower level than suggested."),
     )
-    submitted_at = models.DateTimeField("submitted for review", null=True, editable=False)
-    verified_at = models.DateTimeField(null=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted for review"), null=True, editable=False)
+    verified_at = models.DateTimeField(_("verified at"), null=True, editable=False)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         editable=False,
         related_name="+",
+        verbose_name=_("verified by"),
     )
-    is_published = models.BooleanField("published", default=False, editable=False)
-    published_at = models.DateTimeField(null=True, editable=False)
-    archived_at = models.DateTimeField(null=True, editable=False, db_index=True)
+    is_published = models.BooleanField(_("published"), default=False, editable=False)
+    published_at = models.DateTimeField(_("published at"), null=True, editable=False)
+    archived_at = models.DateTimeField(_("archived at"), null=True, editable=False, db_index=True)
     public_summary = models.TextField(
+        _("public summary"),
         blank=True,
-        help_text="Public. A few sentences partners may read once the case is published.",
+        help_text=_("Public. A few sentences partners may read once the case is published."),
     )
     internal_notes = EncryptedTextField(
+        _("internal notes"),
         blank=True,
-        help_text="Restricted. Staff only: never shown to partners or exported.",
+        help_text=_("Restricted. Staff only: never shown to partners or exported."),
     )
 
     objects = CaseQuerySet.as_manager()
@@ -521,13 +556,13 @@ class Case(StaffStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "case"
-        verbose_name_plural = "cases"
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
         permissions = [
-            ("verify_case", "Can verify cases and request changes"),
-            ("publish_case", "Can publish and unpublish cases"),
-            ("archive_case", "Can archive cases"),
-            ("view_sensitive_case", "Can see sensitive cases without being assigned"),
+            ("verify_case", _("Can verify cases and request changes")),
+            ("publish_case", _("Can publish and unpublish cases")),
+            ("archive_case", _("Can archive cases")),
+            ("view_sensitive_case", _("Can see sensitive cases without being assigned")),
         ]
         # The home page's work lists (cases.home) read the oldest or newest few cases of a
         # state: each through an index, never a sort of the whole state.
@@ -542,7 +577,7 @@ class Case(StaffStampedModel):
 
     def __str__(self):
         """Reads self.person: select_related("person") when listing cases."""
-        return f"{self.reference or 'New case'} · {self.person}"
+        return f"{self.reference or gettext('New case')} · {self.person}"
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
@@ -569,7 +604,8 @@ class Case(StaffStampedModel):
     def delete(self, *args, **kwargs):
         if self.pk and (self.archived_at or self.ever_verified()):
             raise DeletionRefused(
-                f"{self.reference} has been verified: it can be archived, never deleted."
+                gettext("%(reference)s has been verified: it can be archived, never deleted.")
+                % {"reference": self.reference}
             )
         return super().delete(*args, **kwargs)
 
@@ -611,13 +647,13 @@ class DeletionRefused(Exception):
 
 
 class TransitionAction(models.TextChoices):
-    SUBMIT = "submit", "Submitted for review"
-    REQUEST_CHANGES = "request_changes", "Changes requested"
-    VERIFY = "verify", "Verified"
-    PUBLISH = "publish", "Published"
-    UNPUBLISH = "unpublish", "Unpublished"
-    ARCHIVE = "archive", "Archived"
-    REOPEN = "reopen", "Back to review after an edit"
+    SUBMIT = "submit", _("Submitted for review")
+    REQUEST_CHANGES = "request_changes", _("Changes requested")
+    VERIFY = "verify", _("Verified")
+    PUBLISH = "publish", _("Published")
+    UNPUBLISH = "unpublish", _("Unpublished")
+    ARCHIVE = "archive", _("Archived")
+    REOPEN = "reopen", _("Back to review after an edit")
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -639,24 +675,32 @@ class AppendOnlyQuerySet(models.QuerySet):
 class CaseTransition(models.Model):
     """One step of a case through review and publication. Append-only: never changed."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="transitions")
-    action = models.CharField(max_length=20, choices=TransitionAction)
-    from_state = models.CharField(max_length=20)
-    to_state = models.CharField(max_length=20)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="transitions", verbose_name=_("case")
     )
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=20, choices=TransitionAction)
+    from_state = models.CharField(_("from state"), max_length=20)
+    to_state = models.CharField(_("to state"), max_length=20)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     # Reasons may quote testimonies or name testifiers: encrypted at rest.
-    reason = EncryptedTextField(blank=True)
-    evidence_level = models.PositiveSmallIntegerField(choices=EvidenceLevel, null=True)
+    reason = EncryptedTextField(_("reason"), blank=True)
+    evidence_level = models.PositiveSmallIntegerField(
+        _("evidence level"), choices=EvidenceLevel, null=True
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["case", "at", "pk"]
-        verbose_name = "workflow step"
-        verbose_name_plural = "workflow log"
+        verbose_name = _("workflow step")
+        verbose_name_plural = _("workflow log")
 
     def __str__(self):
         return f"{self.case_id}: {self.from_state} → {self.to_state}"
@@ -677,13 +721,16 @@ class PublicationRecord(models.Model):
     who keep copies learn when a case leaves the published set (withdrawn: unpublished,
     consent withdrawn, back in review, archived) and remove it."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="publication_records")
-    published_at = models.DateTimeField(default=timezone.now)
-    withdrawn_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="publication_records", verbose_name=_("case")
+    )
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["case", "published_at", "pk"]
-        verbose_name = "publication record"
+        verbose_name = _("publication record")
+        verbose_name_plural = _("publication records")
         constraints = [
             models.UniqueConstraint(
                 fields=["case"],
@@ -693,22 +740,24 @@ class PublicationRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.case_id}: {self.published_at:%Y-%m-%d} – {self.withdrawn_at or 'now'}"
+        return (
+            f"{self.case_id}: {self.published_at:%Y-%m-%d} – {self.withdrawn_at or gettext('now')}"
+        )
 
 
 class EventKind(models.TextChoices):
-    DETAINED = "detained", "Detained"
-    ARRESTED = "arrested", "Formally arrested"
-    CHARGED = "charged", "Charged"
-    TRIED = "tried", "Tried"
-    SENTENCED = "sentenced", "Sentenced"
-    TRANSFERRED = "transferred", "Transferred"
-    RELEASED = "released", "Released"
-    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", "Released under restrictions"
-    DISAPPEARED = "disappeared", "Disappeared"
-    DIED = "died", "Died"
-    FAMILY_NOTIFIED = "family_notified", "Family notified"
-    SIGHTED = "sighted", "Sighted"
+    DETAINED = "detained", _("Detained")
+    ARRESTED = "arrested", _("Formally arrested")
+    CHARGED = "charged", _("Charged")
+    TRIED = "tried", _("Tried")
+    SENTENCED = "sentenced", _("Sentenced")
+    TRANSFERRED = "transferred", _("Transferred")
+    RELEASED = "released", _("Released")
+    RELEASED_UNDER_RESTRICTIONS = "released_under_restrictions", _("Released under restrictions")
+    DISAPPEARED = "disappeared", _("Disappeared")
+    DIED = "died", _("Died")
+    FAMILY_NOTIFIED = "family_notified", _("Family notified")
+    SIGHTED = "sighted", _("Sighted")
 
 
 # The situation each kind of event leaves the person in; kinds not listed say nothing of it.
@@ -746,10 +795,10 @@ def _status_events(events):
 class ChargeBasis(models.TextChoices):
     # Empty is "not stated", the default: a sentenced event is not "without charges" because
     # nobody filled this in.
-    NOT_STATED = "", "Not stated"
-    OFFICIAL = "official", "Officially disclosed (charge sheet, verdict, notice)"
-    REPORTED = "reported", "Reported, not officially disclosed"
-    NONE = "none", "No charges known (the sources say none were disclosed)"
+    NOT_STATED = "", _("Not stated")
+    OFFICIAL = "official", _("Officially disclosed (charge sheet, verdict, notice)")
+    REPORTED = "reported", _("Reported, not officially disclosed")
+    NONE = "none", _("No charges known (the sources say none were disclosed)")
 
 
 class EventQuerySet(DomainQuerySet):
@@ -760,9 +809,11 @@ class EventQuerySet(DomainQuerySet):
 class DetentionEvent(DomainModel):
     """One dated step in a case: detention, trial, sentence, transfer, release, notification…"""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30, choices=EventKind)
-    date = EDTFField()
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case")
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=EventKind)
+    date = EDTFField(_("date"))
     date_earliest, date_latest = edtf_bounds_pair("date", "date")
     # The approximate window (casetracker.edtf.edtf_window): searches that ask for approximate
     # dates too use these. Derived, so not kept in the history.
@@ -773,7 +824,8 @@ class DetentionEvent(DomainModel):
         null=True,
         blank=True,
         related_name="events",
-        help_text="Where it happened, as precisely as known (a region, a city, a village).",
+        verbose_name=_("location"),
+        help_text=_("Where it happened, as precisely as known (a region, a city, a village)."),
     )
     facility = models.ForeignKey(
         Location,
@@ -782,7 +834,8 @@ class DetentionEvent(DomainModel):
         blank=True,
         related_name="facility_events",
         limit_choices_to={"kind": LocationKind.FACILITY},
-        help_text="The prison, camp or detention centre, if known.",
+        verbose_name=_("facility"),
+        help_text=_("The prison, camp or detention centre, if known."),
     )
     authority = models.ForeignKey(
         Organisation,
@@ -790,25 +843,32 @@ class DetentionEvent(DomainModel):
         null=True,
         blank=True,
         related_name="events",
-        help_text="The body that acted: a public security bureau, a court…",
+        verbose_name=_("authority"),
+        help_text=_("The body that acted: a public security bureau, a court…"),
     )
     charges = models.ManyToManyField(
         Charge,
         blank=True,
         related_name="events",
-        help_text="Charges or accusations reported with this event.",
+        verbose_name=_("charges"),
+        help_text=_("Charges or accusations reported with this event."),
     )
     charge_basis = models.CharField(
-        "charges known from",
+        _("charges known from"),
         max_length=10,
         choices=ChargeBasis,
         blank=True,
-        help_text="Whether the authorities disclosed the charges or they are only reported.",
+        help_text=_("Whether the authorities disclosed the charges or they are only reported."),
     )
     sentence = models.CharField(
-        max_length=200, blank=True, help_text="As reported, e.g. “15 years”, “life”."
+        _("sentence"),
+        max_length=200,
+        blank=True,
+        help_text=_("As reported, e.g. “15 years”, “life”."),
     )
-    description = models.TextField(blank=True, help_text="Public. What happened, briefly.")
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Public. What happened, briefly.")
+    )
 
     objects = EventQuerySet.as_manager()
     history = AuditedHistory(
@@ -817,8 +877,8 @@ class DetentionEvent(DomainModel):
 
     class Meta:
         ordering = ["case", F("date_earliest").asc(nulls_last=True), "pk"]
-        verbose_name = "event"
-        verbose_name_plural = "events"
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_earliest__lte=F("date_latest"))
@@ -829,17 +889,19 @@ class DetentionEvent(DomainModel):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.date or '(date unknown)'}"
+        return f"{self.get_kind_display()} {self.date or gettext('(date unknown)')}"
 
     def clean(self):
         if self.facility_id and self.facility.kind != LocationKind.FACILITY:
-            raise ValidationError({"facility": "Choose a facility, not a place."})
+            raise ValidationError({"facility": gettext("Choose a facility, not a place.")})
         if self.location_id and self.location.kind == LocationKind.FACILITY:
-            raise ValidationError({"location": "Choose a place here; facilities go below."})
+            raise ValidationError(
+                {"location": gettext("Choose a place here; facilities go below.")}
+            )
         if self.facility_id and not self.location_id:
             self.location = self.facility.parent
         if self.sentence and self.kind != EventKind.SENTENCED:
-            raise ValidationError({"sentence": "Only a sentencing event has a sentence."})
+            raise ValidationError({"sentence": gettext("Only a sentencing event has a sentence.")})
 
     def save(self, *args, **kwargs):
         with transaction.atomic():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Count
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from cases import services
 from cases.models import PUBLISHABLE_CONSENT, Case, EvidenceLevel, ReviewState, TransitionAction
@@ -68,10 +68,12 @@ def citation_checks(case: Case) -> list[Check]:
     checks = []
     for event in events:
         if event.cited:
-            text = gettext("%(event)s: %(count)d citation(s).") % {
-                "event": event,
-                "count": event.cited,
-            }
+            # English keeps "citation(s)" in both forms; the catalogues give each its plurals.
+            text = ngettext(
+                "%(event)s: %(count)d citation(s).",
+                "%(event)s: %(count)d citation(s).",
+                event.cited,
+            ) % {"event": event, "count": event.cited}
             checks.append(Check(OK, text))
         else:
             checks.append(

@@ -13,8 +13,8 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from cases.models import (
     PUBLISHABLE_CONSENT,
@@ -55,9 +55,12 @@ def collect_reopened() -> Iterator[list[str]]:
 
 @contextmanager
 def _transition(case: Case, user, action: str, reason: str) -> Iterator[Case]:
+    # The change reason is audit record content: the step's English label, in every language.
+    with translation.override(None):
+        change_reason = f"{TransitionAction(action).label}. {reason}"
     token = _in_transition.set(True)
     try:
-        with transaction.atomic(), acting_as(user, f"{TransitionAction(action).label}. {reason}"):
+        with transaction.atomic(), acting_as(user, change_reason):
             yield case
     finally:
         _in_transition.reset(token)
@@ -68,9 +71,10 @@ def _lock(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("person").get(pk=case.pk)
 
 
-def _require(user, permission: str, doing: str) -> None:
+def _require(user, permission: str, refusal: str) -> None:
+    """``refusal``: the whole sentence staff read, e.g. "You do not have permission to …"."""
     if not (user and user.is_active and user.has_perm(permission)):
-        raise TransitionRefused(f"You do not have permission to {doing}.")
+        raise TransitionRefused(str(refusal))
 
 
 def _step(case: Case, user, action: str, before: str, reason: str, level=None) -> CaseTransition:
@@ -87,10 +91,11 @@ def _step(case: Case, user, action: str, before: str, reason: str, level=None) -
     )
 
 
-def _reason_required(reason: str, what: str) -> str:
+def _reason_required(reason: str, refusal: str) -> str:
+    """``refusal``: the whole sentence staff read when no reason is given ("Give a reason …")."""
     reason = (reason or "").strip()
     if not reason:
-        raise TransitionRefused(f"Give a reason {what}.")
+        raise TransitionRefused(str(refusal))
     return reason
 
 
@@ -100,7 +105,11 @@ def _refuse_on(problems: list[str]) -> None:
 
 
 def submit_for_review(case: Case, user, reason: str = "") -> CaseTransition:
-    _require(user, "cases.change_case", "submit cases for review")
+    _require(
+        user,
+        "cases.change_case",
+        gettext_lazy("You do not have permission to submit cases for review."),
+    )
     with _transition(case, user, TransitionAction.SUBMIT, reason):
         case = _lock(case)
         _refuse_on(submit_problems(case))
@@ -110,12 +119,16 @@ def submit_for_review(case: Case, user, reason: str = "") -> CaseTransition:
 
 
 def request_changes(case: Case, user, reason: str) -> CaseTransition:
-    _require(user, "cases.verify_case", "request changes")
-    reason = _reason_required(reason, "saying what must change")
+    _require(
+        user, "cases.verify_case", gettext_lazy("You do not have permission to request changes.")
+    )
+    reason = _reason_required(reason, gettext_lazy("Give a reason saying what must change."))
     with _transition(case, user, TransitionAction.REQUEST_CHANGES, reason):
         case = _lock(case)
         if case.review_state != ReviewState.IN_REVIEW:
-            raise TransitionRefused(f"{case.reference} is not in review.")
+            raise TransitionRefused(
+                gettext("%(reference)s is not in review.") % {"reference": case.reference}
+            )
         before = case.workflow_state
         case.review_state = ReviewState.DRAFT
         return _step(case, user, TransitionAction.REQUEST_CHANGES, before, reason)
@@ -124,7 +137,7 @@ def request_changes(case: Case, user, reason: str) -> CaseTransition:
 def verify(case: Case, user, evidence_level: int | None = None, reason: str = "") -> CaseTransition:
     """Verify a case in review. ``evidence_level`` defaults to the suggested level; a
     verifier may lower it, with a reason, never raise it."""
-    _require(user, "cases.verify_case", "verify cases")
+    _require(user, "cases.verify_case", gettext_lazy("You do not have permission to verify cases."))
     with _transition(case, user, TransitionAction.VERIFY, reason):
         case = _lock(case)
         _refuse_on(verify_problems(case, user))
@@ -132,11 +145,18 @@ def verify(case: Case, user, evidence_level: int | None = None, reason: str = ""
         level = suggested if evidence_level is None else int(evidence_level)
         if level > suggested:
             raise TransitionRefused(
-                f"The citations support evidence level {suggested} at most "
-                f"({EvidenceLevel(suggested).label}); add sources to claim more."
+                gettext(
+                    "The citations support evidence level %(level)s at most (%(label)s); add "
+                    "sources to claim more."
+                )
+                % {"level": suggested, "label": EvidenceLevel(suggested).label}
             )
         if level < suggested:
-            reason = _reason_required(reason, f"for lowering the evidence level below {suggested}")
+            reason = _reason_required(
+                reason,
+                gettext("Give a reason for lowering the evidence level below %(level)s.")
+                % {"level": suggested},
+            )
         before = case.workflow_state
         case.review_state = ReviewState.VERIFIED
         case.evidence_level = level
@@ -146,24 +166,37 @@ def verify(case: Case, user, evidence_level: int | None = None, reason: str = ""
 
 
 def publish(case: Case, user, reason: str = "") -> CaseTransition:
-    _require(user, "cases.publish_case", "publish cases")
+    _require(
+        user, "cases.publish_case", gettext_lazy("You do not have permission to publish cases.")
+    )
     with _transition(case, user, TransitionAction.PUBLISH, reason):
         case = _lock(case)
         problems = publication_problems(case)
         if problems:
-            raise TransitionRefused(f"{case.reference} cannot be published: {' '.join(problems)}")
+            raise TransitionRefused(
+                gettext("%(reference)s cannot be published: %(problems)s")
+                % {"reference": case.reference, "problems": " ".join(problems)}
+            )
         before = case.workflow_state
         case.is_published, case.published_at = True, timezone.now()
         return _step(case, user, TransitionAction.PUBLISH, before, reason)
 
 
 def unpublish(case: Case, user, reason: str) -> CaseTransition:
-    _require(user, "cases.publish_case", "unpublish cases")
-    reason = _reason_required(reason, "for withdrawing the case from partners")
+    _require(
+        user,
+        "cases.publish_case",
+        gettext_lazy("You do not have permission to unpublish cases."),
+    )
+    reason = _reason_required(
+        reason, gettext_lazy("Give a reason for withdrawing the case from partners.")
+    )
     with _transition(case, user, TransitionAction.UNPUBLISH, reason):
         case = _lock(case)
         if not case.is_published:
-            raise TransitionRefused(f"{case.reference} is not published.")
+            raise TransitionRefused(
+                gettext("%(reference)s is not published.") % {"reference": case.reference}
+            )
         before = case.workflow_state
         case.is_published = False
         return _step(case, user, TransitionAction.UNPUBLISH, before, reason)
@@ -171,12 +204,16 @@ def unpublish(case: Case, user, reason: str) -> CaseTransition:
 
 def archive(case: Case, user, reason: str) -> CaseTransition:
     """Take a case out of use for good: unpublished, kept with its history, never deleted."""
-    _require(user, "cases.archive_case", "archive cases")
-    reason = _reason_required(reason, "for archiving")
+    _require(
+        user, "cases.archive_case", gettext_lazy("You do not have permission to archive cases.")
+    )
+    reason = _reason_required(reason, gettext_lazy("Give a reason for archiving."))
     with _transition(case, user, TransitionAction.ARCHIVE, reason):
         case = _lock(case)
         if case.archived_at:
-            raise TransitionRefused(f"{case.reference} is already archived.")
+            raise TransitionRefused(
+                gettext("%(reference)s is already archived.") % {"reference": case.reference}
+            )
         before = case.workflow_state
         case.is_published, case.archived_at = False, timezone.now()
         return _step(case, user, TransitionAction.ARCHIVE, before, reason)
@@ -209,12 +246,14 @@ def check_four_eyes(case: Case, user) -> None:
     through an account tied to one of theirs (AccountChange.objects.tying: one set the other
     up, at any time, since a sock-puppet account stays one)."""
     if case.created_by_id == user.pk:
-        raise TransitionRefused("You created this case: another verifier must verify it.")
+        raise TransitionRefused(gettext("You created this case: another verifier must verify it."))
     involved = editors_since_submission(case)
     if user.pk in involved:
         raise TransitionRefused(
-            "You submitted or changed this case since it was submitted for review: "
-            "another verifier must verify it."
+            gettext(
+                "You submitted or changed this case since it was submitted for review: "
+                "another verifier must verify it."
+            )
         )
     # Why, but not whom: the verifier learns no more about other accounts than they knew.
     tied = set(
@@ -389,19 +428,25 @@ ACTIONS_BY_STATE = {
 def publication_problems(case: Case) -> list[str]:
     problems = []
     if case.archived_at:
-        problems.append("It is archived.")
+        problems.append(gettext("It is archived."))
     if case.review_state != ReviewState.VERIFIED:
-        problems.append("It is not verified.")
+        problems.append(gettext("It is not verified."))
     if case.is_published:
-        problems.append("It is already published.")
+        problems.append(gettext("It is already published."))
     if case.sensitive:
-        problems.append("It is marked sensitive (need to know).")
+        problems.append(gettext("It is marked sensitive (need to know)."))
     if case.person.consent not in PUBLISHABLE_CONSENT:
         problems.append(
-            f"Consent to publish is “{case.person.get_consent_display()}”: it must be granted "
-            "or the case already public record."
+            gettext(
+                "Consent to publish is “%(consent)s”: it must be granted or the case already "
+                "public record."
+            )
+            % {"consent": case.person.get_consent_display()}
         )
     minimum = settings.MIN_PUBLISH_EVIDENCE_LEVEL
     if case.evidence_level is not None and case.evidence_level < minimum:
-        problems.append(f"Its evidence level {case.evidence_level} is below the minimum {minimum}.")
+        problems.append(
+            gettext("Its evidence level %(level)s is below the minimum %(minimum)s.")
+            % {"level": case.evidence_level, "minimum": minimum}
+        )
     return problems
