@@ -193,8 +193,8 @@ class DomainAdmin(ReopenGuard, HiddenIsNotFound, SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-VERIFIED_WARNING = (
-    "This is part of a verified case ({references}). Saving a change sends the case back to "
+VERIFIED_WARNING = _(
+    "This is part of a verified case (%(references)s). Saving a change sends the case back to "
     "review and withdraws it from partners until it is verified again."
 )
 
@@ -203,7 +203,7 @@ def warn_if_verified(request, cases) -> None:
     """Say so before the user saves: editing a verified case's records reopens it."""
     references = sorted({case.reference for case in cases if case.review_state == "verified"})
     if references and request.method == "GET":
-        messages.warning(request, VERIFIED_WARNING.format(references=", ".join(references)))
+        messages.warning(request, VERIFIED_WARNING % {"references": ", ".join(references)})
 
 
 def visible_choices(db_field, request, queryset=None):
@@ -245,11 +245,13 @@ class StampedForm(ReopenGuardForm):
     # Not "version": the model's own field of that name is not editable.
     opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
-        label="Reason for this change",
+        label=_("Reason for this change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional. Kept in the record's history, e.g. “corrected the date from "
-        "the court notice”.",
+        help_text=_(
+            "Optional. Kept in the record's history, e.g. “corrected the date from the court "
+            "notice”."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -276,7 +278,7 @@ class StampedAdmin(DomainAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
-        return [*fieldsets, ("Why", {"fields": ("change_reason", "opened_version")})]
+        return [*fieldsets, (_("Why"), {"fields": ("change_reason", "opened_version")})]
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CasetrackerConfig(AppConfig):
     name = "casetracker"
-    verbose_name = "casetracker"
+    # What the admin lists under it: account changes, the security log and the audit chain.
+    verbose_name = _("Security and audit")
 
     def ready(self):
         from casetracker import integrity, security, sites

@@ -1,28 +1,29 @@
 """Vocabularies shared by several apps."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Script(models.TextChoices):
     """ISO 15924 script codes."""
 
-    LATIN = "Latn", "Latin"
-    CYRILLIC = "Cyrl", "Cyrillic"
-    ARABIC = "Arab", "Arabic script"
-    HAN_SIMPLIFIED = "Hans", "Chinese characters (simplified)"
-    HAN_TRADITIONAL = "Hant", "Chinese characters (traditional)"
+    LATIN = "Latn", _("Latin")
+    CYRILLIC = "Cyrl", _("Cyrillic")
+    ARABIC = "Arab", _("Arabic script")
+    HAN_SIMPLIFIED = "Hans", _("Chinese characters (simplified)")
+    HAN_TRADITIONAL = "Hant", _("Chinese characters (traditional)")
 
 
 class Language(models.TextChoices):
     """BCP 47 language tags of the languages sources and names come in."""
 
-    KAZAKH = "kk", "Kazakh"
-    UYGHUR = "ug", "Uyghur"
-    CHINESE = "zh", "Chinese"
-    RUSSIAN = "ru", "Russian"
-    ENGLISH = "en", "English"
-    KYRGYZ = "ky", "Kyrgyz"
-    UZBEK = "uz", "Uzbek"
-    MONGOLIAN = "mn", "Mongolian"
-    TURKISH = "tr", "Turkish"
-    UNDETERMINED = "und", "Undetermined"
+    KAZAKH = "kk", _("Kazakh")
+    UYGHUR = "ug", _("Uyghur")
+    CHINESE = "zh", _("Chinese")
+    RUSSIAN = "ru", _("Russian")
+    ENGLISH = "en", _("English")
+    KYRGYZ = "ky", _("Kyrgyz")
+    UZBEK = "uz", _("Uzbek")
+    MONGOLIAN = "mn", _("Mongolian")
+    TURKISH = "tr", _("Turkish")
+    UNDETERMINED = "und", _("Undetermined")

@@ -44,6 +44,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 TOKEN_PREFIX = "ct2:"  # noqa: S105 (a format marker, not a secret)
 _UNBOUND_PREFIX = "ct1:"  # the unreleased format without the column binding: refused
@@ -52,7 +53,10 @@ KEY_BYTES = 32
 
 
 class DecryptionError(Exception):
-    """A value or file could not be decrypted: wrong or missing key, or altered data."""
+    """A value or file could not be decrypted: wrong or missing key, or altered data.
+
+    The messages about files and keys reach staff (the evidence check, a refused import):
+    translated. Those about single column values only reach logs and commands."""
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -95,9 +99,11 @@ class Keyring:
             return self.aeads[kid]
         except KeyError:
             raise DecryptionError(
-                f"it was encrypted with key {kid}, which is not in the keyring "
-                f"(keys loaded: {', '.join(self.ids)}). Add that key to ENCRYPTION_KEYS or "
-                "the key file."
+                gettext(
+                    "it was encrypted with key %(key)s, which is not in the keyring (keys "
+                    "loaded: %(loaded)s). Add that key to ENCRYPTION_KEYS or the key file."
+                )
+                % {"key": kid, "loaded": ", ".join(self.ids)}
             ) from None
 
 
@@ -292,13 +298,16 @@ def encrypt_stream(chunks: Iterable[bytes], purpose: bytes, ring=None) -> Iterat
 
 def read_header(head: bytes, purpose: bytes) -> tuple[str, bytes]:
     if len(head) < HEADER_SIZE or not head.startswith(MAGIC):
-        raise DecryptionError("not an encrypted casetracker file (no header)")
+        raise DecryptionError(gettext("not an encrypted casetracker file (no header)"))
     _magic, version, kid, stored_purpose, prefix = _HEADER.unpack(head[:HEADER_SIZE])
     if version != STREAM_VERSION:
-        raise DecryptionError(f"unknown format version {version}")
+        raise DecryptionError(gettext("unknown format version %(version)s") % {"version": version})
     if stored_purpose.rstrip(b"\0") != purpose:
         what = stored_purpose.rstrip(b"\0").decode("ascii", "replace")
-        raise DecryptionError(f"this is an encrypted {what!r} file, not {purpose.decode()!r}")
+        raise DecryptionError(
+            gettext("this is an encrypted %(found)s file, not %(expected)s")
+            % {"found": repr(what), "expected": repr(purpose.decode())}
+        )
     return kid.decode("ascii", "replace"), prefix
 
 
@@ -323,13 +332,14 @@ def decrypt_stream(read, purpose: bytes, ring=None) -> Iterator[bytes]:
         upcoming = read(CHUNK + _TAG) if len(current) == CHUNK + _TAG else b""
         final = not upcoming
         if len(current) < _TAG:
-            raise DecryptionError("the file is truncated")
+            raise DecryptionError(gettext("the file is truncated"))
         nonce, aad = _chunk_nonce_and_aad(header, prefix, index, final)
         try:
             plain = aead.decrypt(nonce, current, aad)
         except InvalidTag:
             raise DecryptionError(
-                f"chunk {index} does not authenticate: the file is truncated or altered"
+                gettext("chunk %(index)s does not authenticate: the file is truncated or altered")
+                % {"index": index}
             ) from None
         yield plain
         if final:

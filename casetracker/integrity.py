@@ -33,6 +33,7 @@ from django.db import connections, migrations, models, router, transaction
 from django.db.backends.utils import format_number
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain: any constant that no other lock in the project uses.
@@ -44,23 +45,28 @@ LOGS = ("cases.casetransition", "casetracker.securityevent", "casetracker.accoun
 class AuditLink(models.Model):
     """One link of the audit chain. Written by the application only; nobody edits it."""
 
-    position = models.BigIntegerField(primary_key=True, editable=False)
+    position = models.BigIntegerField(_("position"), primary_key=True, editable=False)
     record_type = models.CharField(
-        "record type", max_length=100, help_text="The record's model, as app_label.model."
+        _("record type"), max_length=100, help_text=_("The record's model, as app_label.model.")
     )
-    record_pk = models.BigIntegerField("record ID")
+    record_pk = models.BigIntegerField(_("record ID"))
     content_hash = models.CharField(
-        max_length=64, help_text="SHA-256 of the record's canonical content."
+        _("content hash"), max_length=64, help_text=_("SHA-256 of the record's canonical content.")
     )
-    previous_hash = models.CharField(max_length=64, help_text="The hash of the link before.")
+    previous_hash = models.CharField(
+        _("previous hash"), max_length=64, help_text=_("The hash of the link before.")
+    )
     hash = models.CharField(
-        max_length=64, help_text="SHA-256 of the previous hash, position, record and content hash."
+        _("hash"),
+        max_length=64,
+        help_text=_("SHA-256 of the previous hash, position, record and content hash."),
     )
-    created_at = models.DateTimeField("when", default=timezone.now, editable=False)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["-position"]
-        verbose_name = "audit chain link"
+        verbose_name = _("audit chain link")
+        verbose_name_plural = _("audit chain links")
         # Only ever viewed: no role can be given the right to add, change or delete links.
         default_permissions = ("view",)
         constraints = [
@@ -452,7 +458,7 @@ def verify_chain(
 
     for chunk in _links(using, chunk_size):
         pks_by_label: dict[str, list] = {}
-        for _, label, pk, *_ in chunk:
+        for _position, label, pk, *_rest in chunk:
             pks_by_label.setdefault(label, []).append(pk)
         hashes = {
             label: _content_hashes(models_by_label[label], pks, using)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import record_bulk_history
@@ -83,14 +85,14 @@ class DomainModel(models.Model):
     """Timestamps and a stable public id for every record partners may one day see."""
 
     uid = models.UUIDField(
-        "public ID",
+        _("public ID"),
         default=uuid.uuid4,
         unique=True,
         editable=False,
-        help_text="Permanent identifier shared with partners. Never changes.",
+        help_text=_("Permanent identifier shared with partners. Never changes."),
     )
-    created_at = models.DateTimeField("created", auto_now_add=True)
-    updated_at = models.DateTimeField("last changed", auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True, db_index=True)
 
     objects = DomainQuerySet.as_manager()
 
@@ -115,7 +117,7 @@ class StaffStampedModel(DomainModel):
         blank=True,
         editable=False,
         related_name="+",
-        verbose_name="created by",
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -124,13 +126,15 @@ class StaffStampedModel(DomainModel):
         blank=True,
         editable=False,
         related_name="+",
-        verbose_name="last changed by",
+        verbose_name=_("last changed by"),
     )
 
+    # No verbose_name of its own: the admin never shows it, and one here would change the
+    # migration state of every app whose models inherit it.
     version = models.PositiveIntegerField(
         default=1,
         editable=False,
-        help_text="Goes up by one on every save; a save based on an older version is refused.",
+        help_text=_("Goes up by one on every save; a save based on an older version is refused."),
     )
 
     class Meta:
@@ -168,12 +172,25 @@ class ConcurrentEditError(Exception):
         by = getattr(current, "updated_by", None) if current else None
         when = current.updated_at if current else None
         self.changed_by, self.changed_at = by, when
-        who = f" by {by.get_full_name() or by.get_username()}" if by else ""
-        at = f" at {when:%Y-%m-%d %H:%M} UTC" if when else ""
-        super().__init__(
-            f"This {instance._meta.verbose_name} was changed{who}{at} after you opened it. "
+        values = {
+            "record": instance._meta.verbose_name,
+            "user": (by.get_full_name() or by.get_username()) if by else "",
+            "time": f"{when:%Y-%m-%d %H:%M}" if when else "",
+        }
+        if by and when:
+            changed = gettext(
+                "This %(record)s was changed by %(user)s at %(time)s UTC after you opened it."
+            )
+        elif when:
+            changed = gettext("This %(record)s was changed at %(time)s UTC after you opened it.")
+        elif by:
+            changed = gettext("This %(record)s was changed by %(user)s after you opened it.")
+        else:
+            changed = gettext("This %(record)s was changed after you opened it.")
+        not_saved = gettext(
             "Your changes were not saved: reload the page to see theirs, then make yours again."
         )
+        super().__init__(f"{changed % values} {not_saved}")
 
 
 class AccountChangeQuerySet(models.QuerySet):
@@ -294,6 +311,7 @@ class AccountChange(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("account change")
+        verbose_name_plural = _("account changes")
         # Only ever viewed: no role can be given the right to add, change or delete entries.
         default_permissions = ("view",)
         constraints = [
@@ -324,29 +342,45 @@ class AccountChange(models.Model):
         return f"permission {app_label}.{codename}"
 
 
-def edtf_bounds_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:
-    """The two derived fields of an EDTF field.
+def _interpolate(message, **values) -> str:
+    return str(message) % values
 
-    Usage: ``date_earliest, date_latest = edtf_bounds_pair("date", "date")``.
+
+# ``message % values``, translated when shown rather than when the model is defined (as
+# verbose names must be); a lazy value among ``values`` is translated then too.
+interpolate_lazy = lazy(_interpolate, str)
+
+
+def edtf_bounds_pair(source: str, label) -> tuple[EDTFBoundField, EDTFBoundField]:
+    """The two derived fields of an EDTF field; ``label`` is the field's verbose name (a
+    gettext_lazy string, so that the derived names are translated whole).
+
+    Usage: ``date_earliest, date_latest = edtf_bounds_pair("date", _("date"))``.
     """
     return (
         EDTFBoundField(
-            f"{label}, earliest possible day", source=source, bound=EDTFBoundField.EARLIEST
+            interpolate_lazy(_("%(label)s, earliest possible day"), label=label),
+            source=source,
+            bound=EDTFBoundField.EARLIEST,
         ),
-        EDTFBoundField(f"{label}, latest possible day", source=source, bound=EDTFBoundField.LATEST),
+        EDTFBoundField(
+            interpolate_lazy(_("%(label)s, latest possible day"), label=label),
+            source=source,
+            bound=EDTFBoundField.LATEST,
+        ),
     )
 
 
-def edtf_window_pair(source: str, label: str) -> tuple[EDTFBoundField, EDTFBoundField]:
+def edtf_window_pair(source: str, label) -> tuple[EDTFBoundField, EDTFBoundField]:
     """The two derived fields of an EDTF field's approximate window (casetracker.edtf)."""
     return (
         EDTFBoundField(
-            f"{label}, earliest day, approximate dates widened",
+            interpolate_lazy(_("%(label)s, earliest day, approximate dates widened"), label=label),
             source=source,
             bound=EDTFBoundField.WINDOW_EARLIEST,
         ),
         EDTFBoundField(
-            f"{label}, latest day, approximate dates widened",
+            interpolate_lazy(_("%(label)s, latest day, approximate dates widened"), label=label),
             source=source,
             bound=EDTFBoundField.WINDOW_LATEST,
         ),

@@ -17,6 +17,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("casetracker.security")
 
@@ -28,44 +30,55 @@ class SecurityEvent(models.Model):
     """One entry of the security log. Written by the application only; nobody edits it."""
 
     class Kind(models.TextChoices):
-        LOGIN = "login", "signed in"
-        LOGOUT = "logout", "signed out"
-        LOGIN_FAILED = "login_failed", "failed sign-in"
-        LOCKOUT = "lockout", "locked out"
-        OTP_ENROLLED = "otp_enrolled", "two-factor set up"
-        OTP_FAILED = "otp_failed", "wrong two-factor code"
-        OTP_RESET = "otp_reset", "two-factor reset"
-        ACCESS_DENIED = "access_denied", "access refused (403)"
-        NOT_FOUND = "not_found", "not found (404)"
-        EVIDENCE_DOWNLOAD = "evidence_download", "evidence file download"
-        EVIDENCE_CHECK = "evidence_check", "evidence files checked"
-        ACCOUNT_CREATED = "account_created", "staff account created"
-        ROLES_CHANGED = "roles_changed", "roles changed"
-        PASSWORD_RESET = "password_reset", "password set by someone else"
-        ACCOUNT_STATUS = "account_status", "account activated or deactivated"
+        LOGIN = "login", _("signed in")
+        LOGOUT = "logout", _("signed out")
+        LOGIN_FAILED = "login_failed", _("failed sign-in")
+        LOCKOUT = "lockout", _("locked out")
+        OTP_ENROLLED = "otp_enrolled", _("two-factor set up")
+        OTP_FAILED = "otp_failed", _("wrong two-factor code")
+        OTP_RESET = "otp_reset", _("two-factor reset")
+        ACCESS_DENIED = "access_denied", _("access refused (403)")
+        NOT_FOUND = "not_found", _("not found (404)")
+        EVIDENCE_DOWNLOAD = "evidence_download", _("evidence file download")
+        EVIDENCE_CHECK = "evidence_check", _("evidence files checked")
+        ACCOUNT_CREATED = "account_created", _("staff account created")
+        ROLES_CHANGED = "roles_changed", _("roles changed")
+        PASSWORD_RESET = "password_reset", _("password set by someone else")
+        ACCOUNT_STATUS = "account_status", _("account activated or deactivated")
 
-    created_at = models.DateTimeField("when", default=timezone.now, editable=False, db_index=True)
-    kind = models.CharField("event", max_length=20, choices=Kind.choices, db_index=True)
+    created_at = models.DateTimeField(
+        _("when"), default=timezone.now, editable=False, db_index=True
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices, db_index=True)
     username = models.CharField(
+        _("username"),
         max_length=150,
         blank=True,
         db_index=True,
-        help_text="The account concerned, or the username typed in a failed sign-in.",
+        help_text=_("The account concerned, or the username typed in a failed sign-in."),
     )
     ip_address = models.GenericIPAddressField(
-        "IP address", null=True, blank=True, help_text="The client's address, as the proxy saw it."
+        _("IP address"),
+        null=True,
+        blank=True,
+        help_text=_("The client's address, as the proxy saw it."),
     )
-    path = models.CharField(max_length=300, blank=True, help_text="The page asked for.")
-    detail = models.CharField(max_length=200, blank=True)
+    path = models.CharField(
+        _("path"), max_length=300, blank=True, help_text=_("The page asked for.")
+    )
+    # Written by the application in English, for machines and auditors: not translated.
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "security event"
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
         # Only ever viewed: no role can be given the right to add, change or delete entries.
         default_permissions = ("view",)
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.username or 'anonymous'}"
+        who = self.username or gettext("anonymous")
+        return f"{self.get_kind_display()}: {who}"
 
 
 def client_ip(request) -> str | None:

@@ -22,6 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -89,7 +91,7 @@ def second_factor_failed(request, user):
 
 class CodeField(forms.CharField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", "Authentication code")
+        kwargs.setdefault("label", _("Authentication code"))
         widget = forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "size": 8}
         )
@@ -108,13 +110,17 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
 
     otp_token = CodeField(
         required=False,
-        help_text="The 6-digit code from your authenticator app. Leave it empty only if you "
-        "have not set one up yet.",
+        help_text=_(
+            "The 6-digit code from your authenticator app. Leave it empty only if you have not "
+            "set one up yet."
+        ),
     )
     error_messages = {
         **AdminAuthenticationForm.error_messages,
-        "invalid_login": "Please enter the correct %(username)s, password and authentication "
-        "code for a staff account. Note that the fields may be case-sensitive.",
+        "invalid_login": _(
+            "Please enter the correct %(username)s, password and authentication code for a "
+            "staff account. Note that the fields may be case-sensitive."
+        ),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -160,8 +166,10 @@ class TokenForm(forms.Form):
         self.verified_device = django_otp.verify_token(self.user, self.device.persistent_id, token)
         if self.verified_device is None:
             raise forms.ValidationError(
-                "That code is not right. Check the time on your phone, then enter the code "
-                "your app shows now.",
+                _(
+                    "That code is not right. Check the time on your phone, then enter the code "
+                    "your app shows now."
+                ),
                 code="invalid_token",
             )
         return token
@@ -219,7 +227,7 @@ def enrol(request):
     return _render(
         request,
         "two_factor/enrol.html",
-        "Set up two-factor sign-in",
+        gettext("Set up two-factor sign-in"),
         form=form,
         qr_svg=qr_code_svg(device),
         secret=typed_key(device),
@@ -241,4 +249,5 @@ def verify(request):
         return _verified(request, form.verified_device)
     if form.errors:
         second_factor_failed(request, request.user)
-    return _render(request, "two_factor/verify.html", "Enter your authentication code", form=form)
+    title = gettext("Enter your authentication code")
+    return _render(request, "two_factor/verify.html", title, form=form)
