@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import format_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from casetracker.admin import ReadOnlyAdmin
@@ -31,6 +32,7 @@ PREVIEW_LIMIT = 200
 
 class UploadForm(forms.Form):
     file = forms.FileField(
+        label=_("File"),
         help_text=format_lazy(
             _(
                 "CSV (UTF-8) or XLSX with the list on a single sheet (the template's "
@@ -39,19 +41,21 @@ class UploadForm(forms.Form):
             ),
             megabytes=MAX_FILE_BYTES // 2**20,
             rows=f"{MAX_ROWS:,}",
-        )
+        ),
     )
     group = forms.ModelChoiceField(
         Organisation.objects.all(),
-        label="submitted by",
-        help_text="The group whose list this is. Its external ids are kept per group.",
+        label=_("submitted by"),
+        help_text=_("The group whose list this is. Its external ids are kept per group."),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
             raise forms.ValidationError(
-                f"The file is larger than {MAX_FILE_BYTES // 2**20} MB; split it."
+                _("The file is larger than %(megabytes)s MB; split it."),
+                code="too_large",
+                params={"megabytes": MAX_FILE_BYTES // 2**20},
             )
         return upload
 
@@ -126,12 +130,12 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     def process(self, obj):
         if not obj.pid:
             return "-"
-        return _("%(pid)s on %(host)s") % {"pid": obj.pid, "host": obj.host or "?"}
+        return gettext("%(pid)s on %(host)s") % {"pid": obj.pid, "host": obj.host or "?"}
 
-    @admin.display(description="errors found")
+    @admin.display(description=_("errors found"))
     def error_list(self, obj):
         if not obj.errors:
-            return "None."
+            return gettext("None.")
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
@@ -199,7 +203,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
                 upload.read(), upload.name, user=request.user, group=form.cleaned_data["group"]
             )
             return self._preview(request, result)
-        return self._render(request, "upload.html", "Import a case list", form=form)
+        return self._render(request, "upload.html", gettext("Import a case list"), form=form)
 
     def _preview(self, request, result):
         plan = result.plan
@@ -218,7 +222,7 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         return self._render(
             request,
             "preview.html",
-            f"Preview of {result.batch.file_name}",
+            gettext("Preview of %(file_name)s") % {"file_name": result.batch.file_name},
             batch=result.batch,
             plan=plan,
             counts=plan.counts(),
@@ -245,9 +249,12 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             counts = result.plan.counts()
             self.message_user(
                 request,
-                f"Imported {result.batch.file_name}: {counts['people_created']} people and "
-                f"{counts['cases_created']} cases created, {counts['cases_updated']} cases "
-                f"updated, {counts['duplicates_flagged']} possible duplicates to review.",
+                gettext(
+                    "Imported %(file_name)s: %(people_created)s people and %(cases_created)s "
+                    "cases created, %(cases_updated)s cases updated, %(duplicates_flagged)s "
+                    "possible duplicates to review."
+                )
+                % {"file_name": result.batch.file_name, **counts},
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(
@@ -255,7 +262,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             )
         if result.batch.status == BatchStatus.FAILED:
             self.message_user(
-                request, f"Nothing was imported: {result.batch.failure}", messages.ERROR
+                request,
+                gettext("Nothing was imported: %(failure)s") % {"failure": result.batch.failure},
+                messages.ERROR,
             )
         return self._preview(request, result)
 

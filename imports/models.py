@@ -4,22 +4,23 @@ ids for the people, cases and events a file creates, so that a re-import updates
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
 class ImportFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    XLSX = "xlsx", "XLSX (Excel)"
+    CSV = "csv", _("CSV")
+    XLSX = "xlsx", _("XLSX (Excel)")
 
 
 class BatchStatus(models.TextChoices):
-    RUNNING = "running", "Checking or importing"
-    PREVIEWED = "previewed", "Previewed, waiting for confirmation"
-    VALIDATED = "validated", "Dry run: no errors, nothing written"
-    INVALID = "invalid", "Refused: errors in the file, nothing written"
-    IMPORTED = "imported", "Imported"
-    FAILED = "failed", "Failed: rolled back, nothing written"
-    EXPIRED = "expired", "Preview expired: not confirmed in time, file discarded"
+    RUNNING = "running", _("Checking or importing")
+    PREVIEWED = "previewed", _("Previewed, waiting for confirmation")
+    VALIDATED = "validated", _("Dry run: no errors, nothing written")
+    INVALID = "invalid", _("Refused: errors in the file, nothing written")
+    IMPORTED = "imported", _("Imported")
+    FAILED = "failed", _("Failed: rolled back, nothing written")
+    EXPIRED = "expired", _("Preview expired: not confirmed in time, file discarded")
     INTERRUPTED = "interrupted", _("Interrupted: the process stopped, nothing written")
 
 
@@ -29,55 +30,68 @@ class ImportBatch(models.Model):
     Written by imports.services only. Kept for every run, dry runs and refused files too, so
     that the audit trail shows who tried to import what."""
 
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
-    size = models.PositiveBigIntegerField("size (bytes)", default=0)
-    format = models.CharField(max_length=10, choices=ImportFormat, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    format = models.CharField(_("format"), max_length=10, choices=ImportFormat, blank=True)
     content = models.BinaryField(
+        _("content"),
         editable=False,
         null=True,
-        help_text="The file as uploaded in the admin, encrypted (casetracker.crypto), kept "
-        "until it is confirmed, refused or expired (imports.services.PREVIEW_KEPT).",
+        help_text=_(
+            "The file as uploaded in the admin, encrypted (casetracker.crypto), kept "
+            "until it is confirmed, refused or expired (imports.services.PREVIEW_KEPT)."
+        ),
     )
     group = models.ForeignKey(
         "people.Organisation",
         on_delete=models.PROTECT,
         related_name="import_batches",
-        help_text="The group that submitted the list; its external ids are unique within it.",
+        verbose_name=_("group"),
+        help_text=_("The group that submitted the list; its external ids are unique within it."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="imported by",
+        verbose_name=_("imported by"),
     )
-    created_at = models.DateTimeField("started", auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    dry_run = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    dry_run = models.BooleanField(_("dry run"), default=False)
     status = models.CharField(
-        max_length=20, choices=BatchStatus, default=BatchStatus.RUNNING, db_index=True
+        _("status"),
+        max_length=20,
+        choices=BatchStatus,
+        default=BatchStatus.RUNNING,
+        db_index=True,
     )
-    rows = models.PositiveIntegerField(default=0)
-    people_created = models.PositiveIntegerField(default=0)
-    people_updated = models.PositiveIntegerField(default=0)
-    names_added = models.PositiveIntegerField(default=0)
-    cases_created = models.PositiveIntegerField(default=0)
-    cases_updated = models.PositiveIntegerField(default=0)
-    events_created = models.PositiveIntegerField(default=0)
-    events_updated = models.PositiveIntegerField(default=0)
-    sources_created = models.PositiveIntegerField(default=0)
-    citations_created = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    people_created = models.PositiveIntegerField(_("people created"), default=0)
+    people_updated = models.PositiveIntegerField(_("people updated"), default=0)
+    names_added = models.PositiveIntegerField(_("names added"), default=0)
+    cases_created = models.PositiveIntegerField(_("cases created"), default=0)
+    cases_updated = models.PositiveIntegerField(_("cases updated"), default=0)
+    events_created = models.PositiveIntegerField(_("events created"), default=0)
+    events_updated = models.PositiveIntegerField(_("events updated"), default=0)
+    sources_created = models.PositiveIntegerField(_("sources created"), default=0)
+    citations_created = models.PositiveIntegerField(_("citations created"), default=0)
     duplicates_flagged = models.PositiveIntegerField(
-        "possible duplicates", default=0, help_text="New people who resemble someone on file."
+        _("possible duplicates"),
+        default=0,
+        help_text=_("New people who resemble someone on file."),
     )
-    error_count = models.PositiveIntegerField("errors", default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
     errors = models.JSONField(
+        _("error list"),
         default=list,
         blank=True,
-        help_text="The first errors found: row, column and what was expected.",
+        help_text=_("The first errors found: row, column and what was expected."),
     )
     failure = models.TextField(
-        blank=True, help_text="Why the import failed after validation (rolled back)."
+        _("failure"),
+        blank=True,
+        help_text=_("Why the import failed after validation (rolled back)."),
     )
     # Which process works on the batch, and when it was last seen doing so: a batch left
     # running by a process that died is shown as interrupted (imports.services
@@ -105,8 +119,8 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "import batch"
-        verbose_name_plural = "import batches"
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
         constraints = [
             # Two imports of one file for one group at once would race to create the same
             # people; a preview or dry run writes nothing and is never in the way, nor is a
@@ -120,7 +134,10 @@ class ImportBatch(models.Model):
         ]
 
     def __str__(self):
-        return f"Import #{self.pk}: {self.file_name}"
+        return gettext("Import #%(number)s: %(file_name)s") % {
+            "number": self.pk,
+            "file_name": self.file_name,
+        }
 
     @property
     def reason(self) -> str:
@@ -144,9 +161,9 @@ COUNT_FIELDS = [
 
 
 class RecordKind(models.TextChoices):
-    PERSON = "person", "Person"
-    CASE = "case", "Case"
-    EVENT = "event", "Event"
+    PERSON = "person", _("Person")
+    CASE = "case", _("Case")
+    EVENT = "event", _("Event")
 
 
 class ExternalRecord(models.Model):
@@ -155,16 +172,20 @@ class ExternalRecord(models.Model):
     Ids are chosen by the group, so they are unique per group and kind only."""
 
     group = models.ForeignKey(
-        "people.Organisation", on_delete=models.PROTECT, related_name="external_records"
+        "people.Organisation",
+        on_delete=models.PROTECT,
+        related_name="external_records",
+        verbose_name=_("group"),
     )
-    kind = models.CharField(max_length=10, choices=RecordKind)
-    external_id = models.CharField("external id", max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=RecordKind)
+    external_id = models.CharField(_("external id"), max_length=200)
     person = models.ForeignKey(
         "people.Person",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="external_records",
+        verbose_name=_("person"),
     )
     case = models.ForeignKey(
         "cases.Case",
@@ -172,6 +193,7 @@ class ExternalRecord(models.Model):
         null=True,
         blank=True,
         related_name="external_records",
+        verbose_name=_("case"),
     )
     event = models.ForeignKey(
         "cases.DetentionEvent",
@@ -179,23 +201,27 @@ class ExternalRecord(models.Model):
         null=True,
         blank=True,
         related_name="external_records",
+        verbose_name=_("event"),
     )
     first_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="created by import"
+        ImportBatch,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by import"),
     )
     last_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name="last import"
+        ImportBatch, on_delete=models.PROTECT, related_name="+", verbose_name=_("last import")
     )
 
     class Meta:
         ordering = ["group", "kind", "external_id"]
-        verbose_name = "external id"
-        verbose_name_plural = "external ids"
+        verbose_name = _("external id")
+        verbose_name_plural = _("external ids")
         constraints = [
             models.UniqueConstraint(
                 fields=["group", "kind", "external_id"],
                 name="imports_externalrecord_unique_per_group",
-                violation_error_message="This group already uses this external id.",
+                violation_error_message=_("This group already uses this external id."),
             ),
             models.CheckConstraint(
                 condition=Q(kind=RecordKind.PERSON, person__isnull=False, case__isnull=True)

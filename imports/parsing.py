@@ -80,6 +80,17 @@ def instructions_sheet_titles() -> frozenset[str]:
     return frozenset(titles)
 
 
+def too_many_rows() -> str:
+    return gettext("The file has more than %(rows)s rows; split it.") % {"rows": f"{MAX_ROWS:,}"}
+
+
+def beyond_last_column(header_row: int) -> str:
+    return gettext(
+        "The row has values beyond the last named column; name the column in row %(row)s or "
+        "delete the values."
+    ) % {"row": header_row}
+
+
 def is_note(cells: list[str]) -> bool:
     """Whether a row above the column names is a note (or empty) and not the header."""
     first = next((cell.strip() for cell in cells if cell.strip()), "")
@@ -91,22 +102,26 @@ def sniff_format(data: bytes) -> str:
         return "xlsx"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRefused(
-            "This is an old Excel (.xls) file. Save it as “Excel Workbook (.xlsx)” or as "
-            "“CSV UTF-8” and upload that."
+            gettext(
+                "This is an old Excel (.xls) file. Save it as “Excel Workbook (.xlsx)” or as "
+                "“CSV UTF-8” and upload that."
+            )
         )
     if data.startswith(b"%PDF"):
-        raise FileRefused("This is a PDF, not a CSV or XLSX file.")
+        raise FileRefused(gettext("This is a PDF, not a CSV or XLSX file."))
     return "csv"
 
 
 def read_table(data: bytes) -> Table:
     """The file's header and non-empty rows. Raises FileRefused."""
     if not data or not data.strip():
-        raise FileRefused("The file is empty.")
+        raise FileRefused(gettext("The file is empty."))
     if len(data) > MAX_FILE_BYTES:
         raise FileRefused(
-            f"The file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB. "
-            "Split it into several files."
+            gettext(
+                "The file is %(size)s MB; the limit is %(limit)s MB. Split it into several files."
+            )
+            % {"size": f"{len(data) / 2**20:.0f}", "limit": MAX_FILE_BYTES // 2**20}
         )
     table = _read_xlsx(data) if sniff_format(data) == "xlsx" else _read_csv(data)
     if not table.header or not any(table.header):
@@ -117,7 +132,7 @@ def read_table(data: bytes) -> Table:
             )
         )
     if not table.rows:
-        raise FileRefused("The file has column names but no rows below them.")
+        raise FileRefused(gettext("The file has column names but no rows below them."))
     return table
 
 
@@ -134,24 +149,34 @@ def decode(data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise FileRefused("The file says it is UTF-16 but is not valid UTF-16.") from None
+            raise FileRefused(
+                gettext("The file says it is UTF-16 but is not valid UTF-16.")
+            ) from None
     if b"\x00" in data[:4096]:
         raise FileRefused(
-            "The file is not text (it contains NUL bytes): perhaps UTF-16 without a "
-            "byte-order mark, or not a CSV or XLSX file at all. Save it as “CSV UTF-8”."
+            gettext(
+                "The file is not text (it contains NUL bytes): perhaps UTF-16 without a "
+                "byte-order mark, or not a CSV or XLSX file at all. Save it as “CSV UTF-8”."
+            )
         )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        hint = ""
         sample = data[max(0, error.start - 40) : error.start + 40]
         if _looks_like_cp1251(sample):
-            hint = " It looks like Windows-1251 (Cyrillic)."
-        raise FileRefused(
-            f"The file is not UTF-8 text (byte {error.start + 1} cannot be read).{hint} In Excel "
-            "choose “Save as… CSV UTF-8 (comma delimited)”; in LibreOffice tick “Edit filter "
-            "settings” and choose “Unicode (UTF-8)”."
-        ) from None
+            message = gettext(
+                "The file is not UTF-8 text (byte %(byte)s cannot be read). It looks like "
+                "Windows-1251 (Cyrillic). In Excel choose “Save as… CSV UTF-8 (comma "
+                "delimited)”; in LibreOffice tick “Edit filter settings” and choose “Unicode "
+                "(UTF-8)”."
+            )
+        else:
+            message = gettext(
+                "The file is not UTF-8 text (byte %(byte)s cannot be read). In Excel choose "
+                "“Save as… CSV UTF-8 (comma delimited)”; in LibreOffice tick “Edit filter "
+                "settings” and choose “Unicode (UTF-8)”."
+            )
+        raise FileRefused(message % {"byte": error.start + 1}) from None
     return text.removeprefix("\ufeff")
 
 
@@ -194,22 +219,21 @@ def _read_csv(data: bytes) -> Table:
             if not any(cell.strip() for cell in record):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
+                raise FileRefused(too_many_rows())
             rows.append((number, record))
     except csv.Error as error:
         if "field larger than field limit" in str(error):
             # The csv module's own cell size limit, far above MAX_CELL_CHARS.
-            why = f"a cell is longer than {csv.field_size_limit():,} characters"
+            message = gettext(
+                "The row cannot be read as CSV: a cell is longer than %(limit)s characters."
+            ) % {"limit": f"{csv.field_size_limit():,}"}
         else:
-            why = str(error)
-        raise FileRefused(f"The row cannot be read as CSV: {why}.", row=number + 1) from None
+            # The csv module's own words: untranslated.
+            message = gettext("The row cannot be read as CSV: %(reason)s.") % {"reason": error}
+        raise FileRefused(message, row=number + 1) from None
     for number, record in rows:
         if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
-            raise FileRefused(
-                "The row has values beyond the last named column; name the column in row "
-                f"{header_row} or delete the values.",
-                row=number,
-            )
+            raise FileRefused(beyond_last_column(header_row), row=number)
     width = len(header or [])
     rows = [(n, (r + [""] * width)[:width]) for n, r in rows]
     return Table("csv", header or [], rows, header_row)
@@ -226,27 +250,37 @@ def _read_xlsx(data: bytes) -> Table:
             names = archive.namelist()
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
-        raise FileRefused("The file is neither CSV nor a readable XLSX workbook.") from None
+        raise FileRefused(
+            gettext("The file is neither CSV nor a readable XLSX workbook.")
+        ) from None
     if "xl/workbook.xml" not in names:
-        raise FileRefused("The file is a zip archive, not an XLSX workbook.")
+        raise FileRefused(gettext("The file is a zip archive, not an XLSX workbook."))
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise FileRefused("The workbook unpacks to far more data than a case list can hold.")
+        raise FileRefused(
+            gettext("The workbook unpacks to far more data than a case list can hold.")
+        )
     try:
         # Not read-only mode: that mode cannot see merged cells. Formulas are read as their
         # text (data_only=False) so that they are refused, never evaluated.
         workbook = load_workbook(io.BytesIO(data), data_only=False)
     except Exception as error:  # openpyxl raises many kinds on a damaged file
-        raise FileRefused(f"The XLSX workbook cannot be read ({type(error).__name__}).") from None
+        raise FileRefused(
+            gettext("The XLSX workbook cannot be read (%(error)s).")
+            % {"error": type(error).__name__}
+        ) from None
     try:
         sheet = _list_sheet(workbook)
         merged = [str(cells) for cells in sheet.merged_cells.ranges]
         if merged:
             raise FileRefused(
-                f"The sheet has merged cells ({', '.join(merged[:5])}); unmerge them and "
-                "write the value into every row it belongs to."
+                gettext(
+                    "The sheet has merged cells (%(cells)s); unmerge them and write the value "
+                    "into every row it belongs to."
+                )
+                % {"cells": ", ".join(merged[:5])}
             )
         if sheet.max_row > MAX_ROWS + 1:
-            raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
+            raise FileRefused(too_many_rows())
         header, header_row, rows = None, 1, []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell_text(value) for value in values]
@@ -260,11 +294,7 @@ def _read_xlsx(data: bytes) -> Table:
             if not any(cell.strip() for cell in cells):
                 continue
             if any(cell.strip() for cell in cells[len(header) :]):
-                raise FileRefused(
-                    "The row has values beyond the last named column; name the column in "
-                    f"row {header_row} or delete the values.",
-                    row=number,
-                )
+                raise FileRefused(beyond_last_column(header_row), row=number)
             rows.append((number, (cells + [""] * len(header))[: len(header)]))
     finally:
         workbook.close()

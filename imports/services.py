@@ -46,9 +46,9 @@ from django.db import (
     transaction,
 )
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext, ngettext_lazy
 
 from cases.models import (
     Case,
@@ -160,10 +160,14 @@ class RowError:
     message: str
 
     def __str__(self):
-        where = [f"row {self.row}" if self.row else "file"]
+        values = {"row": self.row, "column": self.column, "message": self.message}
+        if self.row and self.column:
+            return gettext("Row %(row)s, column %(column)s: %(message)s") % values
+        if self.row:
+            return gettext("Row %(row)s: %(message)s") % values
         if self.column:
-            where.append(f"column {self.column}")
-        return f"{', '.join(where).capitalize()}: {self.message}"
+            return gettext("File, column %(column)s: %(message)s") % values
+        return gettext("File: %(message)s") % values
 
     def as_dict(self) -> dict:
         return {"row": self.row, "column": self.column, "message": self.message}
@@ -207,7 +211,9 @@ class CasePlan:
 
     @property
     def label(self) -> str:
-        return self.existing.reference if self.existing else f"new case {self.external_id}"
+        if self.existing:
+            return self.existing.reference
+        return gettext("new case %(id)s") % {"id": self.external_id}
 
 
 @dataclass
@@ -228,7 +234,11 @@ class EventPlan:
     def label(self) -> str:
         kind = EventKind(self.values.get("kind") or self.existing.kind).label
         date = self.values.get("date") or (self.existing.date if self.existing else "")
-        return f"{kind} {date or '(date unknown)'} · case {self.case_external_id}"
+        return gettext("%(kind)s %(date)s · case %(case)s") % {
+            "kind": kind,
+            "date": date or gettext("(date unknown)"),
+            "case": self.case_external_id,
+        }
 
 
 @dataclass
@@ -391,9 +401,12 @@ def preview_file(data: bytes, file_name: str, *, user, group: Organisation) -> I
         return _finish(batch, plan, BatchStatus.PREVIEWED)
 
 
-EXPIRED_MESSAGE = (
-    "This preview is more than {hours} hours old: its file was discarded and it can no "
-    "longer be imported. Upload the file again."
+EXPIRED_MESSAGE = ngettext_lazy(
+    "This preview is more than %(hours)d hour old: its file was discarded and it can no "
+    "longer be imported. Upload the file again.",
+    "This preview is more than %(hours)d hours old: its file was discarded and it can no "
+    "longer be imported. Upload the file again.",
+    "hours",
 )
 
 
@@ -405,19 +418,24 @@ def import_batch(batch: ImportBatch, user) -> ImportResult:
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status == BatchStatus.EXPIRED:
-            raise ImportRefused(EXPIRED_MESSAGE.format(hours=_hours(PREVIEW_KEPT)))
+            raise ImportRefused(EXPIRED_MESSAGE % {"hours": _hours(PREVIEW_KEPT)})
         if batch.status != BatchStatus.PREVIEWED or batch.content is None:
-            raise ImportRefused("This import was already confirmed or refused.")
+            raise ImportRefused(gettext("This import was already confirmed or refused."))
         if batch.created_by_id != user.pk:
-            raise ImportRefused("Only the person who uploaded the file can confirm its import.")
+            raise ImportRefused(
+                gettext("Only the person who uploaded the file can confirm its import.")
+            )
         try:
             data = open_content(batch.content)
         except crypto.DecryptionError as error:
             raise ImportRefused(
-                f"The stored file cannot be decrypted ({error}); upload it again."
+                gettext("The stored file cannot be decrypted (%(error)s); upload it again.")
+                % {"error": error}
             ) from None
         if hashlib.sha256(data).hexdigest() != batch.sha256:
-            raise ImportRefused("The stored file does not match its checksum; upload it again.")
+            raise ImportRefused(
+                gettext("The stored file does not match its checksum; upload it again.")
+            )
         batch.status, batch.dry_run, batch.content = BatchStatus.RUNNING, False, None
         for name, value in _this_process().items():
             setattr(batch, name, value)
@@ -625,7 +643,7 @@ def _abandon(batch: ImportBatch, error: BaseException) -> None:
 
 def _check_allowed(user) -> None:
     if not can_import(user):
-        raise ImportRefused("You do not have permission to import case lists.")
+        raise ImportRefused(gettext("You do not have permission to import case lists."))
 
 
 def _new_batch(data, file_name, user, group, *, dry_run) -> ImportBatch:
@@ -721,24 +739,30 @@ def _check_header(header: list[str], plan: Plan, row: int = 1) -> list[str]:
     seen = {}
     for index, column in enumerate(columns, start=1):
         if not column:
-            plan.error(row, f"#{index}", "This column has no name; name it or delete it.")
+            plan.error(row, f"#{index}", gettext("This column has no name; name it or delete it."))
         elif column in seen:
-            plan.error(
-                row, column, f"The column appears twice (columns {seen[column]} and {index})."
-            )
-        elif column not in COLUMN_NAMES:
-            close = difflib.get_close_matches(column, COLUMN_NAMES, n=1)
-            hint = f" Did you mean {close[0]}?" if close else ""
             plan.error(
                 row,
                 column,
-                f"Unknown column.{hint} The template's columns are listed in "
-                "the import instructions.",
+                gettext("The column appears twice (columns %(first)s and %(second)s).")
+                % {"first": seen[column], "second": index},
             )
+        elif column not in COLUMN_NAMES:
+            close = difflib.get_close_matches(column, COLUMN_NAMES, n=1)
+            if close:
+                message = gettext(
+                    "Unknown column. Did you mean %(column)s? The template's columns are "
+                    "listed in the import instructions."
+                ) % {"column": close[0]}
+            else:
+                message = gettext(
+                    "Unknown column. The template's columns are listed in the import instructions."
+                )
+            plan.error(row, column, message)
         seen.setdefault(column, index)
     for column in REQUIRED:
         if column not in columns:
-            plan.error(row, column, "This required column is missing.")
+            plan.error(row, column, gettext("This required column is missing."))
     return columns
 
 
@@ -759,15 +783,18 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
             plan.error(
                 number,
                 column,
-                f"The cell holds {len(raw):,} characters; at most {MAX_CELL_CHARS:,} are accepted.",
+                gettext("The cell holds %(length)s characters; at most %(limit)s are accepted.")
+                % {"length": f"{len(raw):,}", "limit": f"{MAX_CELL_CHARS:,}"},
             )
             continue
         if formula_like(raw):
             plan.error(
                 number,
                 column,
-                "The value starts with =, +, @, - or a tab, which "
-                "spreadsheets run as a formula. Remove that character (or the formula).",
+                gettext(
+                    "The value starts with =, +, @, - or a tab, which spreadsheets run as a "
+                    "formula. Remove that character (or the formula)."
+                ),
             )
             continue
         clean[column] = raw.strip()
@@ -776,7 +803,7 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
     get = clean.get
     for column in REQUIRED:
         if not get(column):
-            plan.error(number, column, "Required: this row has no value here.")
+            plan.error(number, column, gettext("Required: this row has no value here."))
     if len(plan.errors) > errors_before:
         return
     # The template's example rows are never imported, even by accident; the rest of such a
@@ -830,7 +857,8 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
             plan.error(
                 number,
                 "event_kind",
-                f"Say what kind of event this row records ({vocab.event_kind.accepted}).",
+                gettext("Say what kind of event this row records (%(accepted)s).")
+                % {"accepted": vocab.event_kind.accepted},
             )
         event = {
             "kind": kind,
@@ -857,7 +885,7 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
         }
         for column in SOURCE_REQUIRED:
             if not get(column):
-                plan.error(number, column, "Required when the row names a source.")
+                plan.error(number, column, gettext("Required when the row names a source."))
     if len(plan.errors) > errors_before:
         return
 
@@ -866,7 +894,8 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
     if person is None:
         person = plan.people[person_id] = PersonPlan(person_id, [])
     person.rows.append(number)
-    _merge(plan, person, person_values, number, PERSON_COLUMNS, f"Person {person_id}")
+    person_what = gettext("Person %(id)s") % {"id": person_id}
+    _merge(plan, person, person_values, number, PERSON_COLUMNS, person_what)
     known = {(n[0], n[2]) for n in person.names}
     person.names += [n for n in names if (n[0], n[2]) not in known]
 
@@ -877,12 +906,18 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
         plan.error(
             number,
             "person_external_id",
-            f"Case {case_id} belongs to person "
-            f"{case.person_external_id} on row {case.rows[0]}, not to {person_id}.",
+            gettext("Case %(case)s belongs to person %(owner)s on row %(row)s, not to %(person)s.")
+            % {
+                "case": case_id,
+                "owner": case.person_external_id,
+                "row": case.rows[0],
+                "person": person_id,
+            },
         )
         return
     case.rows.append(number)
-    _merge(plan, case, case_values, number, CASE_COLUMNS, f"Case {case_id}")
+    case_what = gettext("Case %(id)s") % {"id": case_id}
+    _merge(plan, case, case_values, number, CASE_COLUMNS, case_what)
     case.incidents.update({incident.pk: incident for incident in incidents})
 
     event_plan = None
@@ -896,12 +931,16 @@ def _check_row(number: int, row: dict, plan: Plan, vocab: "Vocabularies") -> Non
             plan.error(
                 number,
                 "event_external_id",
-                f"Event {event_id} belongs to case "
-                f"{event_plan.case_external_id} on row {event_plan.rows[0]}.",
+                gettext("Event %(event)s belongs to case %(case)s on row %(row)s.")
+                % {
+                    "event": event_id,
+                    "case": event_plan.case_external_id,
+                    "row": event_plan.rows[0],
+                },
             )
             return
         event_plan.rows.append(number)
-        _merge(plan, event_plan, event, number, EVENT_COLUMNS, "The event")
+        _merge(plan, event_plan, event, number, EVENT_COLUMNS, gettext("The event"))
         event_plan.charges.update({charge.pk: charge for charge in charges})
 
     if source is not None:
@@ -936,9 +975,16 @@ def _merge(plan: Plan, target, values: dict, row: int, columns: dict, what: str)
             plan.error(
                 row,
                 columns[name],
-                f"{what} has “{_show(first)}” on row "
-                f"{target.origin[name]} and “{_show(value)}” here; give one value, or "
-                "leave the cell empty on all but one row.",
+                gettext(
+                    "%(what)s has “%(first)s” on row %(row)s and “%(value)s” here; give one "
+                    "value, or leave the cell empty on all but one row."
+                )
+                % {
+                    "what": what,
+                    "first": _show(first),
+                    "row": target.origin[name],
+                    "value": _show(value),
+                },
             )
             continue
         target.values.setdefault(name, value)
@@ -981,15 +1027,19 @@ class Choice:
     def __call__(self, text: str):
         value = self.lookup.get(fold(text))
         if value is None:
-            raise ValueError(f"“{_show(text)}” is not a {self.what}. Accepted: {self.accepted}.")
+            raise ValueError(
+                gettext("“%(value)s” is not a %(what)s. Accepted: %(accepted)s.")
+                % {"value": _show(text), "what": self.what, "accepted": self.accepted}
+            )
         return value
 
 
 class Records:
     """An existing vocabulary (places, charges, …) found by any of its names or its public id."""
 
-    def __init__(self, queryset, fields: Iterable[str], what: str, add_hint: str):
-        self.what, self.add_hint = what, add_hint
+    def __init__(self, queryset, fields: Iterable[str], what: str, whats: str, add_hint: str):
+        # what: the record's name, one and several (translated); add_hint: where to add one
+        self.what, self.whats, self.add_hint = what, whats, add_hint
         self.by_key: dict[str, list] = defaultdict(list)
         for record in queryset:
             keys = {str(record.uid)} | {fold(getattr(record, f) or "") for f in fields}
@@ -1008,16 +1058,24 @@ class Records:
         if candidates:
             listed = "; ".join(f"{c} ({c.uid})" for c in candidates[:5])
             raise ValueError(
-                f"Several {self.what}s are called “{text}”: {listed}. Write "
-                "“Parent / Name” or the public ID."
+                gettext(
+                    "Several %(what)s are called “%(name)s”: %(listed)s. Write “Parent / Name” "
+                    "or the public ID."
+                )
+                % {"what": self.whats, "name": text, "listed": listed}
             )
         close = difflib.get_close_matches(fold(parts[-1]), list(self.by_key), n=3, cutoff=0.6)
-        hint = (
-            f" Close matches: {', '.join(str(self.by_key[c][0]) for c in close)}." if close else ""
-        )
-        raise ValueError(
-            f"No {self.what} called “{_show(text)}” is in casetracker.{hint} {self.add_hint}"
-        )
+        sentences = [
+            gettext("No %(what)s called “%(name)s” is in casetracker.")
+            % {"what": self.what, "name": _show(text)}
+        ]
+        if close:
+            sentences.append(
+                gettext("Close matches: %(names)s.")
+                % {"names": ", ".join(str(self.by_key[c][0]) for c in close)}
+            )
+        sentences.append(str(self.add_hint))
+        raise ValueError(" ".join(sentences))
 
 
 class Vocabularies:
@@ -1028,38 +1086,49 @@ class Vocabularies:
         def choice(column, what):
             return Choice(COLUMNS_BY_NAME[column].choices, what)
 
-        self.gender = choice("person_gender", "gender")
-        self.ethnicity = choice("person_ethnicity", "ethnicity")
-        self.event_kind = choice("event_kind", "kind of event")
-        self.charge_basis = choice("event_charge_basis", "charge basis")
-        self.source_kind = choice("source_kind", "kind of source")
-        self.access = choice("source_access", "access level")
-        self.language = choice("source_language", "language")
-        admin_adds = "An administrator can add it in the admin first."
+        self.gender = choice("person_gender", gettext("gender"))
+        self.ethnicity = choice("person_ethnicity", gettext("ethnicity"))
+        self.event_kind = choice("event_kind", gettext("kind of event"))
+        self.charge_basis = choice("event_charge_basis", gettext("charge basis"))
+        self.source_kind = choice("source_kind", gettext("kind of source"))
+        self.access = choice("source_access", gettext("access level"))
+        self.language = choice("source_language", gettext("language"))
+        admin_adds = gettext("An administrator can add it in the admin first.")
         self.places = Records(
-            Location.objects.all(), ("name_en", "name_kk", "name_zh"), "place", admin_adds
+            Location.objects.all(),
+            ("name_en", "name_kk", "name_zh"),
+            gettext("place"),
+            gettext("places"),
+            admin_adds,
         )
         self.facilities = Records(
             Location.objects.filter(kind=LocationKind.FACILITY),
             ("name_en", "name_kk", "name_zh"),
-            "facility",
+            gettext("facility"),
+            gettext("facilities"),
             admin_adds,
         )
         charges = Records(
-            ChargeModel.objects.all(), ("name", "name_zh", "article"), "charge", admin_adds
+            ChargeModel.objects.all(),
+            ("name", "name_zh", "article"),
+            gettext("charge"),
+            gettext("charges"),
+            admin_adds,
         )
         self.charges = lambda text: charges(re.sub(r"^art(icle)?\.?\s*", "", text, flags=re.I))
         self.organisations = Records(
             Organisation.objects.all(),
             ("name", "name_kk", "name_zh", "abbreviation"),
-            "organisation",
-            "Add it under Organisations first.",
+            gettext("organisation"),
+            gettext("organisations"),
+            gettext("Add it under Organisations first."),
         )
         self.incidents = Records(
             Incident.objects.all(),
             ("name",),
-            "incident",
-            "A verifier can add it under Incidents first.",
+            gettext("incident"),
+            gettext("incidents"),
+            gettext("A verifier can add it under Incidents first."),
         )
 
 
@@ -1069,8 +1138,9 @@ def find_group(text: str) -> Organisation:
         return Records(
             Organisation.objects.all(),
             ("name", "name_kk", "name_zh", "abbreviation"),
-            "organisation",
-            "Add the group under Organisations first.",
+            gettext("organisation"),
+            gettext("organisations"),
+            gettext("Add the group under Organisations first."),
         )(text)
     except ValueError as error:
         raise ImportRefused(str(error)) from None
@@ -1112,8 +1182,11 @@ def _match_existing(plan: Plan, user, group) -> None:
             plan.error(
                 person.rows[0],
                 "person_external_id",
-                f"{person.external_id} is a "
-                "person you may not see (a sensitive case); ask a verifier to import it.",
+                gettext(
+                    "%(id)s is a person you may not see (a sensitive case); ask a verifier to "
+                    "import it."
+                )
+                % {"id": person.external_id},
             )
             continue
         person.existing = record.person
@@ -1126,8 +1199,10 @@ def _match_existing(plan: Plan, user, group) -> None:
             plan.error(
                 case.rows[0],
                 "case_external_id",
-                f"{case.external_id} is a case you "
-                "may not see (sensitive); ask a verifier to import it.",
+                gettext(
+                    "%(id)s is a case you may not see (sensitive); ask a verifier to import it."
+                )
+                % {"id": case.external_id},
             )
             continue
         existing = record.case
@@ -1135,23 +1210,34 @@ def _match_existing(plan: Plan, user, group) -> None:
             plan.error(
                 case.rows[0],
                 "person_external_id",
-                f"Case {case.external_id} "
-                f"({existing.reference}) is about {existing.person}, whom this group "
-                f"does not call {case.person_external_id}.",
+                gettext(
+                    "Case %(id)s (%(reference)s) is about %(person)s, whom this group does "
+                    "not call %(person_id)s."
+                )
+                % {
+                    "id": case.external_id,
+                    "reference": existing.reference,
+                    "person": existing.person,
+                    "person_id": case.person_external_id,
+                },
             )
             continue
         if existing.archived_at:
             plan.error(
                 case.rows[0],
                 "case_external_id",
-                f"{existing.reference} is archived and cannot be changed by an import.",
+                gettext("%(reference)s is archived and cannot be changed by an import.")
+                % {"reference": existing.reference},
             )
             continue
         case.existing = existing
         if existing.review_state == ReviewState.VERIFIED:
             plan.warnings.append(
-                f"{existing.reference} is verified: if this file changes it, "
-                "it goes back to review and out of partner outputs."
+                gettext(
+                    "%(reference)s is verified: if this file changes it, it goes back to "
+                    "review and out of partner outputs."
+                )
+                % {"reference": existing.reference}
             )
     # Events: by the group's id, else (or for a new id) by case, kind and date.
     stored = defaultdict(list)
@@ -1167,7 +1253,7 @@ def _match_existing(plan: Plan, user, group) -> None:
                 plan.error(
                     event.rows[0],
                     "event_external_id",
-                    f"Event {event.external_id} belongs to another case.",
+                    gettext("Event %(id)s belongs to another case.") % {"id": event.external_id},
                 )
                 continue
             event.existing = record.event
@@ -1178,9 +1264,14 @@ def _match_existing(plan: Plan, user, group) -> None:
                 plan.error(
                     event.rows[0],
                     "event_kind",
-                    f"{case.existing.reference} has "
-                    f"{len(same)} {kind} events on this date; give event_external_id "
-                    "to say which one this row is.",
+                    ngettext(
+                        "%(reference)s has %(count)d %(kind)s event on this date; give "
+                        "event_external_id to say which one this row is.",
+                        "%(reference)s has %(count)d %(kind)s events on this date; give "
+                        "event_external_id to say which one this row is.",
+                        len(same),
+                    )
+                    % {"reference": case.existing.reference, "count": len(same), "kind": kind},
                 )
                 continue
             event.existing = same[0] if same else None
@@ -1189,7 +1280,7 @@ def _match_existing(plan: Plan, user, group) -> None:
                 plan.error(
                     event.rows[0],
                     "event_external_id",
-                    "Two events in the file are the same stored event.",
+                    gettext("Two events in the file are the same stored event."),
                 )
             taken.add(event.existing.pk)
     _match_sources(plan, user)
@@ -1324,7 +1415,8 @@ def _validate_models(plan: Plan) -> None:
             plan.error(
                 person.rows[0],
                 "name_latin",
-                f"Person {person.external_id} is new: give at least one name.",
+                gettext("Person %(id)s is new: give at least one name.")
+                % {"id": person.external_id},
             )
         for text, script, language, kind, column, row in person.new_names:
             name = PersonName(name=text, script=script, language=language, kind=kind)
@@ -1464,7 +1556,7 @@ def _write(batch: ImportBatch, plan: Plan, user, progress) -> ImportResult:
             _apply(plan, batch, user, progress)
     except (DatabaseError, ValidationError, ConcurrentEditError) as error:
         failure = f"{type(error).__name__}: {error}"
-        plan.warnings.append(f"Nothing was imported: {failure}")
+        plan.warnings.append(gettext("Nothing was imported: %(failure)s") % {"failure": failure})
         return _finish(batch, plan, BatchStatus.FAILED, failure=failure)
     return _finish(batch, plan, BatchStatus.IMPORTED)
 
@@ -1680,6 +1772,13 @@ def _flag_duplicates(plan: Plan, user, new_people: list[PersonPlan], progress=No
 
 
 def _default_claim(citation: CitationPlan) -> str:
+    """The claim of a citation the file gives none for: stored, so in English whatever the
+    importer's language (like every value a record keeps)."""
+    with translation.override("en"):
+        return _default_claim_text(citation)
+
+
+def _default_claim_text(citation: CitationPlan) -> str:
     if citation.event is not None:
         event = citation.event.event
         return f"{event.get_kind_display()} {event.date or '(date not given)'}: as the list says."

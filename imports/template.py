@@ -70,6 +70,11 @@ class Column:
     several: bool = False  # several values separated by SEPARATOR
     saved_as: tuple | None = None  # a name column's (script, language, kind); "" script: detected
 
+    @property
+    def group_title(self):
+        """The heading of the column's group (GROUPS), translated."""
+        return GROUPS[self.group][0]
+
 
 FOR_NEW_PERSON = _("At least one name for a new person")
 FOR_EVENT = _("For an event")
