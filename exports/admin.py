@@ -21,6 +21,8 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from casetracker.admin import ReadOnlyAdmin
@@ -63,16 +65,17 @@ class ExportLogAdmin(ReadOnlyAdmin):
 
 class ExportForm(forms.Form):
     formats = forms.MultipleChoiceField(
+        label=_("Formats"),
         choices=[
-            ("csv", "CSV (cases, events, names, sources)"),
-            ("json", "JSON (the partner API's representation)"),
-            ("xlsx", "XLSX workbook"),
+            ("csv", _("CSV (cases, events, names, sources)")),
+            ("json", _("JSON (the partner API's representation)")),
+            ("xlsx", _("XLSX workbook")),
         ],
         initial=list(bundle.FORMATS),
         widget=forms.CheckboxSelectMultiple,
     )
     jsonl = forms.BooleanField(
-        label="JSON Lines", required=False, help_text="cases.jsonl, one case a line."
+        label=_("JSON Lines"), required=False, help_text=_("cases.jsonl, one case a line.")
     )
     scope = forms.ChoiceField(
         choices=[("all", "all"), ("selected", "selected"), ("unpublished", "unpublished")],
@@ -100,12 +103,12 @@ class CaseExportMixin:
     def has_export_unpublished_permission(self, request):
         return services.may_export_unpublished(request.user)
 
-    @admin.action(description="Export selected published cases", permissions=["view"])
+    @admin.action(description=_("Export selected published cases"), permissions=["view"])
     def export_selected(self, request, queryset):
         return self._confirm(request, queryset, "selected")
 
     @admin.action(
-        description="Export selected cases, unpublished included (staff export, logged)",
+        description=_("Export selected cases, unpublished included (staff export, logged)"),
         permissions=["export_unpublished"],
     )
     def export_selected_unpublished(self, request, queryset):
@@ -120,7 +123,9 @@ class CaseExportMixin:
     def _page(self, request, form, scope, cases=None, left_out=None):
         context = {
             **self.admin_site.each_context(request),
-            "title": "Export unpublished cases" if scope == "unpublished" else "Export cases",
+            "title": gettext("Export unpublished cases")
+            if scope == "unpublished"
+            else gettext("Export cases"),
             "opts": self.model._meta,
             "form": form,
             "scope": scope,
@@ -170,7 +175,9 @@ class CaseExportMixin:
             )
             file = result.path.open("rb")
         except (services.ExportError, bundle.BundleError) as error:
-            self.message_user(request, f"Export failed: {error}", messages.ERROR)
+            self.message_user(
+                request, gettext("Export failed: %(error)s") % {"error": error}, messages.ERROR
+            )
             return HttpResponseRedirect(reverse("admin:cases_case_changelist"))
         finally:
             # The open file stays readable until the response is sent.

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from django.utils.translation import gettext
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.packaging.core import DocumentProperties
@@ -164,9 +165,17 @@ class XlsxFile:
                 for value in row:
                     if len(value) > XLSX_MAX_CELL:
                         raise BundleError(
-                            f"{case['reference']}: a {table.name} cell holds {len(value):,} "
-                            f"characters; an Excel cell holds at most {XLSX_MAX_CELL:,}. "
-                            "Export without XLSX (--format csv,json)."
+                            gettext(
+                                "%(reference)s: a %(table)s cell holds %(length)s characters; "
+                                "an Excel cell holds at most %(limit)s. Export without XLSX "
+                                "(--format csv,json)."
+                            )
+                            % {
+                                "reference": case["reference"],
+                                "table": table.name,
+                                "length": f"{len(value):,}",
+                                "limit": f"{XLSX_MAX_CELL:,}",
+                            }
                         )
                 # An empty cell is left out of the sheet (it reads back empty): less to write.
                 current[0].append([value or None for value in row])
@@ -185,7 +194,7 @@ class XlsxFile:
 
     def close(self, staff: bool) -> dict:
         sheet = self.workbook.create_sheet("Data dictionary")
-        self._header(sheet, dictionary.SHEET_HEADER)
+        self._header(sheet, dictionary.sheet_header())
         rows = 0
         for row in dictionary.sheet_rows(staff):
             sheet.append([cell(value) for value in row])

@@ -3,17 +3,19 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    COMMAND = "command", "manage.py export_cases"
-    ADMIN = "admin", "Admin"
-    API = "api", "Partner API"
+    COMMAND = "command", _("manage.py export_cases")
+    ADMIN = "admin", _("Admin")
+    API = "api", _("Partner API")
 
 
 class Scope(models.TextChoices):
-    PUBLISHED = "published", "Published cases only"
-    UNPUBLISHED = "unpublished", "Unpublished cases included (staff export)"
+    PUBLISHED = "published", _("Published cases only")
+    UNPUBLISHED = "unpublished", _("Unpublished cases included (staff export)")
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -32,16 +34,19 @@ class ExportLog(models.Model):
     Written by exports.services only; append-only (a PostgreSQL trigger refuses UPDATE and
     DELETE as well)."""
 
-    at = models.DateTimeField("when", default=timezone.now, db_index=True)
-    channel = models.CharField(max_length=10, choices=Channel)
-    scope = models.CharField(max_length=15, choices=Scope, db_index=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel)
+    scope = models.CharField(_("scope"), max_length=15, choices=Scope, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The staff member who exported (empty: the command without --as, or a partner).",
+        verbose_name=_("user"),
+        help_text=_(
+            "The staff member who exported (empty: the command without --as, or a partner)."
+        ),
     )
     partner = models.ForeignKey(
         "api.Partner",
@@ -49,34 +54,45 @@ class ExportLog(models.Model):
         null=True,
         blank=True,
         related_name="exports",
-        help_text="The partner who downloaded the bundle through the API.",
+        verbose_name=_("partner"),
+        help_text=_("The partner who downloaded the bundle through the API."),
     )
     filters = models.JSONField(
+        _("filters"),
         default=dict,
         blank=True,
-        help_text="Filters used, with their values where they are codes, uids, dates or "
-        "numbers; of a search or a place given by its name, only that it was given.",
+        help_text=_(
+            "Filters used, with their values where they are codes, uids, dates or "
+            "numbers; of a search or a place given by its name, only that it was given."
+        ),
     )
     selected = models.JSONField(
+        _("selected"),
         default=list,
         blank=True,
-        help_text="References of the cases chosen in the admin, when the export was of a "
-        "selection (those left out included).",
+        help_text=_(
+            "References of the cases chosen in the admin, when the export was of a "
+            "selection (those left out included)."
+        ),
     )
     left_out = models.PositiveIntegerField(
-        default=0, help_text="Selected cases that were not exported (not published)."
+        _("left out"),
+        default=0,
+        help_text=_("Selected cases that were not exported (not published)."),
     )
-    formats = models.CharField(max_length=50)
-    case_count = models.PositiveIntegerField("cases")
-    counts = models.JSONField(default=dict, help_text="Records in each file of the bundle.")
-    manifest_sha256 = models.CharField("SHA-256 of manifest.json", max_length=64, db_index=True)
+    formats = models.CharField(_("formats"), max_length=50)
+    case_count = models.PositiveIntegerField(_("cases"))
+    counts = models.JSONField(
+        _("counts"), default=dict, help_text=_("Records in each file of the bundle.")
+    )
+    manifest_sha256 = models.CharField(_("SHA-256 of manifest.json"), max_length=64, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]
-        verbose_name = "export"
-        verbose_name_plural = "export log"
+        verbose_name = _("export")
+        verbose_name_plural = _("export log")
         default_permissions = ("view",)
         permissions = [
             (
@@ -86,8 +102,12 @@ class ExportLog(models.Model):
         ]
 
     def __str__(self):
-        who = self.user or self.partner or "command line"
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_scope_display()} by {who}"
+        who = self.user or self.partner or gettext("command line")
+        return gettext("%(at)s %(scope)s by %(who)s") % {
+            "at": f"{self.at:%Y-%m-%d %H:%M}",
+            "scope": self.get_scope_display(),
+            "who": who,
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from api import public
 from api.filters import CaseFilter
@@ -71,7 +72,7 @@ def filter_cases(queryset, params) -> tuple:
     accepted = accepted_filters()
     unknown = sorted(set(data) - set(accepted))
     if unknown:
-        message = f"Unknown filter. Accepted: {', '.join(accepted)}."
+        message = gettext("Unknown filter. Accepted: %(names)s.") % {"names": ", ".join(accepted)}
         raise FilterError({name: [message] for name in unknown})
     filterset = CaseFilter(data=data, queryset=queryset)
     if not filterset.is_valid():
@@ -79,7 +80,8 @@ def filter_cases(queryset, params) -> tuple:
         for name, messages in filterset.errors.items():
             field = filterset.form.fields.get(name)
             options = [str(v) for v, _ in getattr(field, "choices", []) if v != ""]
-            errors[name] = [*messages, *([f"Accepted: {', '.join(options)}."] if options else [])]
+            hint = [gettext("Accepted: %(values)s.") % {"values": ", ".join(options)}]
+            errors[name] = [*messages, *(hint if options else [])]
         raise FilterError(errors)
     recorded = {name: data.getlist(name) for name in sorted(data)}
     return filterset.qs, recorded
@@ -95,16 +97,19 @@ def export_queryset(*, include_unpublished: bool = False, user=None):
         return public.case_queryset()
     if not may_export_unpublished(user):
         raise ExportRefused(
-            f"{user or 'Nobody'} may not export unpublished cases: only Verifiers can "
-            f"(permission {UNPUBLISHED_PERMISSION})."
+            gettext(
+                "%(user)s may not export unpublished cases: only Verifiers can (permission "
+                "%(permission)s)."
+            )
+            % {"user": user or gettext("Nobody"), "permission": UNPUBLISHED_PERMISSION}
         )
     # The same prefetches as the API's, on every case this user may see (need to know).
     return public.case_queryset(Case.objects.visible_to(user))
 
 
 def not_published_reasons(cases) -> dict[str, int]:
-    """Why cases are not published, for the admin's "left out" message: reason → count.
-    Reads case.person: select_related("person")."""
+    """Why cases are not published, for the admin's "left out" message: reason (translated)
+    → count. Reads case.person: select_related("person")."""
     published = set(
         Case.objects.published().filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
     )
@@ -113,17 +118,17 @@ def not_published_reasons(cases) -> dict[str, int]:
         if case.pk in published:
             continue
         if case.archived_at:
-            reason = "archived"
+            reason = gettext("archived")
         elif case.review_state != ReviewState.VERIFIED:
-            reason = "not verified"
+            reason = gettext("not verified")
         elif not case.is_published:
-            reason = "verified, not published"
+            reason = gettext("verified, not published")
         elif case.sensitive:
-            reason = "sensitive"
+            reason = gettext("sensitive")
         elif case.person.consent not in PUBLISHABLE_CONSENT:
-            reason = "without consent to publish"
+            reason = gettext("without consent to publish")
         else:
-            reason = "evidence level below the minimum"
+            reason = gettext("evidence level below the minimum")
         reasons[reason] = reasons.get(reason, 0) + 1
     return reasons
 
@@ -222,9 +227,11 @@ def export_cases(
     destination = Path(destination)
     formats = _check_formats(formats)
     if destination.exists():
-        raise ExportError(f"{destination} already exists: give a new name.")
+        raise ExportError(
+            gettext("%(path)s already exists: give a new name.") % {"path": destination}
+        )
     if not destination.parent.is_dir():
-        raise ExportError(f"{destination.parent} is not a directory.")
+        raise ExportError(gettext("%(path)s is not a directory.") % {"path": destination.parent})
     cases = export_queryset(include_unpublished=include_unpublished, user=user)
     cases, recorded = filter_cases(cases, filters or {})
     selection, references = None, []
@@ -301,7 +308,10 @@ def _check_formats(formats) -> set[str]:
     unknown = sorted(formats - set(bundle.FORMATS))
     if unknown or not formats:
         raise ExportError(
-            f"Unknown format {', '.join(unknown) or '(none)'}: choose from "
-            f"{', '.join(bundle.FORMATS)}."
+            gettext("Unknown format %(unknown)s: choose from %(formats)s.")
+            % {
+                "unknown": ", ".join(unknown) or gettext("(none)"),
+                "formats": ", ".join(bundle.FORMATS),
+            }
         )
     return formats

@@ -11,6 +11,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+
 from cases.models import (
     CaseStatus,
     ChargeBasis,
@@ -34,11 +37,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 REPLACEMENT = "\ufffd"
 # Workflow positions of a case, for the review_state column of staff exports.
 REVIEW_STATES = [
-    ("draft", "Draft: being entered"),
-    ("in_review", "In review"),
-    ("verified", "Verified, not published"),
-    ("published", "Verified and published (what partners see)"),
-    ("archived", "Archived"),
+    ("draft", _("Draft: being entered")),
+    ("in_review", _("In review")),
+    ("verified", _("Verified, not published")),
+    ("published", _("Verified and published (what partners see)")),
+    ("archived", _("Archived")),
 ]
 
 
@@ -99,15 +102,21 @@ def unescape_formula(text: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    name: str
-    type: str
+    name: str  # the header in the files: a stable code, never translated
+    type: str  # for readers of the data dictionary, like meaning: translated when read
     meaning: str
     get: Callable[[dict, dict], object]  # (case, item) -> value
     allowed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def choices(enum) -> list[tuple[str, str]]:
-    return [(str(value), str(label)) for value, label in enum.choices if value != ""]
+    # The labels stay lazy: translated when the dictionary is written.
+    return [(str(value), label) for value, label in enum.choices if value != ""]
+
+
+def _described(template, what):
+    """``template % {"what": what}``, translated when it is read (``what`` too)."""
+    return lazy(lambda: str(template) % {"what": what}, str)()
 
 
 def _date(path: Callable[[dict], dict | None], part: str):
@@ -122,22 +131,22 @@ def _each(key: str, attr: str):
     return lambda case, item: [entry[attr] for entry in item[key]]
 
 
-EDTF = "EDTF date (see “Dates”)"
-DAY = "date (YYYY-MM-DD)"
+EDTF = _("EDTF date (see “Dates”)")
+DAY = _("date (YYYY-MM-DD)")
 
 
 def _case_ref() -> list[Column]:
     return [
         Column(
             "case_reference",
-            "text",
-            "The case's reference (CT-2024-00017): joins this file to cases.csv.",
+            _("text"),
+            _("The case's reference (CT-2024-00017): joins this file to cases.csv."),
             lambda case, item: case["reference"],
         ),
         Column(
             "case_uid",
             "UUID",
-            "The case's permanent public id: joins this file to cases.csv.",
+            _("The case's permanent public id: joins this file to cases.csv."),
             lambda case, item: case["uid"],
         ),
     ]
@@ -148,14 +157,40 @@ def _place(key: str, what: str, get_place: Callable[[dict], dict | None]) -> lis
         return lambda case, item: (get_place(item) or {}).get(name)
 
     return [
-        Column(f"{key}_uid", "UUID", f"{what}: permanent public id.", attr("uid")),
-        Column(f"{key}_url", "URL", f"{what}: its address in the partner API.", attr("url")),
         Column(
-            f"{key}_kind", "code", f"{what}: kind of place.", attr("kind"), choices(LocationKind)
+            f"{key}_uid", "UUID", _described(_("%(what)s: permanent public id."), what), attr("uid")
         ),
-        Column(f"{key}_name_en", "text", f"{what}: name in English.", attr("name_en")),
-        Column(f"{key}_name_kk", "text", f"{what}: name in Kazakh.", attr("name_kk")),
-        Column(f"{key}_name_zh", "text", f"{what}: name in Chinese.", attr("name_zh")),
+        Column(
+            f"{key}_url",
+            "URL",
+            _described(_("%(what)s: its address in the partner API."), what),
+            attr("url"),
+        ),
+        Column(
+            f"{key}_kind",
+            _("code"),
+            _described(_("%(what)s: kind of place."), what),
+            attr("kind"),
+            choices(LocationKind),
+        ),
+        Column(
+            f"{key}_name_en",
+            _("text"),
+            _described(_("%(what)s: name in English."), what),
+            attr("name_en"),
+        ),
+        Column(
+            f"{key}_name_kk",
+            _("text"),
+            _described(_("%(what)s: name in Kazakh."), what),
+            attr("name_kk"),
+        ),
+        Column(
+            f"{key}_name_zh",
+            _("text"),
+            _described(_("%(what)s: name in Chinese."), what),
+            attr("name_zh"),
+        ),
     ]
 
 
@@ -164,13 +199,43 @@ def _organisation(key: str, what: str, get_org: Callable[[dict], dict | None]) -
         return lambda case, item: (get_org(item) or {}).get(name)
 
     return [
-        Column(f"{key}_uid", "UUID", f"{what}: permanent public id.", attr("uid")),
-        Column(f"{key}_url", "URL", f"{what}: its address in the partner API.", attr("url")),
-        Column(f"{key}_name", "text", f"{what}: name (English).", attr("name")),
-        Column(f"{key}_name_kk", "text", f"{what}: name in Kazakh.", attr("name_kk")),
-        Column(f"{key}_name_zh", "text", f"{what}: name in Chinese.", attr("name_zh")),
-        Column(f"{key}_abbreviation", "text", f"{what}: abbreviation.", attr("abbreviation")),
-        Column(f"{key}_kind", "code", f"{what}: kind.", attr("kind"), choices(OrganisationKind)),
+        Column(
+            f"{key}_uid", "UUID", _described(_("%(what)s: permanent public id."), what), attr("uid")
+        ),
+        Column(
+            f"{key}_url",
+            "URL",
+            _described(_("%(what)s: its address in the partner API."), what),
+            attr("url"),
+        ),
+        Column(
+            f"{key}_name", _("text"), _described(_("%(what)s: name (English)."), what), attr("name")
+        ),
+        Column(
+            f"{key}_name_kk",
+            _("text"),
+            _described(_("%(what)s: name in Kazakh."), what),
+            attr("name_kk"),
+        ),
+        Column(
+            f"{key}_name_zh",
+            _("text"),
+            _described(_("%(what)s: name in Chinese."), what),
+            attr("name_zh"),
+        ),
+        Column(
+            f"{key}_abbreviation",
+            _("text"),
+            _described(_("%(what)s: abbreviation."), what),
+            attr("abbreviation"),
+        ),
+        Column(
+            f"{key}_kind",
+            _("code"),
+            _described(_("%(what)s: kind."), what),
+            attr("kind"),
+            choices(OrganisationKind),
+        ),
     ]
 
 
@@ -181,249 +246,283 @@ def _person(attr: str):
 CASE_COLUMNS = [
     Column(
         "reference",
-        "text",
-        "The case's reference, e.g. CT-2024-00017. Files are ordered by it.",
+        _("text"),
+        _("The case's reference, e.g. CT-2024-00017. Files are ordered by it."),
         lambda case, item: case["reference"],
     ),
-    Column("uid", "UUID", "The case's permanent public id.", lambda case, item: case["uid"]),
-    Column("url", "URL", "The case in the partner API.", lambda case, item: case["url"]),
+    Column("uid", "UUID", _("The case's permanent public id."), lambda case, item: case["uid"]),
+    Column("url", "URL", _("The case in the partner API."), lambda case, item: case["url"]),
     Column(
         "status",
-        "code",
-        "The person's current situation, from the latest dated event unless staff set it.",
+        _("code"),
+        _("The person's current situation, from the latest dated event unless staff set it."),
         lambda case, item: case["status"],
         choices(CaseStatus),
     ),
     Column(
         "evidence_level",
-        "integer",
-        "How well the case is documented, as confirmed when it was verified.",
+        _("integer"),
+        _("How well the case is documented, as confirmed when it was verified."),
         lambda case, item: case["evidence_level"],
         choices(EvidenceLevel),
     ),
     Column(
         "verified_at",
-        "date and time (ISO 8601, UTC)",
-        "When the case was last verified.",
+        _("date and time (ISO 8601, UTC)"),
+        _("When the case was last verified."),
         lambda case, item: case["verified_at"],
     ),
     Column(
         "updated_at",
-        "date and time (ISO 8601, UTC)",
-        "When the case record last changed.",
+        _("date and time (ISO 8601, UTC)"),
+        _("When the case record last changed."),
         lambda case, item: case["updated_at"],
     ),
     Column(
         "public_summary",
-        "text",
-        "What is known of the case, for the public.",
+        _("text"),
+        _("What is known of the case, for the public."),
         lambda case, item: case["public_summary"],
     ),
-    Column("person_uid", "UUID", "The detained person's permanent public id.", _person("uid")),
-    Column("person_url", "URL", "The person in the partner API.", _person("url")),
+    Column("person_uid", "UUID", _("The detained person's permanent public id."), _person("uid")),
+    Column("person_url", "URL", _("The person in the partner API."), _person("url")),
     Column(
         "person_name",
-        "text",
-        "The person's preferred name (every spelling is in names.csv).",
+        _("text"),
+        _("The person's preferred name (every spelling is in names.csv)."),
         _person("name"),
     ),
     Column(
         "person_names",
-        "list of text",
-        "Every recorded spelling of the person's name, preferred first (script and language in "
-        "names.csv).",
+        _("list of text"),
+        _(
+            "Every recorded spelling of the person's name, preferred first (script and language in "
+            "names.csv)."
+        ),
         lambda case, item: [n["name"] for n in case["person"]["names"]],
     ),
-    Column("person_gender", "code", "As recorded.", _person("gender"), choices(Gender)),
+    Column("person_gender", _("code"), _("As recorded."), _person("gender"), choices(Gender)),
     Column(
         "person_birth_date",
         EDTF,
-        "Date of birth, as the sources give it.",
+        _("Date of birth, as the sources give it."),
         _date(lambda item: item["person"]["birth_date"], "edtf"),
     ),
     Column(
         "person_birth_date_earliest",
         DAY,
-        "Earliest possible day of birth.",
+        _("Earliest possible day of birth."),
         _date(lambda item: item["person"]["birth_date"], "earliest"),
     ),
     Column(
         "person_birth_date_latest",
         DAY,
-        "Latest possible day of birth.",
+        _("Latest possible day of birth."),
         _date(lambda item: item["person"]["birth_date"], "latest"),
     ),
-    Column("person_ethnicity", "code", "As recorded.", _person("ethnicity"), choices(Ethnicity)),
-    *_place("person_origin", "Place of origin", lambda case: case["person"]["place_of_origin"]),
-    Column("person_occupation", "text", "Occupation or position.", _person("occupation")),
+    Column(
+        "person_ethnicity", _("code"), _("As recorded."), _person("ethnicity"), choices(Ethnicity)
+    ),
+    *_place("person_origin", _("Place of origin"), lambda case: case["person"]["place_of_origin"]),
+    Column("person_occupation", _("text"), _("Occupation or position."), _person("occupation")),
     Column(
         "person_public_summary",
-        "text",
-        "What is known of the person, for the public.",
+        _("text"),
+        _("What is known of the person, for the public."),
         _person("public_summary"),
     ),
     Column(
         "incident_uids",
-        "list of UUID",
-        "Waves or operations the case is part of: permanent public ids.",
+        _("list of UUID"),
+        _("Waves or operations the case is part of: permanent public ids."),
         lambda case, item: [i["uid"] for i in case["incidents"]],
     ),
     Column(
         "incident_names",
-        "list of text",
-        "Waves or operations the case is part of: names, in the order of incident_uids.",
+        _("list of text"),
+        _("Waves or operations the case is part of: names, in the order of incident_uids."),
         lambda case, item: [i["name"] for i in case["incidents"]],
     ),
 ]
 
 EVENT_COLUMNS = [
     *_case_ref(),
-    Column("event_uid", "UUID", "The event's permanent public id.", lambda c, e: e["uid"]),
-    Column("kind", "code", "What happened.", lambda c, e: e["kind"], choices(EventKind)),
-    Column("date", EDTF, "When, as the sources give it.", _date(lambda e: e["date"], "edtf")),
+    Column("event_uid", "UUID", _("The event's permanent public id."), lambda c, e: e["uid"]),
+    Column("kind", _("code"), _("What happened."), lambda c, e: e["kind"], choices(EventKind)),
+    Column("date", EDTF, _("When, as the sources give it."), _date(lambda e: e["date"], "edtf")),
     Column(
         "date_earliest",
         DAY,
-        "Earliest possible day (empty: unknown or open).",
+        _("Earliest possible day (empty: unknown or open)."),
         _date(lambda e: e["date"], "earliest"),
     ),
     Column(
         "date_latest",
         DAY,
-        "Latest possible day (empty: unknown or open).",
+        _("Latest possible day (empty: unknown or open)."),
         _date(lambda e: e["date"], "latest"),
     ),
-    *_place("location", "Place where it happened", lambda e: e["location"]),
-    *_place("facility", "Facility (prison, camp, detention centre)", lambda e: e["facility"]),
+    *_place("location", _("Place where it happened"), lambda e: e["location"]),
+    *_place("facility", _("Facility (prison, camp, detention centre)"), lambda e: e["facility"]),
     Column(
         "facility_type",
-        "code",
-        "Facility: what kind of facility.",
+        _("code"),
+        _("Facility: what kind of facility."),
         lambda c, e: (e["facility"] or {}).get("facility_type"),
         choices(FacilityType),
     ),
-    *_organisation("authority", "The body that acted", lambda e: e["authority"]),
+    *_organisation("authority", _("The body that acted"), lambda e: e["authority"]),
     Column(
-        "charge_uids", "list of UUID", "Charges: permanent public ids.", _each("charges", "uid")
+        "charge_uids",
+        _("list of UUID"),
+        _("Charges: permanent public ids."),
+        _each("charges", "uid"),
     ),
     Column(
         "charge_names",
-        "list of text",
-        "Charges: English names, in the order of charge_uids.",
+        _("list of text"),
+        _("Charges: English names, in the order of charge_uids."),
         _each("charges", "name"),
     ),
     Column(
         "charge_names_zh",
-        "list of text",
-        "Charges: Chinese names, in the order of charge_uids (empty where unknown).",
+        _("list of text"),
+        _("Charges: Chinese names, in the order of charge_uids (empty where unknown)."),
         _each("charges", "name_zh"),
     ),
     Column(
         "charge_articles",
-        "list of text",
-        "Charges: article of the PRC Criminal Law, in the order of charge_uids (empty where none).",
+        _("list of text"),
+        _(
+            "Charges: article of the PRC Criminal Law, in the order of charge_uids (empty where "
+            "none)."
+        ),
         _each("charges", "article"),
     ),
     Column(
         "charge_basis",
-        "code",
-        "Whether the charges were officially disclosed or only reported (empty: none known).",
+        _("code"),
+        _("Whether the charges were officially disclosed or only reported (empty: none known)."),
         lambda c, e: e["charge_basis"],
         choices(ChargeBasis),
     ),
-    Column("sentence", "text", "As reported, e.g. “15 years”.", lambda c, e: e["sentence"]),
-    Column("description", "text", "What happened, briefly.", lambda c, e: e["description"]),
+    Column("sentence", _("text"), _("As reported, e.g. “15 years”."), lambda c, e: e["sentence"]),
+    Column("description", _("text"), _("What happened, briefly."), lambda c, e: e["description"]),
 ]
 
 NAME_COLUMNS = [
     *_case_ref(),
     Column(
-        "person_uid", "UUID", "The person's permanent public id.", lambda c, n: c["person"]["uid"]
+        "person_uid",
+        "UUID",
+        _("The person's permanent public id."),
+        lambda c, n: c["person"]["uid"],
     ),
-    Column("name", "text", "The name, exactly as a source writes it.", lambda c, n: n["name"]),
     Column(
-        "script", "code (ISO 15924)", "Writing system.", lambda c, n: n["script"], choices(Script)
+        "name", _("text"), _("The name, exactly as a source writes it."), lambda c, n: n["name"]
+    ),
+    Column(
+        "script",
+        _("code (ISO 15924)"),
+        _("Writing system."),
+        lambda c, n: n["script"],
+        choices(Script),
     ),
     Column(
         "language",
-        "code (BCP 47)",
-        "Language the name is given in.",
+        _("code (BCP 47)"),
+        _("Language the name is given in."),
         lambda c, n: n["language"],
         choices(Language),
     ),
-    Column("kind", "code", "What kind of spelling.", lambda c, n: n["kind"], choices(NameKind)),
+    Column(
+        "kind", _("code"), _("What kind of spelling."), lambda c, n: n["kind"], choices(NameKind)
+    ),
     Column(
         "preferred",
-        "boolean (true/false)",
-        "The name shown in lists; one per person.",
+        _("boolean (true/false)"),
+        _("The name shown in lists; one per person."),
         lambda c, n: n["preferred"],
     ),
 ]
 
 SOURCE_COLUMNS = [
     *_case_ref(),
-    Column("source_uid", "UUID", "The source's permanent public id.", lambda c, s: s["uid"]),
-    Column("source_url", "URL", "The source in the partner API.", lambda c, s: s["url"]),
-    Column("title", "text", "Headline or short description.", lambda c, s: s["title"]),
-    Column("kind", "code", "What kind of source.", lambda c, s: s["kind"], choices(SourceKind)),
-    *_organisation("publisher", "Publisher", lambda s: s["publisher"]),
-    Column("author", "text", "Author or speaker, if named.", lambda c, s: s["author"]),
-    Column("link", "URL", "The source itself, on the web.", lambda c, s: s["link"]),
+    Column("source_uid", "UUID", _("The source's permanent public id."), lambda c, s: s["uid"]),
+    Column("source_url", "URL", _("The source in the partner API."), lambda c, s: s["url"]),
+    Column("title", _("text"), _("Headline or short description."), lambda c, s: s["title"]),
     Column(
-        "archive_url", "URL", "An archived copy (web.archive.org…).", lambda c, s: s["archive_url"]
+        "kind", _("code"), _("What kind of source."), lambda c, s: s["kind"], choices(SourceKind)
+    ),
+    *_organisation("publisher", _("Publisher"), lambda s: s["publisher"]),
+    Column("author", _("text"), _("Author or speaker, if named."), lambda c, s: s["author"]),
+    Column("link", "URL", _("The source itself, on the web."), lambda c, s: s["link"]),
+    Column(
+        "archive_url",
+        "URL",
+        _("An archived copy (web.archive.org…)."),
+        lambda c, s: s["archive_url"],
     ),
     Column(
         "published",
         EDTF,
-        "Publication date, as known.",
+        _("Publication date, as known."),
         _date(lambda s: s["published"], "edtf"),
     ),
     Column(
         "published_earliest",
         DAY,
-        "Earliest possible publication day.",
+        _("Earliest possible publication day."),
         _date(lambda s: s["published"], "earliest"),
     ),
     Column(
         "published_latest",
         DAY,
-        "Latest possible publication day.",
+        _("Latest possible publication day."),
         _date(lambda s: s["published"], "latest"),
     ),
-    Column("language", "code (BCP 47)", "Language.", lambda c, s: s["language"], choices(Language)),
+    Column(
+        "language",
+        _("code (BCP 47)"),
+        _("Language."),
+        lambda c, s: s["language"],
+        choices(Language),
+    ),
     Column(
         "reliability",
-        "code (Admiralty A–F)",
-        "How reliable the source is judged to be.",
+        _("code (Admiralty A–F)"),
+        _("How reliable the source is judged to be."),
         lambda c, s: s["reliability"],
         choices(Reliability),
     ),
     Column(
         "citation_locators",
-        "list of text",
-        "Where in the source each citation on this case is: page, paragraph, timestamp.",
+        _("list of text"),
+        _("Where in the source each citation on this case is: page, paragraph, timestamp."),
         _each("citations", "locator"),
     ),
     Column(
         "citation_supports",
-        "list of code",
-        "What each citation supports, in the order of citation_locators.",
+        _("list of code"),
+        _("What each citation supports, in the order of citation_locators."),
         _each("citations", "supports"),
-        [("case", "the case"), ("event", "an event"), ("person", "the person")],
+        [("case", _("the case")), ("event", _("an event")), ("person", _("the person"))],
     ),
     Column(
         "citation_event_uids",
-        "list of UUID",
-        "The event each citation supports (empty for case and person citations), in the "
-        "order of citation_locators: joins to events.csv.",
+        _("list of UUID"),
+        _(
+            "The event each citation supports (empty for case and person citations), in the "
+            "order of citation_locators: joins to events.csv."
+        ),
         _each("citations", "event"),
     ),
 ]
 
 REVIEW_STATE = Column(
     "review_state",
-    "code",
-    "Staff exports only: where the case stands in the workflow.",
+    _("code"),
+    _("Staff exports only: where the case stands in the workflow."),
     lambda case, item: case["review_state"],
     REVIEW_STATES,
 )
@@ -432,8 +531,8 @@ REVIEW_STATE = Column(
 @dataclass(frozen=True)
 class Table:
     name: str  # file name without .csv
-    sheet: str
-    what: str
+    sheet: str  # the XLSX sheet's name: like the file name, never translated
+    what: str  # translated when read
     columns: list[Column]
     items: Callable[[dict], list]  # the rows of one case
 
@@ -452,19 +551,21 @@ class Table:
 def tables(staff: bool = False) -> list[Table]:
     cases = [*CASE_COLUMNS, REVIEW_STATE] if staff else CASE_COLUMNS
     return [
-        Table("cases", "Cases", "one row per case", cases, lambda case: [case]),
-        Table("events", "Events", "one row per event", EVENT_COLUMNS, lambda case: case["events"]),
+        Table("cases", "Cases", _("one row per case"), cases, lambda case: [case]),
+        Table(
+            "events", "Events", _("one row per event"), EVENT_COLUMNS, lambda case: case["events"]
+        ),
         Table(
             "names",
             "Names",
-            "one row per spelling of a person's name",
+            _("one row per spelling of a person's name"),
             NAME_COLUMNS,
             lambda case: case["person"]["names"],
         ),
         Table(
             "sources",
             "Sources",
-            "one row per public source of a case, with the locators of its citations",
+            _("one row per public source of a case, with the locators of its citations"),
             SOURCE_COLUMNS,
             lambda case: case["sources"],
         ),
