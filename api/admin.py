@@ -6,6 +6,8 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import APIKey
 
 from api.models import DEFAULT_TOKEN_DAYS, ApiRequest, Partner, PartnerToken
@@ -17,9 +19,11 @@ if admin.site.is_registered(APIKey):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=50, required=False, help_text="e.g. “sync server”.")
+    name = forms.CharField(
+        label=_("Name"), max_length=50, required=False, help_text=_("e.g. “sync server”.")
+    )
     days = forms.IntegerField(
-        label="valid for (days)", min_value=1, max_value=3650, initial=DEFAULT_TOKEN_DAYS
+        label=_("valid for (days)"), min_value=1, max_value=3650, initial=DEFAULT_TOKEN_DAYS
     )
 
 
@@ -29,7 +33,7 @@ class PartnerTokenInline(admin.TabularInline):
     readonly_fields = ("name", "prefix", "created", "expiry_date", "last_used_at")
     extra = 0
     can_delete = False
-    verbose_name_plural = "tokens (revoke by ticking; a revoked token cannot be restored)"
+    verbose_name_plural = _("tokens (revoke by ticking; a revoked token cannot be restored)")
 
     def has_add_permission(self, request, obj=None):
         return False  # tokens are issued with the "Issue a token" button: shown once
@@ -56,11 +60,11 @@ class PartnerAdmin(DomainAdmin):
     )
     readonly_fields = (*DomainAdmin.readonly_fields, "issue_token_link")
 
-    @admin.display(description="contact name")
+    @admin.display(description=_("contact name"))
     def contact(self, obj):
         return obj.contact_name
 
-    @admin.display(description="tokens")
+    @admin.display(description=_("tokens"))
     def token_count(self, obj):
         return obj.token_total
 
@@ -72,12 +76,12 @@ class PartnerAdmin(DomainAdmin):
             token_total=Count("tokens", filter=Q(tokens__revoked=False), distinct=True),
         )
 
-    @admin.display(description="new token")
+    @admin.display(description=_("new token"))
     def issue_token_link(self, obj):
         if not obj.pk:
-            return "Save the partner first."
+            return gettext("Save the partner first.")
         url = reverse("admin:api_partner_issue_token", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Issue a token</a>', url)
+        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Issue a token"))
 
     def get_urls(self):
         return [
@@ -99,10 +103,12 @@ class PartnerAdmin(DomainAdmin):
         key = None
         if request.method == "POST" and form.is_valid():
             token, key = partner.issue_token(form.cleaned_data["name"], form.cleaned_data["days"])
-            messages.success(request, f"Token “{token.name}” issued; copy it now.")
+            messages.success(
+                request, gettext("Token “%(name)s” issued; copy it now.") % {"name": token.name}
+            )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Issue a token for {partner}",
+            "title": gettext("Issue a token for %(partner)s") % {"partner": partner},
             "opts": self.model._meta,
             "original": partner,
             "form": form,

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions, permissions
 
 from api.models import PartnerToken
@@ -16,7 +17,7 @@ class PartnerUser(AnonymousUser):
         self.partner = partner
 
     def __str__(self):
-        return f"partner {self.partner}"
+        return gettext("partner %(name)s") % {"name": self.partner}
 
 
 class PartnerTokenAuthentication(authentication.BaseAuthentication):
@@ -26,16 +27,19 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if header[0].lower() not in KEYWORDS or len(header) != 2:
             raise exceptions.AuthenticationFailed(
-                "Send the token as “Authorization: Token <key>” or “Authorization: Bearer <key>”."
+                gettext(
+                    "Send the token as “Authorization: Token <key>” or “Authorization: Bearer "
+                    "<key>”."
+                )
             )
         try:
             token = PartnerToken.objects.get_from_key(header[1])
         except PartnerToken.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.") from None
+            raise exceptions.AuthenticationFailed(gettext("Invalid or revoked token.")) from None
         if token.has_expired:
-            raise exceptions.AuthenticationFailed("This token has expired.")
+            raise exceptions.AuthenticationFailed(gettext("This token has expired."))
         if not token.partner.is_active:
-            raise exceptions.AuthenticationFailed("This partner's access is suspended.")
+            raise exceptions.AuthenticationFailed(gettext("This partner's access is suspended."))
         PartnerToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return PartnerUser(token.partner), token
 

@@ -359,6 +359,6 @@ class CaseFilter(django_filters.FilterSet):
         earliest = edtf_bounds(start).earliest if start else None
         latest = edtf_bounds(end).latest if end else None
         if earliest and latest and earliest > latest:
-            self.form.add_error("date_to", "date_to is before date_from.")
+            self.form.add_error("date_to", gettext("date_to is before date_from."))
             return False
         return True

@@ -6,6 +6,7 @@ from urllib.parse import quote, urlencode
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
@@ -19,32 +20,33 @@ DEFAULT_TOKEN_DAYS = 365
 class Partner(DomainModel):
     """A group that reads published cases through the API: an NGO, a newsroom, a UN team."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True)
     organisation = models.ForeignKey(
         "people.Organisation",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="partner_accounts",
-        help_text="The organisation, if it is also recorded among organisations.",
+        verbose_name=_("organisation"),
+        help_text=_("The organisation, if it is also recorded among organisations."),
     )
     # Encrypted at rest, like every contact detail: a seized database must not say who at a
     # partner group works with the rights group.
-    contact_name = EncryptedCharField(max_length=200, blank=True)
-    contact_email = EncryptedEmailField(blank=True)
+    contact_name = EncryptedCharField(_("contact name"), max_length=200, blank=True)
+    contact_email = EncryptedEmailField(_("contact email"), blank=True)
     is_active = models.BooleanField(
-        "active",
+        _("active"),
         default=True,
-        help_text="Untick to cut off every token of this partner at once.",
+        help_text=_("Untick to cut off every token of this partner at once."),
     )
-    notes = EncryptedTextField(blank=True, help_text="Restricted. Staff only.")
+    notes = EncryptedTextField(_("notes"), blank=True, help_text=_("Restricted. Staff only."))
 
     history = AuditedHistory()
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "partner"
-        verbose_name_plural = "partners"
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
 
     def __str__(self):
         return self.name
@@ -52,7 +54,7 @@ class Partner(DomainModel):
     def issue_token(self, name: str = "", days: int = DEFAULT_TOKEN_DAYS):
         """Create a token; returns (token, key). The key is shown once and never stored."""
         if days < 1:
-            raise ValueError("A token must be valid for at least one day.")
+            raise ValueError(gettext("A token must be valid for at least one day."))
         return PartnerToken.objects.create_key(
             partner=self,
             name=(name or f"{self.name} token")[:50],
@@ -74,16 +76,41 @@ class PartnerTokenManager(BaseAPIKeyManager):
 class PartnerToken(AbstractAPIKey):
     """An API token of a partner: only a SHA-512 hash of the key is stored."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="tokens")
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The library's fields that staff see, as it defines them but for their names and help
+    # in this project's translations.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("A free-form name for the token. Need not be unique. 50 characters max."),
+    )
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("A revoked token can no longer be used. This cannot be undone."),
+    )
+    expiry_date = models.DateTimeField(
+        _("expires"),
+        blank=True,
+        null=True,
+        help_text=_("Once the token expires, it can no longer be used."),
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("partner")
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     objects = PartnerTokenManager()
     # Issuing and revoking are audited; the history holds the hash, never the key.
     history = AuditedHistory()
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "partner token"
-        verbose_name_plural = "partner tokens"
+        verbose_name = _("partner token")
+        verbose_name_plural = _("partner tokens")
 
 
 # The request log keeps every parameter's name, but values only of these: codes from a closed
@@ -151,12 +178,15 @@ def loggable_query(params) -> str:
 class ApiRequest(models.Model):
     """One token-authenticated API request: who asked for what. Never the token itself."""
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="requests")
-    token_name = models.CharField(max_length=50)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=300)
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="requests", verbose_name=_("partner")
+    )
+    token_name = models.CharField(_("token name"), max_length=50)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=300)
     query = models.CharField(
+        _("query"),
         max_length=1000,
         blank=True,
         help_text=_(
@@ -165,12 +195,12 @@ class ApiRequest(models.Model):
             "unknown parameter, only the name."
         ),
     )
-    status = models.PositiveSmallIntegerField()
+    status = models.PositiveSmallIntegerField(_("status"))
 
     class Meta:
         ordering = ["-at", "-pk"]
-        verbose_name = "API request"
-        verbose_name_plural = "API request log"
+        verbose_name = _("API request")
+        verbose_name_plural = _("API request log")
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.partner} {self.method} {self.path}"

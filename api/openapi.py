@@ -9,6 +9,7 @@ demo server gave (host replaced), so keep them in step with the API's messages.
 from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -120,7 +121,11 @@ def not_found(model: str) -> OpenApiResponse:
     )
 
 
-MERGED_PERSON_DETAIL = "This person was recorded twice; the records were merged. Use this uid."
+# The schema's example says it in English; the answer says it in the caller's language
+# (api.views.PersonViewSet.retrieve translates it).
+MERGED_PERSON_DETAIL = gettext_noop(
+    "This person was recorded twice; the records were merged. Use this uid."
+)
 
 
 class MergedRecordSerializer(serializers.Serializer):

@@ -109,7 +109,11 @@ class Filters(DjangoFilterBackend):
             for name, messages in filterset.errors.items():
                 field = filterset.form.fields.get(name)
                 choices = [str(value) for value, _ in getattr(field, "choices", []) if value != ""]
-                hint = [f"Accepted: {', '.join(choices)}."] if choices else []
+                hint = (
+                    [gettext("Accepted: %(values)s.") % {"values": ", ".join(choices)}]
+                    if choices
+                    else []
+                )
                 errors[name] = [*messages, *hint]
             raise exceptions.ValidationError(errors)
         return filterset
@@ -343,7 +347,8 @@ class PersonViewSet(PartnerViewSet):
             if survivor is None or not self.get_queryset().filter(pk=survivor.pk).exists():
                 raise
         url = reverse("api:person-detail", kwargs={"uid": survivor.uid}, request=request)
-        body = {"detail": openapi.MERGED_PERSON_DETAIL, "uid": str(survivor.uid), "url": url}
+        detail = gettext(openapi.MERGED_PERSON_DETAIL)
+        body = {"detail": detail, "uid": str(survivor.uid), "url": url}
         return Response(body, status=301, headers={"Location": url})
 
 
@@ -413,6 +418,6 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
 @schema(None)
 def not_found(request, path=""):
     """Any other address under /api/v1/: a JSON 404 like the rest of the API, never cached."""
-    response = Response({"detail": "Not found."}, status=404)
+    response = Response({"detail": gettext("Not found.")}, status=404)
     response["Cache-Control"] = "no-store"
     return response
