@@ -102,7 +102,7 @@ class PartnerToken(AbstractAPIKey):
     partner = models.ForeignKey(
         Partner, on_delete=models.PROTECT, related_name="tokens", verbose_name=_("partner")
     )
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
 
     objects = PartnerTokenManager()
     # Issuing and revoking are audited; the history holds the hash, never the key.

@@ -121,7 +121,7 @@ class Migration(migrations.Migration):
             model_name="historicalpartnertoken",
             name="last_used_at",
             field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="last used"
+                blank=True, editable=False, null=True, verbose_name="last used at"
             ),
         ),
         migrations.AlterField(
@@ -222,7 +222,7 @@ class Migration(migrations.Migration):
             model_name="partnertoken",
             name="last_used_at",
             field=models.DateTimeField(
-                blank=True, editable=False, null=True, verbose_name="last used"
+                blank=True, editable=False, null=True, verbose_name="last used at"
             ),
         ),
         migrations.AlterField(
