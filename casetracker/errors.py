@@ -120,5 +120,5 @@ def permission_denied(request, exception):
 @requires_csrf_token
 def page_not_found(request, exception):
     # Nothing from the exception or the request: hidden and missing records look the same.
-    context = {**site_context(request), "title": _("Page not found")}
+    context = {**site_context(request), "title": _("Page not found"), "language_next": ""}
     return render(request, "404.html", context, status=404)

@@ -73,6 +73,8 @@ def open_paths() -> set[str]:
         reverse("two-factor-enrol"),
         reverse("two-factor-verify"),
         reverse("two-factor-sign-out"),
+        # The language switcher is on the enrolment and verification pages too.
+        reverse("set_language"),
     }
 
 

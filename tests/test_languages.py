@@ -138,3 +138,23 @@ def test_one_users_choice_does_not_reach_another(client, staff):
     other = make_user("other_staff", password=PASSWORD)
     sign_in(client, other)
     assert html_lang(client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en")) == "en"
+
+
+def test_a_user_still_to_give_a_second_factor_can_switch_language(client, staff, settings):
+    settings.REQUIRE_2FA = True
+    client.force_login(staff)
+    enrol = reverse("two-factor-enrol")
+    page = client.get(enrol)
+    assert page.status_code == 200
+    assert reverse("set_language") in page.content.decode()
+    response = client.post(reverse("set_language"), {"language": "kk", "next": enrol})
+    assert response.status_code == 302
+    assert response["Location"] == enrol
+    assert LanguagePreference.objects.get(user=staff).language == "kk"
+    assert html_lang(client.get(enrol)) == "kk"
+
+
+def test_the_404_page_does_not_echo_the_address_in_the_switcher(client):
+    response = client.get("/no-such-page-anywhere/")
+    assert response.status_code == 404
+    assert 'name="next" value=""' in response.content.decode()

@@ -67,7 +67,7 @@ def test_the_panel_warns_that_a_single_news_report_is_below_the_publish_minimum(
     case = cited_case(data_entry, kind=SourceKind.NEWS_REPORT)  # evidence level 1
     panel = change_page(client, data_entry, case).context["readiness"]
     [warning] = [text for text in texts(panel.checks, WARNING) if "Publishing needs" in text]
-    assert EvidenceLevel(1).label in warning
+    assert str(EvidenceLevel(1).label) in warning
 
 
 def test_the_panel_says_consent_blocks_publication(client, data_entry):

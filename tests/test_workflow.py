@@ -425,7 +425,7 @@ def test_publication_without_consent_is_refused(data_entry, verifier, consent):
     case = verified(data_entry, verifier, consent=consent)
     with pytest.raises(TransitionRefused, match="Consent to publish") as refusal:
         services.publish(case, verifier)
-    assert Consent(consent).label in str(refusal.value)
+    assert str(Consent(consent).label) in str(refusal.value)
     assert not fresh(case).is_published
 
 

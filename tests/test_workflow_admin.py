@@ -208,7 +208,7 @@ def test_the_verify_page_offers_the_suggested_level(seed_case, as_demo):
     page = as_demo("verifier").get(workflow_url(seed_case, "verify"))
     # RFA and Atajurt: two independent publishers.
     assert page.context["form"].initial["evidence_level"] == EvidenceLevel.CORROBORATED
-    assert EvidenceLevel.CORROBORATED.label in page.content.decode()
+    assert str(EvidenceLevel.CORROBORATED.label) in page.content.decode()
 
 
 def test_the_seed_case_ends_verified_and_published(story):

@@ -10,10 +10,16 @@ def language_switcher(context):
     """The language buttons shown on every page: each language named in itself."""
     request = context.get("request")
     current = get_language()
+    # A page may say where the switcher leads back to: the 404 page gives "" (the browser's
+    # Referer then decides), so that nothing on it depends on the address asked for.
+    if "language_next" in context:
+        next_url = context["language_next"]
+    else:
+        next_url = request.get_full_path() if request is not None else ""
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "next": request.get_full_path() if request is not None else "",
+        "next": next_url,
         "languages": [
             {
                 "code": code,
