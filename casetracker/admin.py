@@ -243,7 +243,9 @@ class StampedForm(ReopenGuardForm):
     """Carries the version the user opened, and asks why they change the record."""
 
     # Not "version": the model's own field of that name is not editable.
-    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    opened_version = forms.IntegerField(
+        label=_("Version opened"), widget=forms.HiddenInput, required=False
+    )
     change_reason = forms.CharField(
         label=_("Reason for this change"),
         required=False,

@@ -3,6 +3,7 @@ from django.contrib.auth.views import LogoutView
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from casetracker import two_factor
@@ -12,7 +13,7 @@ from sources.views import download_evidence
 
 admin.site.site_header = "casetracker"
 admin.site.site_title = "casetracker"
-admin.site.index_title = "Case records"
+admin.site.index_title = _("Case records")
 
 # Refused and missing pages in the admin's look, saying what the step needs (casetracker.errors).
 handler403 = "casetracker.errors.permission_denied"
