@@ -10,15 +10,17 @@ transaction as the change. Administrators see the latest on the admin home page.
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import (
     ReadOnlyPasswordHashField,
     ReadOnlyPasswordHashWidget,
     UserChangeForm,
 )
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, Permission, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +28,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from casetracker.admin import HiddenIsNotFound, ReadOnlyAdmin
 from casetracker.models import AccountChange
+from casetracker.roles import ROLES
 from casetracker.security import SecurityEvent, record
 
 Kind = AccountChange.Kind
@@ -98,7 +101,36 @@ class OwnAccountForm(UserChangeForm):
     )
 
 
-class StaffUserAdmin(HiddenIsNotFound, UserAdmin):
+def grantable_permissions():
+    """The permissions worth granting: those the roles hold, and those of the records the
+    admin shows, on their own pages or inside another's. Libraries' own models that nobody
+    opens here (an unused API key table, sign-in lockout rows, second-factor devices, language
+    choices) grant nothing a person could use, so they are not offered."""
+    models = set(admin.site._registry)
+    for model_admin in admin.site._registry.values():
+        models.update(inline.model for inline in model_admin.inlines)
+    shown = ContentType.objects.get_for_models(*models, for_concrete_models=False)
+    held = Q()
+    for code in {code for codes in ROLES.values() for code in codes}:
+        app_label, codename = code.split(".")
+        held |= Q(content_type__app_label=app_label, codename=codename)
+    return Permission.objects.filter(Q(content_type__in=shown.values()) | held)
+
+
+class GrantablePermissions:
+    """Offers only :func:`grantable_permissions` in a role's or an account's permission list."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name in ("permissions", "user_permissions"):
+            kwargs["queryset"] = grantable_permissions().select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request=request, **kwargs)
+
+
+class RoleAdmin(GrantablePermissions, GroupAdmin):
+    pass
+
+
+class StaffUserAdmin(HiddenIsNotFound, GrantablePermissions, UserAdmin):
     """User admin for Administrators: they manage staff accounts and roles, but only a
     superuser can grant superuser status or single permissions, or touch a superuser.
     Nobody, superusers included, changes their own roles, status or password here."""
@@ -202,4 +234,6 @@ class AccountChangeAdmin(ReadOnlyAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, StaffUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, RoleAdmin)
 admin.site.register(AccountChange, AccountChangeAdmin)

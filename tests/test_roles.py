@@ -335,3 +335,41 @@ def test_anonymous_visitors_are_sent_to_login_for_evidence(as_persona, evidence)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
     assert not response.has_header("Content-Disposition")
+
+
+# --- the permissions a role or an account is offered ----------------------------------------
+
+
+def grantable_codes():
+    from casetracker.accounts import grantable_permissions
+
+    return {
+        f"{perm.content_type.app_label}.{perm.codename}"
+        for perm in grantable_permissions().select_related("content_type")
+    }
+
+
+def test_every_permission_a_role_holds_is_offered_in_the_role_form():
+    # A permission the form did not offer would be dropped the next time the role is saved.
+    offered = grantable_codes()
+    for role, codes in ROLES.items():
+        assert set(codes) <= offered, role
+
+
+def test_the_role_form_offers_no_permission_of_a_model_nobody_opens(admin_client):
+    offered = grantable_codes()
+    assert "rest_framework_api_key.add_apikey" not in offered
+    assert "axes.view_accessattempt" not in offered
+    assert "languages.change_languagepreference" not in offered
+    page = admin_client.get(reverse("admin:auth_group_add")).content.decode()
+    unused = Permission.objects.get(codename="add_apikey")
+    used = Permission.objects.get(codename="add_case")
+    assert f'value="{used.pk}"' in page
+    assert f'value="{unused.pk}"' not in page
+
+
+def test_a_superuser_granting_one_permission_is_offered_the_same_list(admin_client, data_entry):
+    page = admin_client.get(reverse("admin:auth_user_change", args=[data_entry.pk]))
+    choices = page.context["adminform"].form.fields["user_permissions"].queryset
+    assert not choices.filter(content_type__app_label="rest_framework_api_key").exists()
+    assert choices.filter(codename="change_case").exists()
