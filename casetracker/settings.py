@@ -139,8 +139,8 @@ LANGUAGES = [
     ("ru", "Русский"),
     ("zh-hans", "简体中文"),
 ]
-# locale/ is the project's own catalogue; languages/django_gaps/ holds the Kazakh for strings of
-# Django itself (the admin, sign-in, form errors) that Django's Kazakh catalogue lacks.
+# locale/ is the project's own catalogue; languages/django_gaps/ holds what the catalogues of
+# Django (Kazakh: the admin, sign-in, form errors), django-simple-history and django-axes lack.
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "languages" / "django_gaps"]
 # Date formats for languages Django ships none for (Kazakh).
 FORMAT_MODULE_PATH = ["casetracker.formats"]
