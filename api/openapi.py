@@ -444,19 +444,21 @@ _XINJIANG = {
     "facility_type": "",
     "name_en": "Xinjiang Uyghur Autonomous Region",
     "name_kk": "Шыңжаң Ұйғыр автономиялық ауданы",
+    "name_ru": "Синьцзян-Уйгурский автономный район",
     "name_zh": "新疆维吾尔自治区",
 }
 _DETAINED = "4de2b442-ec2c-53f0-9b7e-01438a4eca63"
 _NOTIFIED = "d1d1767e-8253-5b39-87b9-924cd4602b65"
 
 
-def _publisher(uid, name, name_kk, abbreviation, kind):
+def _publisher(uid, abbreviation, kind, name, name_kk, name_ru, name_zh=""):
     return {
         "uid": uid,
         "url": f"{API}/organisations/{uid}/",
         "name": name,
         "name_kk": name_kk,
-        "name_zh": "",
+        "name_ru": name_ru,
+        "name_zh": name_zh,
         "abbreviation": abbreviation,
         "kind": kind,
     }
@@ -574,10 +576,11 @@ SEED_CASE = {
             "kind": "ngo_report",
             "publisher": _publisher(
                 "5a5299d3-fc75-5e10-a3fd-1e81e7def54c",
-                "Atajurt Kazakh Human Rights",
-                "Атажұрт еріктілері",
                 "Atajurt",
                 "ngo",
+                "Atajurt Kazakh Human Rights",
+                "Атажұрт еріктілері",
+                "Атажурт",
             ),
             "author": "Atajurt Kazakh Human Rights",
             "link": None,
@@ -593,7 +596,13 @@ SEED_CASE = {
             "title": "Over thirty Kazakhs secretly arrested in Xinjiang, Atajurt says",
             "kind": "news_report",
             "publisher": _publisher(
-                "cb2c381e-5d92-57ce-b8bf-ec29bcbc1899", "Radio Free Asia", "", "RFA", "media"
+                "cb2c381e-5d92-57ce-b8bf-ec29bcbc1899",
+                "RFA",
+                "media",
+                "Radio Free Asia",
+                "Азат Азия радиосы",
+                "Радио Свободная Азия",
+                "自由亚洲电台",
             ),
             "author": "",
             "link": None,

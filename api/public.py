@@ -157,7 +157,7 @@ class PlaceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Location
-        fields = ["uid", "url", "kind", "facility_type", "name_en", "name_kk", "name_zh"]
+        fields = ["uid", "url", "kind", "facility_type", "name_en", "name_kk", "name_ru", "name_zh"]
 
 
 class OrganisationBriefSerializer(serializers.ModelSerializer):
@@ -165,7 +165,7 @@ class OrganisationBriefSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organisation
-        fields = ["uid", "url", "name", "name_kk", "name_zh", "abbreviation", "kind"]
+        fields = ["uid", "url", "name", "name_kk", "name_ru", "name_zh", "abbreviation", "kind"]
 
 
 class ChargeSerializer(serializers.ModelSerializer):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from cases import services
 from cases.home import my_cases
 from cases.models import (
+    LOCATION_NAMES,
     STAFF_KINDS,
     STAFF_PARENT_KINDS,
     Case,
@@ -41,8 +42,8 @@ class PlaceFilter(admin.SimpleListFilter):
     kinds = (LocationKind.COUNTRY, LocationKind.REGION, LocationKind.PREFECTURE)
 
     def lookups(self, request, model_admin):
-        places = Location.objects.filter(kind__in=self.kinds).only("pk", "name_en", "kind")
-        return [(str(place.pk), place.name_en) for place in places]
+        places = Location.objects.filter(kind__in=self.kinds).only("pk", "kind", *LOCATION_NAMES)
+        return [(str(place.pk), str(place)) for place in places]
 
     def queryset(self, request, queryset):
         if not self.value():

@@ -22,6 +22,7 @@ from casetracker.models import (
     edtf_bounds_pair,
     edtf_window_pair,
 )
+from languages.services import local_name
 from people.models import Consent, Organisation, Person
 
 
@@ -83,17 +84,22 @@ class LocationQuerySet(DomainQuerySet):
         return below_county.added_by(user)
 
 
+# A place's name in each language (languages.services.local_name picks the reader's).
+LOCATION_NAMES = ("name_en", "name_kk", "name_ru", "name_zh")
+
+
 def place_labels(places) -> dict[int, str]:
     """{pk: label} for ``places``, each named with where it lies, nearest first, up to its
     prefecture (or region, or country): "Yining (Ghulja) — Ili Kazakh Autonomous Prefecture",
-    "Camp No. 3 — Yining County, Ili Kazakh Autonomous Prefecture". One query for them all."""
+    "Camp No. 3 — Yining County, Ili Kazakh Autonomous Prefecture". Names are in the reader's
+    language where the gazetteer has them. One query for them all."""
     places = list(places)
     chains = {p.pk: [int(pk) for pk in p.path.strip("/").split("/")[-2::-1] if pk] for p in places}
     wanted = {pk for chain in chains.values() for pk in chain}
     above = {
-        pk: (name, kind)
-        for pk, name, kind in Location._base_manager.filter(pk__in=wanted).values_list(
-            "pk", "name_en", "kind"
+        row["pk"]: (local_name(row), row["kind"])
+        for row in Location._base_manager.filter(pk__in=wanted).values(
+            "pk", "kind", *LOCATION_NAMES
         )
     }
     labels = {}
@@ -106,7 +112,8 @@ def place_labels(places) -> dict[int, str]:
             names.append(name)
             if kind in LABEL_STOPS:
                 break
-        labels[place.pk] = f"{place.name_en} — {', '.join(names)}" if names else place.name_en
+        name = local_name(place)
+        labels[place.pk] = f"{name} — {', '.join(names)}" if names else name
     return labels
 
 
@@ -203,7 +210,7 @@ class Location(DomainModel):
         ]
 
     def __str__(self):
-        return self.name_en
+        return local_name(self)
 
     def clean(self):
         if self.kind == LocationKind.FACILITY and not self.facility_type:
@@ -228,7 +235,7 @@ class Location(DomainModel):
     @property
     def label(self) -> str:
         """The name and where the place lies (place_labels; one query)."""
-        return place_labels([self])[self.pk] if self.pk else self.name_en
+        return place_labels([self])[self.pk] if self.pk else local_name(self)
 
     def check_editor(self, user) -> None:
         """Raise ValidationError unless ``user`` may save this place as it now stands.
@@ -316,9 +323,11 @@ class Charge(DomainModel):
         verbose_name_plural = _("charges")
 
     def __str__(self):
+        # The Chinese name for a Chinese reader; otherwise the English one.
+        name = local_name(self, english="name")
         if not self.article:
-            return self.name
-        return gettext("%(name)s (Art. %(article)s)") % {"name": self.name, "article": self.article}
+            return name
+        return gettext("%(name)s (Art. %(article)s)") % {"name": name, "article": self.article}
 
 
 class Incident(DomainModel):

@@ -148,6 +148,8 @@ CHAINED_AS_PLAINTEXT = {
 # the same change as the migration that adds a column to a history table or a chained log.
 ADDED_AFTER_CHAINING: dict[str, dict[str, object]] = {
     "cases.historicallocation": {"name_ru": ""},  # cases 0008
+    "people.historicalorganisation": {"name_ru": ""},  # people 0009
+    "people.historicalperson": {"names_by_script": {}},  # people 0010
 }
 
 

@@ -186,6 +186,12 @@ def _place(key: str, what: str, get_place: Callable[[dict], dict | None]) -> lis
             attr("name_kk"),
         ),
         Column(
+            f"{key}_name_ru",
+            _("text"),
+            _described(_("%(what)s: name in Russian."), what),
+            attr("name_ru"),
+        ),
+        Column(
             f"{key}_name_zh",
             _("text"),
             _described(_("%(what)s: name in Chinese."), what),
@@ -216,6 +222,12 @@ def _organisation(key: str, what: str, get_org: Callable[[dict], dict | None]) -
             _("text"),
             _described(_("%(what)s: name in Kazakh."), what),
             attr("name_kk"),
+        ),
+        Column(
+            f"{key}_name_ru",
+            _("text"),
+            _described(_("%(what)s: name in Russian."), what),
+            attr("name_ru"),
         ),
         Column(
             f"{key}_name_zh",

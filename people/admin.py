@@ -293,14 +293,15 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(DomainAdmin):
-    list_display = ("name", "abbreviation", "kind", "parent", "location")
+    list_display = ("name", "name_kk", "name_ru", "name_zh", "abbreviation", "kind", "parent")
     list_filter = ("kind",)
     list_select_related = ("parent", "location")
-    search_fields = ("name", "name_kk", "name_zh", "abbreviation")
+    search_fields = ("name", "name_kk", "name_ru", "name_zh", "abbreviation")
     autocomplete_fields = ("parent", "location")
     fields = (
         "name",
         "name_kk",
+        "name_ru",
         "name_zh",
         "abbreviation",
         "kind",

@@ -18,6 +18,7 @@ from casetracker.edtf import EDTFField, edtf_bounds
 from casetracker.fields import EncryptedCharField, EncryptedTextField
 from casetracker.models import DomainModel, DomainQuerySet, StaffStampedModel, edtf_bounds_pair
 from casetracker.text import detect_script, fold
+from languages.services import local_name, name_scripts
 
 validate_country_codes = RegexValidator(
     r"^[A-Z]{2}( [A-Z]{2})*$",
@@ -77,6 +78,10 @@ class Person(StaffStampedModel):
         db_index=True,
         help_text=_("The preferred name, copied from the person's names for lists and search."),
     )
+    # {script: name}: the preferred (else the first entered) spelling in each script, copied from
+    # the person's names like display_name, so that a list shows each reader the spelling in
+    # their interface's script without reading the names (Person.__str__).
+    names_by_script = models.JSONField(default=dict, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender, default=Gender.UNKNOWN)
     birth_date = EDTFField(_("date of birth"))
     # The derived bounds are never shown (not editable): their label stays a plain string.
@@ -149,16 +154,24 @@ class Person(StaffStampedModel):
         ]
 
     def __str__(self):
+        """The name in the reader's script where the person has one (Kazakh Cyrillic for a
+        Kazakh or Russian interface, Chinese characters for a Chinese one), else the
+        preferred name. Names are never translated: only which spelling comes first."""
+        for script in name_scripts():
+            if name := (self.names_by_script or {}).get(script):
+                return name
         return self.display_name or gettext("Unnamed person %(uid)s") % {"uid": str(self.uid)[:8]}
 
     def refresh_display_name(self) -> None:
-        """Copy the preferred name (or else the first name entered) into ``display_name``."""
-        name = (
-            self.names.order_by("-is_preferred", "pk").values_list("name", flat=True).first() or ""
-        )
-        if name != self.display_name:
-            self.display_name = name
-            type(self).objects.filter(pk=self.pk).update(display_name=name)
+        """Copy the preferred name (or else the first name entered) into ``display_name``, and
+        the same per script into ``names_by_script``."""
+        rows = self.names.order_by("-is_preferred", "pk").values_list("script", "name")
+        name, by_script = shown_names(rows)
+        if (name, by_script) != (self.display_name, self.names_by_script):
+            self.display_name, self.names_by_script = name, by_script
+            type(self).objects.filter(pk=self.pk).update(
+                display_name=name, names_by_script=by_script
+            )
 
 
 class NameKind(models.TextChoices):
@@ -187,25 +200,36 @@ KIND_OF_SCRIPT = {
 }
 
 
+def shown_names(rows) -> tuple[str, dict[str, str]]:
+    """(display name, {script: name}) from a person's (script, name) rows, preferred first,
+    then in the order entered."""
+    rows = list(rows)
+    by_script: dict[str, str] = {}
+    for script, name in rows:
+        if script:
+            by_script.setdefault(script, name)
+    return (rows[0][1] if rows else ""), by_script
+
+
 def refresh_display_names(person_ids) -> None:
     """Person.refresh_display_name() for many people, reading their names in a few queries."""
     ids = sorted(person_ids)
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        wanted: dict[int, str] = {}
+        rows: dict[int, list] = {}
         names = PersonName.objects.filter(person_id__in=chunk).order_by(
             "person_id", "-is_preferred", "pk"
         )
-        for person_id, name in names.values_list("person_id", "name"):
-            wanted.setdefault(person_id, name)
+        for person_id, script, name in names.values_list("person_id", "script", "name"):
+            rows.setdefault(person_id, []).append((script, name))
         changed = []
         for person in Person.objects.filter(pk__in=chunk):
-            name = wanted.get(person.pk, "")
-            if name != person.display_name:
-                person.display_name = name
+            name, by_script = shown_names(rows.get(person.pk, []))
+            if (name, by_script) != (person.display_name, person.names_by_script):
+                person.display_name, person.names_by_script = name, by_script
                 changed.append(person)
         # One UPDATE per batch, with its history, like refresh_display_name()'s update().
-        Person.objects.bulk_update(changed, ["display_name"], batch_size=500)
+        Person.objects.bulk_update(changed, ["display_name", "names_by_script"], batch_size=500)
 
 
 class PersonNameQuerySet(DomainQuerySet):
@@ -424,6 +448,7 @@ class Organisation(DomainModel):
     )
     name_kk = models.CharField(_("name (Kazakh)"), max_length=300, blank=True)
     name_zh = models.CharField(_("name (Chinese)"), max_length=300, blank=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=300, blank=True)
     abbreviation = models.CharField(
         _("abbreviation"), max_length=50, blank=True, help_text=_("e.g. RFA, XJTV.")
     )
@@ -472,7 +497,8 @@ class Organisation(DomainModel):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.abbreviation})" if self.abbreviation else self.name
+        name = local_name(self, english="name")
+        return f"{name} ({self.abbreviation})" if self.abbreviation else name
 
     def clean(self):
         node, seen = self.parent, set()
