@@ -29,7 +29,7 @@ from cases.models import (
     place_labels,
 )
 from cases.readiness import ERROR, STEPS, readiness, step_checks
-from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin
+from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, edtf_column
 from casetracker.errors import MissingPermission
 from exports.admin import CaseExportMixin
 
@@ -485,7 +485,8 @@ VERIFIED_WARNING = _(
 
 @admin.register(DetentionEvent)
 class DetentionEventAdmin(PlacePickers, DomainAdmin):
-    list_display = ("__str__", "case", "kind", "date", "location", "facility")
+    list_display = ("__str__", "case", "kind", "date_in_words", "location", "facility")
+    date_in_words = edtf_column("date", _("date"))
     list_filter = ("kind", "charge_basis")
     list_select_related = ("case__person", "location", "facility")
     search_fields = ("case__reference", "case__person__display_name", "description")
@@ -631,7 +632,8 @@ class ChargeAdmin(DomainAdmin):
 
 @admin.register(Incident)
 class IncidentAdmin(DomainAdmin):
-    list_display = ("name", "date", "case_count")
+    list_display = ("name", "date_in_words", "case_count")
+    date_in_words = edtf_column("date", _("date"))
     search_fields = ("name",)
     fields = ("name", "date", "description", *DomainAdmin.readonly_fields)
 

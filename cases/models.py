@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from casetracker.audit import AuditedHistory
-from casetracker.edtf import EDTFField
+from casetracker.edtf import EDTFField, edtf_in_words
 from casetracker.fields import EncryptedTextField
 from casetracker.integrity import lock_chain
 from casetracker.models import (
@@ -898,7 +898,7 @@ class DetentionEvent(DomainModel):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.date or gettext('(date unknown)')}"
+        return f"{self.get_kind_display()} {edtf_in_words(self.date) or gettext('(date unknown)')}"
 
     def clean(self):
         if self.facility_id and self.facility.kind != LocationKind.FACILITY:

@@ -9,8 +9,21 @@ from django.http import Http404, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from casetracker.edtf import edtf_in_words
 from casetracker.models import ConcurrentEditError
 from casetracker.text import fold
+
+
+def edtf_column(field: str, description):
+    """A changelist column showing an EDTF date in words in the reader's language ("about
+    April 2024"), sorted by its earliest day; the stored value stays EDTF."""
+
+    @admin.display(description=description, ordering=f"{field}_earliest")
+    def column(self, obj):
+        return edtf_in_words(getattr(obj, field)) or "—"
+
+    column.__name__ = f"{field}_in_words"
+    return column
 
 
 class HiddenIsNotFound:

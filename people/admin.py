@@ -16,6 +16,7 @@ from casetracker.admin import (
     NameSearchMixin,
     StampedAdmin,
     StampedForm,
+    edtf_column,
 )
 from casetracker.edtf import edtf_bounds
 from people.matching import find_people, shown_reasons, translated_reasons
@@ -186,13 +187,14 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
         "display_name",
         "gender",
         "ethnicity",
-        "birth_date",
+        "birth_date_in_words",
         "place_of_origin",
         "consent",
         "case_count",
         "updated_at",
     )
     list_filter = ("ethnicity", "gender", "consent")
+    birth_date_in_words = edtf_column("birth_date", gettext_lazy("date of birth"))
     list_select_related = ("place_of_origin",)
     search_fields = ("display_name", "=uid")
     autocomplete_fields = ("place_of_origin",)

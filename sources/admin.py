@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from cases.admin import CaseAdmin, DetentionEventAdmin, DetentionEventInline
 from cases.models import Case
-from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin
+from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin, edtf_column
 from casetracker.audit import because
 from people.admin import PersonAdmin
 from sources.models import Citation, EvidenceFile, Source
@@ -212,11 +212,12 @@ class SourceAdmin(StampedAdmin):
         "title",
         "kind",
         "publisher",
-        "published",
+        "published_in_words",
         "access",
         "reliability",
         "citation_count",
     )
+    published_in_words = edtf_column("published", _("publication date"))
     list_filter = (
         "access",
         "kind",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, DeletionRefused, DetentionEvent, ReviewState
 from casetracker.audit import AuditedHistory
 from casetracker.choices import Language
-from casetracker.edtf import EDTFField
+from casetracker.edtf import EDTFField, edtf_in_words
 from casetracker.fields import (
     EncryptedCharField,
     EncryptedTextField,
@@ -181,7 +181,7 @@ class Source(StaffStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.title} ({self.published})" if self.published else self.title
+        return f"{self.title} ({edtf_in_words(self.published)})" if self.published else self.title
 
     # What a source weighs as evidence (cases.services.suggest_evidence_level).
     @property

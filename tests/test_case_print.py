@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from cases.models import Case
+from casetracker.edtf import edtf_in_words
 from people.models import PersonName
 from tests.factories import cited_case, make_case, make_person
 
@@ -32,7 +33,7 @@ def test_the_case_file_holds_names_events_citations_and_the_restricted_banner(
     assert case.reference in content
     assert "Қанат Ережеп" in content
     event = case.events.get()
-    assert str(event.get_kind_display()) in content and event.date in content
+    assert str(event.get_kind_display()) in content and edtf_in_words(event.date) in content
     citation = event.citations.get()
     assert citation.source.title in content and citation.claim in content
     assert "Met the sister in Almaty." in content

@@ -1,9 +1,11 @@
 """Dates shown to people read as words in their language; the stored value stays EDTF."""
 
 import pytest
+from django.urls import reverse
 from django.utils import translation
 
 from casetracker.edtf import edtf_in_words
+from tests.factories import make_case, make_event, make_source, person_named
 
 
 @pytest.mark.parametrize(
@@ -58,3 +60,32 @@ def test_forms_it_does_not_render_are_shown_as_written(value):
 def test_days_and_months_follow_the_languages_calendar_words(language, value, words):
     with translation.override(language):
         assert edtf_in_words(value) == words
+
+
+# --- where people read dates -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_lists_and_the_case_print_show_dates_in_words(admin_client):
+    person = person_named("Kanat Yerezhep", birth_date="1975~")
+    case = make_case(person=person)
+    make_event(case=case, date="2019/2023")
+    make_source("Radio report", published="2024-04")
+    pages = {
+        "admin:cases_detentionevent_changelist": (),
+        "admin:people_person_changelist": (),
+        "admin:sources_source_changelist": (),
+        "admin:cases_case_print": (case.pk,),
+    }
+    text = "".join(
+        admin_client.get(reverse(name, args=args)).content.decode() for name, args in pages.items()
+    )
+    assert "between 2019 and 2023" in text
+    assert "about 1975" in text
+    assert "April 2024" in text
+    with translation.override("ru"):
+        russian = edtf_in_words("2019/2023")
+    page = admin_client.get(
+        reverse("admin:cases_detentionevent_changelist"), HTTP_ACCEPT_LANGUAGE="ru"
+    )
+    assert russian in page.content.decode()

@@ -2,6 +2,8 @@ from django import template
 from django.conf import settings
 from django.utils.translation import get_language, get_language_info
 
+from casetracker.edtf import edtf_in_words
+
 register = template.Library()
 
 
@@ -29,3 +31,9 @@ def language_switcher(context):
             for code, _name in settings.LANGUAGES
         ],
     }
+
+
+@register.filter
+def in_words(value):
+    """An EDTF date as a reader says it, in the page's language ("about April 2024")."""
+    return edtf_in_words(value)
