@@ -755,6 +755,15 @@ EXPORT_PARAMETERS = [
             "`false` (the default) for `cases.json`."
         ),
     ),
+    OpenApiParameter(
+        "language",
+        {"type": "string", "enum": [code for code, _name in settings.LANGUAGES]},
+        description=_(
+            "Language of `DATA-DICTIONARY.md` and of the column headings and dictionary sheet "
+            "of `cases.xlsx` (default: the one `Accept-Language` asks for, else `en`). CSV and "
+            "JSON keep their English column codes."
+        ),
+    ),
     *FILTER_PARAMETERS,
     *ERROR_HEADERS,
 ]

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,13 +22,14 @@ from django.http import FileResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, get_language_info, gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case
 from casetracker.admin import ReadOnlyAdmin
 from exports import bundle, services
 from exports.models import Channel, ExportLog
+from languages.services import supported
 
 
 @admin.register(ExportLog)
@@ -77,11 +79,27 @@ class ExportForm(forms.Form):
     jsonl = forms.BooleanField(
         label=_("JSON Lines"), required=False, help_text=_("cases.jsonl, one case a line.")
     )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,  # the reader's own language
+        choices=[
+            (code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES
+        ],
+        help_text=_(
+            "Of the data dictionary and of the spreadsheet's column headings. CSV and JSON keep "
+            "their English column codes, which programs read."
+        ),
+    )
     scope = forms.ChoiceField(
         choices=[("all", "all"), ("selected", "selected"), ("unpublished", "unpublished")],
         widget=forms.HiddenInput,
         initial="all",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The reader's own language unless they choose another.
+        self.fields["language"].initial = supported(get_language()) or "en"
 
 
 class CaseExportMixin:
@@ -172,6 +190,7 @@ class CaseExportMixin:
                 include_unpublished=unpublished,
                 user=request.user,
                 request=request,
+                language=options["language"] or None,
             )
             file = result.path.open("rb")
         except (services.ExportError, bundle.BundleError) as error:

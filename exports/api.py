@@ -52,7 +52,7 @@ class CaseExportView(PartnerViewSet):
     filter_backends = [Filters]  # documents the filters in the schema; applied below
     filterset_class = CaseFilter
     pagination_class = None
-    known_params = {"formats", "jsonl"}
+    known_params = {"formats", "jsonl", "language"}
     content_negotiation_class = ErrorsInJson
 
     def get_queryset(self):
@@ -92,10 +92,13 @@ class CaseExportView(PartnerViewSet):
                 filters=filters,
                 partner=request.auth.partner,
                 request=request,
+                language=request.query_params.get("language"),
             )
             file = result.path.open("rb")
         except services.FilterError as error:
             raise exceptions.ValidationError(error.errors) from None
+        except services.LanguageError as error:
+            raise exceptions.ValidationError({"language": [str(error)]}) from None
         except (services.ExportError, bundle.BundleError) as error:
             # An unknown format, or a text too long for an Excel cell: say which formats work.
             raise exceptions.ValidationError({"formats": [str(error)]}) from None

@@ -143,7 +143,9 @@ class XlsxFile:
         title = table.sheet if part == 1 else f"{table.sheet} ({part})"
         sheet = self.workbook.create_sheet(title)
         sheet.freeze_panes = "A2"
-        self._header(sheet, table.header())
+        # Headings for people in the bundle's language; the Data dictionary sheet gives each
+        # one's column code, the stable name in the CSV files and cases.json.
+        self._header(sheet, table.headings())
         self.sheets[table.name].append([sheet, 0, title])
         self.counts[title] = 0
         return self.sheets[table.name][-1]
@@ -324,6 +326,7 @@ def build_manifest(
     directory: Path,
     written: Written,
     audit_chain_head: tuple[int, str],
+    language: str = "en",
 ) -> dict:
     """manifest.json: what the bundle is and how to check it.
 
@@ -349,6 +352,8 @@ def build_manifest(
         "selection": selection,
         "base_url": base_url,
         "order": "case reference",
+        # The language of DATA-DICTIONARY.md and of cases.xlsx's headings and dictionary sheet.
+        "language": language,
         "audit_chain": {"position": audit_chain_head[0], "hash": audit_chain_head[1]},
         "files": files,
     }

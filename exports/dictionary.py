@@ -8,9 +8,16 @@ names, sheet names and column codes stay as they are, as programs read them."""
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from exports.tables import FORMULA_ESCAPE, SEPARATOR, Table, tables
+from exports.tables import FORMULA_ESCAPE, SEPARATOR, Table, heading, tables
 
-SHEET_HEADER = [_("file"), _("column"), _("type"), _("meaning"), _("allowed values")]
+SHEET_HEADER = [
+    _("file"),
+    _("column"),
+    _("heading in cases.xlsx"),
+    _("type"),
+    _("meaning"),
+    _("allowed values"),
+]
 
 # The EDTF forms of the "Dates" table: (form, what it means, earliest day, latest day).
 DATE_FORMS = [
@@ -253,6 +260,7 @@ def sheet_rows(staff: bool = False):
             yield [
                 table.filename,
                 column.name,
+                heading(table.name, column),
                 str(column.type),
                 str(column.meaning),
                 _allowed(column),

@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from api import public
@@ -29,6 +30,7 @@ from cases.models import PUBLISHABLE_CONSENT, Case, ReviewState
 from casetracker import integrity
 from exports import bundle
 from exports.models import ExportLog, Scope
+from languages.services import supported
 
 CHUNK_SIZE = 500
 UNPUBLISHED_PERMISSION = "exports.export_unpublished"
@@ -215,6 +217,7 @@ def export_cases(
     base_url: str = "",
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    language: str | None = None,
 ) -> ExportResult:
     """Write a bundle to ``destination`` (a new directory, or a zip file with ``as_zip``)
     and log it. Nothing is left at ``destination`` if anything fails.
@@ -222,10 +225,13 @@ def export_cases(
     ``selected``: a queryset of cases chosen in the admin; the export holds those that are
     published (all of them the user may see, with ``include_unpublished``). ``request``
     (admin, API) or ``base_url`` (command) is where the API addresses of records point.
-    ``progress(total)`` returns a function called once per case written.
+    ``progress(total)`` returns a function called once per case written. ``language`` (an
+    interface language code) is the language of the data dictionary and of the XLSX headings;
+    the active language by default. CSV and JSON keep their stable English codes whatever it is.
     """
     destination = Path(destination)
     formats = _check_formats(formats)
+    language = check_language(language)
     if destination.exists():
         raise ExportError(
             gettext("%(path)s already exists: give a new name.") % {"path": destination}
@@ -251,14 +257,15 @@ def export_cases(
             chain_position, chain_hash = integrity.chain_head()
             total = cases.count()
             tick = progress(total) if progress else None
-            written = bundle.write_files(
-                representations(in_chunks(cases, chunk_size), request, staff),
-                work,
-                formats=formats,
-                jsonl=jsonl,
-                staff=staff,
-                progress=tick,
-            )
+            with translation.override(language):
+                written = bundle.write_files(
+                    representations(in_chunks(cases, chunk_size), request, staff),
+                    work,
+                    formats=formats,
+                    jsonl=jsonl,
+                    staff=staff,
+                    progress=tick,
+                )
         if selected is not None:
             selection = {"selected": len(references), "exported": total}
         manifest = bundle.build_manifest(
@@ -270,6 +277,7 @@ def export_cases(
             directory=work,
             written=written,
             audit_chain_head=(chain_position, chain_hash),
+            language=language,
         )
         data = bundle.manifest_bytes(manifest)
         (work / bundle.MANIFEST_FILE).write_bytes(data)
@@ -301,6 +309,26 @@ def export_cases(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(destination, manifest, manifest_sha256, log, total)
+
+
+class LanguageError(ExportError):
+    """An export asked for in a language casetracker does not speak."""
+
+
+def language_codes() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def check_language(language: str | None) -> str:
+    """``language`` if it is an interface language; the active one (else English) if None."""
+    if language is None:
+        return supported(translation.get_language()) or "en"
+    if supported(language) is None:
+        raise LanguageError(
+            gettext("Unknown language %(language)s: choose from %(choices)s.")
+            % {"language": language, "choices": ", ".join(language_codes())}
+        )
+    return language
 
 
 def _check_formats(formats) -> set[str]:

@@ -12,19 +12,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.utils.functional import lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import (
+    Case,
     CaseStatus,
     ChargeBasis,
+    DetentionEvent,
     EventKind,
     EvidenceLevel,
     FacilityType,
     LocationKind,
 )
 from casetracker.choices import Language, Script
-from people.models import Ethnicity, Gender, NameKind, OrganisationKind
-from sources.models import Reliability, SourceKind
+from people.models import Ethnicity, Gender, NameKind, OrganisationKind, Person, PersonName
+from sources.models import Reliability, Source, SourceKind
 
 SEPARATOR = "|"
 ESCAPE = "\\"
@@ -540,6 +543,65 @@ REVIEW_STATE = Column(
 )
 
 
+# --- Headings: the XLSX header row -----------------------------------------------------------
+
+# Columns that are one field of a record are headed with its name, as the admin shows it (and
+# translated with it); the others with the start of their meaning.
+_FIELDS = {
+    "reference": (Case, "reference"),
+    "uid": (Case, "uid"),
+    "status": (Case, "status"),
+    "evidence_level": (Case, "evidence_level"),
+    "verified_at": (Case, "verified_at"),
+    "updated_at": (Case, "updated_at"),
+    "public_summary": (Case, "public_summary"),
+    "person_name": (Person, "display_name"),
+    "person_gender": (Person, "gender"),
+    "person_birth_date": (Person, "birth_date"),
+    "person_ethnicity": (Person, "ethnicity"),
+    "person_occupation": (Person, "occupation"),
+    "review_state": (Case, "review_state"),
+}
+HEADING_FIELDS = {
+    "cases": _FIELDS,
+    "events": {
+        "kind": (DetentionEvent, "kind"),
+        "date": (DetentionEvent, "date"),
+        "charge_basis": (DetentionEvent, "charge_basis"),
+        "sentence": (DetentionEvent, "sentence"),
+        "description": (DetentionEvent, "description"),
+    },
+    "names": {
+        "name": (PersonName, "name"),
+        "script": (PersonName, "script"),
+        "language": (PersonName, "language"),
+        "kind": (PersonName, "kind"),
+        "preferred": (PersonName, "is_preferred"),
+    },
+    "sources": {
+        "title": (Source, "title"),
+        "kind": (Source, "kind"),
+        "author": (Source, "author"),
+        "archive_url": (Source, "archive_url"),
+        "published": (Source, "published"),
+        "language": (Source, "language"),
+        "reliability": (Source, "reliability"),
+    },
+}
+_CLAUSE_END = re.compile(r" \(|（|\. |。")
+
+
+def heading(table: str, column: Column) -> str:
+    """A column's heading in the spreadsheet, in the active language: the field's name, or
+    the meaning up to its first aside or full stop ("Place of origin: name in Kazakh")."""
+    field_of = HEADING_FIELDS.get(table, {}).get(column.name)
+    if field_of is not None:
+        model, name = field_of
+        return capfirst(str(model._meta.get_field(name).verbose_name))
+    meaning = str(column.meaning)
+    return _CLAUSE_END.split(meaning, maxsplit=1)[0].rstrip(".。")
+
+
 @dataclass(frozen=True)
 class Table:
     name: str  # file name without .csv
@@ -554,6 +616,10 @@ class Table:
 
     def header(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    def headings(self) -> list[str]:
+        """The XLSX header row: each column's heading in the active language."""
+        return [heading(self.name, column) for column in self.columns]
 
     def rows(self, case: dict) -> Iterable[list[str]]:
         for item in self.items(case):

@@ -39,9 +39,13 @@ def csv_records(data: bytes) -> list[dict[str, str]]:
     return [dict(zip(header, row, strict=True)) for row in rows]
 
 
-def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
+def xlsx_sheets(data: bytes, headings: bool = False) -> dict[str, list[list[str]]]:
     """Each sheet's rows as text. Empty cells are not stored (they read back as None, and a
-    row ends at its last filled cell): they are "" here, up to the header's width."""
+    row ends at its last filled cell): they are "" here, up to the header's width.
+
+    A table's header row holds headings for people, in the bundle's language; unless
+    ``headings``, it is given back as the column codes, read from the Data dictionary sheet
+    (which must give exactly those headings, in that order)."""
     workbook = load_workbook(io.BytesIO(data), read_only=True)
     sheets = {}
     try:
@@ -53,6 +57,16 @@ def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
             sheets[sheet.title] = [row + [""] * (width - len(row)) for row in rows]
     finally:
         workbook.close()
+    if headings or "Data dictionary" not in sheets:
+        return sheets
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for file, code, heading, *_ in sheets["Data dictionary"][1:]:
+        columns.setdefault(file.removesuffix(".csv"), []).append((code, heading))
+    for title, rows in sheets.items():
+        table = title.split(" (")[0].lower()
+        if table in columns and rows:
+            assert rows[0] == [heading for _, heading in columns[table]], title
+            rows[0] = [code for code, _ in columns[table]]
     return sheets
 
 

@@ -56,6 +56,13 @@ class Command(BaseCommand):
             dest="username",
             help="The staff member making the export (required with --include-unpublished).",
         )
+        parser.add_argument(
+            "--language",
+            default="en",
+            help="Language of the data dictionary and of cases.xlsx's column headings: "
+            + ", ".join(services.language_codes())
+            + " (default: en). CSV and JSON keep their English column codes.",
+        )
         parser.add_argument("--chunk-size", type=int, default=services.CHUNK_SIZE)
 
     def handle(self, *args, **options):
@@ -88,6 +95,7 @@ class Command(BaseCommand):
                 base_url=options["base_url"],
                 chunk_size=options["chunk_size"],
                 progress=progress,
+                language=options["language"],
             )
         except services.FilterError as error:
             lines = [f"  {name}: {' '.join(msgs)}" for name, msgs in error.errors.items()]
