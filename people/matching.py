@@ -85,6 +85,11 @@ class PersonMatch:
     # "score"}], "facts": [{"fact", "verdict", "query", "match"}]}.
     details: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
+    @property
+    def shown_reasons(self) -> list[str]:
+        """The reasons in the reader's language (translated_reasons)."""
+        return translated_reasons(self.reasons)
+
 
 @dataclass
 class Profile:
