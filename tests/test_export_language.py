@@ -24,6 +24,7 @@ fresh_throttle_counters = partner_api.fresh_throttle_counters
 
 EXPORT_PAGE = "/admin/cases/case/export/"
 EXPORT_URL = API + "exports/cases.zip"
+UNKNOWN = "Unknown language fr: choose from en, kk, ru, zh-hans"
 
 
 @pytest.fixture
@@ -90,7 +91,8 @@ def test_the_same_export_in_two_languages_differs_only_in_words_for_people(
 
 
 def test_the_command_refuses_an_unknown_language(tmp_path, published_case):
-    with pytest.raises(CommandError, match="Unknown language fr: choose from en, kk, ru, zh-hans"):
+    # A command speaks the site's language (English), as manage.py starts in it.
+    with translation.override("en"), pytest.raises(CommandError, match=UNKNOWN):
         export(tmp_path, "bundle", "--language", "fr")
     assert not (tmp_path / "bundle").exists()
 
@@ -143,3 +145,20 @@ def test_a_partner_asking_for_an_unknown_language_is_told_which_exist(client, ke
     assert response.status_code == 400
     [message] = response.json()["language"]
     assert "en, kk, ru, zh-hans" in message
+
+
+# --- the partner API's messages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "zh-hans"])
+def test_api_error_messages_follow_accept_language_and_field_names_do_not(client, key, language):
+    response = client.get(
+        API + "cases/", {"colour": "red"}, HTTP_ACCEPT_LANGUAGE=language, **token_header(key)
+    )
+    assert response.status_code == 400
+    [message] = response.json()["colour"]  # the parameter's name stays as sent
+    with translation.override(language):
+        expected = translation.gettext("Unknown parameter. Accepted: %(names)s.")
+    assert expected != "Unknown parameter. Accepted: %(names)s."  # the catalogue has it
+    assert message.startswith(expected.split("%(names)s")[0])
+    assert "cursor" in message  # parameter names are never translated
