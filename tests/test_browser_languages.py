@@ -1,9 +1,10 @@
 """The four interface languages in a real browser (tests/browser.py): data entry staff choose a
 language with the switcher on the login page, sign in through the form and walk their main
-pages (home, a filtered case list, a case, a refused step, the import upload), each in that
-language (``<html lang>``), with no English left in what they read (tests/translated_pages.py),
-no Content-Security-Policy violation and no console error. The choice stays with the account:
-it survives signing out and a browser without cookies. English is the control.
+pages (home, a filtered case list, a case, a refused step, the import upload and its preview
+of a list with errors), each in that language (``<html lang>``), with no English left in what
+they read (tests/translated_pages.py), no Content-Security-Policy violation and no console
+error. The choice stays with the account: it survives signing out and a browser without
+cookies. English is the control.
 
 tests/test_languages.py checks the same behaviour from the server's side; here it is the
 browser's own cookie, redirects and forms that carry it. Screenshots of every step:
@@ -14,8 +15,9 @@ from django.urls import reverse
 
 from casetracker.roles import DATA_ENTRY
 from tests.browser import PASSWORD, with_password
-from tests.factories import make_case, person_named, staff_in
-from tests.translated_pages import data_words, english_left
+from tests.factories import make_case, make_organisation, person_named, staff_in
+from tests.import_files import KANAT_ROWS, rows_to_csv
+from tests.translated_pages import WORD, data_words, english_left
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("vocabularies_kept")]
 
@@ -136,8 +138,34 @@ def case(staff):
     return make_case(person_named(*NAMES), created_by=staff, updated_by=staff)
 
 
+# The codes the gender column accepts, named in the error.
+PREVIEW_VALUES = {"male", "female", "other", "unknown"}
+
+
+@pytest.fixture
+def group():
+    return make_organisation("Atajurt Kazakh Human Rights")
+
+
+BAD_ROWS = [dict(KANAT_ROWS[0], event_date="sometime in spring", person_gender="unknown-x")]
+
+
+def words_of(rows):
+    """The words of a file's values: the preview quotes them as they are (place names…)."""
+    return {word for row in rows for value in row.values() for word in WORD.findall(str(value))}
+
+
+@pytest.fixture
+def bad_list(tmp_path):
+    path = tmp_path / "list.csv"
+    path.write_bytes(rows_to_csv(BAD_ROWS))
+    return path
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_data_entry_works_in_the_language_chosen_on_the_login_page(browser, staff, case, language):
+def test_data_entry_works_in_the_language_chosen_on_the_login_page(
+    browser, staff, case, group, bad_list, language
+):
     # The login page, in the browser's own language (headless Chromium asks for English);
     # the switcher turns it into the chosen one, with nothing left in English.
     browser.visit(reverse("admin:login") + "?next=/admin/", "login page")
@@ -168,6 +196,16 @@ def test_data_entry_works_in_the_language_chosen_on_the_login_page(browser, staf
         assert "This needs the Verifier role." in browser.text()
 
     walk.visit(reverse("admin:imports_importbatch_upload"), "import upload")
+
+    # A list with a bad date and a bad gender: the preview says which row, column and why, in
+    # the same language (the file's own values and the accepted codes stay as they are).
+    from selenium.webdriver.support.select import Select
+
+    by_css(browser, "input[type=file][name=file]").send_keys(str(bad_list))
+    Select(by_css(browser, "select[name=group]")).select_by_value(str(group.pk))
+    press(browser, "form[enctype='multipart/form-data'] [type=submit]", "import preview")
+    assert "sometime in spring" in browser.text()
+    walk.check("import preview", allowed=walk.allowed | PREVIEW_VALUES | words_of(BAD_ROWS))
 
     browser.assert_clean()
     walk.assert_no_english_left()
