@@ -82,7 +82,7 @@ from imports.template import (
     SEPARATOR,
     is_example_id,
 )
-from people.models import Organisation, Person, PersonName
+from people.models import Organisation, Person, PersonName, script_of, shown_names
 from sources.models import Citation, Source
 
 PERMISSION = "imports.add_importbatch"
@@ -1595,8 +1595,16 @@ def _apply(plan: Plan, batch: ImportBatch, user, progress) -> None:
     people = list(plan.people.values())
     new_people = [p for p in people if p.existing is None]
     for person in new_people:
+        # The names' copies on the person are written with it, not updated after its names.
+        display_name, by_script = shown_names(
+            (script_of(text, script), text) for text, script, *_ in person.names
+        )
         person.person = Person(
-            created_by=user, updated_by=user, display_name=person.names[0][0], **person.values
+            created_by=user,
+            updated_by=user,
+            display_name=display_name,
+            names_by_script=by_script,
+            **person.values,
         )
     _bulk_create(Person, [p.person for p in new_people], progress)
     for person in people:

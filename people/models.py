@@ -200,6 +200,15 @@ KIND_OF_SCRIPT = {
 }
 
 
+def script_of(name: str, script: str = "") -> str:
+    """``script`` if given, else the one ``name`` is written in (Chinese characters are taken
+    as simplified): what PersonName.save() stores."""
+    if script:
+        return script
+    detected = detect_script(name)
+    return Script.HAN_SIMPLIFIED if detected == "Hani" else (detected or "")
+
+
 def shown_names(rows) -> tuple[str, dict[str, str]]:
     """(display name, {script: name}) from a person's (script, name) rows, preferred first,
     then in the order entered."""
@@ -404,9 +413,7 @@ class PersonName(DomainModel):
         language and kind. Raises ValidationError if the language is empty and the script
         does not tell it: every path that writes a name (save, bulk_create) refuses it."""
         self.search_name = fold(self.name)
-        if not self.script:
-            detected = detect_script(self.name)
-            self.script = Script.HAN_SIMPLIFIED if detected == "Hani" else (detected or "")
+        self.script = script_of(self.name, self.script)
         self.derive_language_and_kind()
 
     def save(self, *args, **kwargs):

@@ -4,6 +4,7 @@ import pytest
 from django.core import serializers
 from django.db import connection, transaction
 from django.test import override_settings
+from django.utils import translation
 from pytest_django.live_server_helper import LiveServer
 
 from api.models import Partner
@@ -13,6 +14,16 @@ from casetracker import roles
 from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
 from tests.browser import Browser, artifacts_for, require_browser, start_chromium, stop_chromium
 from tests.factories import make_user, staff_in
+
+
+@pytest.fixture(autouse=True)
+def site_language():
+    """Every test starts in the site's language (English). A request in another language
+    leaves it active in the thread, as a server's next request never sees (LocaleMiddleware
+    activates each request's own), but a test's next command or service call would."""
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture

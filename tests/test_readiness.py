@@ -47,10 +47,10 @@ def test_the_panel_names_an_uncited_event_and_disables_submit(client, data_entry
     make_event(case, kind="released", date="2025-01")
     response = change_page(client, data_entry, case)
     panel = response.context["readiness"]
-    assert any("Released 2025-01" in text for text in texts(panel.checks, ERROR))
+    assert any("Released January 2025" in text for text in texts(panel.checks, ERROR))
     [submit] = panel.steps
     assert not submit.allowed
-    assert "Without a citation: Released 2025-01" in " ".join(submit.problems)
+    assert "Without a citation: Released January 2025" in " ".join(submit.problems)
     content = response.content.decode()
     assert workflow_url(case, "submit") not in content  # no button that would fail
     assert "Submit for review is not possible yet" in content

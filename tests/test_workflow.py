@@ -240,7 +240,7 @@ def test_an_inactive_verifier_cannot_verify(data_entry, verifier):
 def test_an_uncited_event_blocks_submission_and_is_named(data_entry):
     case = cited_case(data_entry)
     make_event(case, kind="released", date="2025-01")
-    with pytest.raises(TransitionRefused, match="Without a citation: Released 2025-01"):
+    with pytest.raises(TransitionRefused, match="Without a citation: Released January 2025"):
         services.submit_for_review(case, data_entry)
     assert fresh(case).review_state == ReviewState.DRAFT
 
@@ -254,7 +254,7 @@ def test_a_case_citing_nothing_cannot_be_submitted(data_entry):
 def test_an_event_added_in_review_without_a_citation_blocks_verification(data_entry, verifier):
     case = in_review(data_entry)
     make_event(case, kind="released", date="2025-01")
-    with pytest.raises(TransitionRefused, match="Without a citation: Released 2025-01"):
+    with pytest.raises(TransitionRefused, match="Without a citation: Released January 2025"):
         services.verify(case, verifier)
     assert fresh(case).review_state == ReviewState.IN_REVIEW
 
