@@ -50,9 +50,19 @@ def html_lang(browser) -> str:
 
 def press(browser, selector, step, until=lambda driver: True):
     """Press a button that posts a form; check the page the browser ends on."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.expected_conditions import staleness_of
 
-    left = staleness_of(by_css(browser, "html"))
+    stale = staleness_of(by_css(browser, "html"))
+
+    def left(driver):
+        try:
+            return stale(driver)
+        except WebDriverException:
+            # Chromium may answer "node does not belong to the document" while the old page is
+            # torn down: it has been left.
+            return True
+
     by_css(browser, selector).click()
     browser.wait_until(lambda driver: left(driver) and until(driver))
     return browser.checked(step, expected_status=200)
