@@ -382,8 +382,9 @@ PUBLISHABLE_CONSENT = (Consent.GRANTED, Consent.PUBLIC_RECORD)
 class CaseQuerySet(DomainQuerySet):
     def published(self):
         """The single definition of what partners may ever see. Every partner-visible output
-        (API, exports) starts from here."""
-        return self.filter(
+        (API, exports) starts from here. Synthetic cases (the synthetic app) are never in it,
+        but in a database made for measuring (PUBLISH_SYNTHETIC_DATA)."""
+        published = self.filter(
             review_state=ReviewState.VERIFIED,
             is_published=True,
             archived_at__isnull=True,
@@ -391,6 +392,7 @@ class CaseQuerySet(DomainQuerySet):
             person__consent__in=PUBLISHABLE_CONSENT,
             evidence_level__gte=settings.MIN_PUBLISH_EVIDENCE_LEVEL,
         )
+        return published if settings.PUBLISH_SYNTHETIC_DATA else published.filter(synthetic=False)
 
     def visible_to(self, user):
         """Cases a staff member may see: sensitive ones only if assigned, or entitled to all."""
@@ -553,6 +555,12 @@ class Case(StaffStampedModel):
         _("public summary"),
         blank=True,
         help_text=_("Public. A few sentences partners may read once the case is published."),
+    )
+    synthetic = models.BooleanField(
+        _("synthetic"),
+        default=False,
+        editable=False,
+        help_text=_("Made up by generate_synthetic for trials and benchmarks: never published."),
     )
     internal_notes = EncryptedTextField(
         _("internal notes"),

@@ -149,7 +149,8 @@ CHAINED_AS_PLAINTEXT = {
 ADDED_AFTER_CHAINING: dict[str, dict[str, object]] = {
     "cases.historicallocation": {"name_ru": ""},  # cases 0008
     "people.historicalorganisation": {"name_ru": ""},  # people 0009
-    "people.historicalperson": {"names_by_script": {}},  # people 0010
+    "people.historicalperson": {"names_by_script": {}, "synthetic": False},  # people 0010, 0011
+    "cases.historicalcase": {"synthetic": False},  # cases 0013
 }
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "exports",
     "imports",
     "languages",
+    "synthetic",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,10 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # history is a record, not an undo button
 # The lowest evidence level (1 reported · 2 testimony · 3 corroborated · 4 documented) a
 # verified case needs before it may be published to partners.
 MIN_PUBLISH_EVIDENCE_LEVEL = env_int("MIN_PUBLISH_EVIDENCE_LEVEL", 2)
+# Synthetic records (`manage.py generate_synthetic`, for benchmarks and trials) never reach
+# partners: Case.objects.published() leaves them out unless this is on. Only a database made
+# for measuring turns it on (the benchmarks do); a real one never should.
+PUBLISH_SYNTHETIC_DATA = env_bool("PUBLISH_SYNTHETIC_DATA", False)
 
 # --- Partner API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -116,6 +116,12 @@ class Person(StaffStampedModel):
         blank=True,
         help_text=_("Public. What partners may read about this person once a case is published."),
     )
+    synthetic = models.BooleanField(
+        _("synthetic"),
+        default=False,
+        editable=False,
+        help_text=_("Made up by generate_synthetic for trials and benchmarks: never published."),
+    )
     internal_notes = EncryptedTextField(
         _("internal notes"),
         blank=True,

@@ -1,13 +1,16 @@
 """Uncertain dates in EDTF: parsing into bounds, rejection, and keeping derived bounds in step."""
 
 import datetime
+import random
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
+from edtf import parse_edtf
 
 from cases.models import DetentionEvent
+from casetracker import edtf as module
 from casetracker.edtf import EDTF_FORM_HELP, EXAMPLES, EDTFBounds, edtf_bounds, edtf_window
 from people.models import Person
 from tests.factories import make_case, make_event, make_person
@@ -345,3 +348,32 @@ def test_the_migration_fills_the_window_of_events_already_stored(db):
     migration.fill_windows(state.apps, None)
     event.refresh_from_db()
     assert str(event.date_window_earliest) == "2024-04-04"
+
+
+def test_plain_dates_are_bounded_as_the_edtf_grammar_bounds_them():
+    """edtf_bounds() computes years, months, days, whole-date qualifiers and intervals between
+    them without the grammar: the bounds must be the grammar's, for every such form."""
+    rng = random.Random(7)
+    values = ["2020-02", "2019-02", "1900-02", "2000-02-29", "0001", "9999-12-31"]
+    for _ in range(1500):
+        day = datetime.date(1800, 1, 1) + datetime.timedelta(days=rng.randrange(90_000))
+        value = day.strftime(rng.choice(["%Y", "%Y-%m", "%Y-%m-%d"])) + rng.choice("~?% ")
+        if rng.random() < 0.3:
+            other = day + datetime.timedelta(days=rng.randrange(-50, 3000))
+            value = value.strip() + "/" + other.strftime(rng.choice(["%Y", "%Y-%m", "%Y-%m-%d"]))
+        values.append(value.strip())
+    compared = 0
+    for value in values:
+        fast = module._calendar_bounds(value)
+        if fast is None:
+            continue
+        parsed = parse_edtf(value)
+        grammar = (module._bound(parsed, "lower"), module._bound(parsed, "upper"))
+        assert (fast.earliest, fast.latest) == grammar, value
+        compared += 1
+    assert compared > 1400
+
+
+@pytest.mark.parametrize("value", ["2019-02-30", "2019-13", "2019-21", "0000", "2020/2019", "201X"])
+def test_other_forms_are_left_to_the_grammar(value):
+    assert module._calendar_bounds(value) is None
