@@ -9,7 +9,8 @@ PORT ?= 8000
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
 .PHONY: install run demo test test-sqlite test-postgres lint format check ci clean messages \
-	bench bench-api bench-names bench-audit bench-export bench-import
+	bench bench-population bench-api-list bench-search bench-admin bench-all \
+	bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed
 
@@ -57,11 +58,33 @@ messages: install
 	DEBUG=true $(PY) manage.py makemessages $(MESSAGE_LANGUAGES) $(MESSAGE_IGNORE) --add-location=file --no-obsolete
 	DEBUG=true $(PY) manage.py compilemessages $(MESSAGE_LANGUAGES) --ignore=.venv
 
-# Benchmarks on throwaway databases (SQLite, or PostgreSQL with DATABASE_URL: each script creates
-# and drops a database of its own). Figures go to benchmarks/results/ (README "Benchmarks").
-# The export and import runs at 100k take the better part of an hour; run one alone with e.g.
+# Benchmarks (README "Performance"). `make bench` measures the partner API, name search and
+# the admin on a synthetic population of BENCH_PERSONS people (default 200,000; 2,000,000 for the
+# full run) on PostgreSQL, made once by generate_synthetic and kept for the next run
+# (benchmarks/population.py; BENCH_FRESH=true makes it again). Figures go to benchmarks/results/.
+BENCH_PERSONS ?= 200000
+BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
+BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PERSONS=$(BENCH_PERSONS)
+bench: bench-population bench-api-list bench-search bench-admin bench-names
+
+bench-population: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_population.py
+
+bench-api-list: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_api_list.py
+
+bench-search: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_search.py
+
+bench-admin: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_admin.py
+
+# The earlier benchmarks, on throwaway databases of their own (SQLite, or PostgreSQL with
+# DATABASE_URL): the partner API on made-up cases, name matching precision and recall, the
+# audit chain, exports beside COPY TO, imports beside COPY FROM. The export and import runs at
+# 100k take the better part of an hour; run one alone with e.g.
 # `make bench-api BENCH_ARGS="--cases 5000"` or `make bench-import BENCH_ARGS="--rows 10000"`.
-bench: bench-api bench-names bench-audit bench-export bench-import
+bench-all: bench bench-api bench-audit bench-export bench-import
 
 bench-api: install
 	$(PY) benchmarks/api_bench.py $(BENCH_ARGS)

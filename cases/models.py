@@ -392,7 +392,12 @@ class CaseQuerySet(DomainQuerySet):
             person__consent__in=PUBLISHABLE_CONSENT,
             evidence_level__gte=settings.MIN_PUBLISH_EVIDENCE_LEVEL,
         )
-        return published if settings.PUBLISH_SYNTHETIC_DATA else published.filter(synthetic=False)
+        return published.without_synthetic()
+
+    def without_synthetic(self):
+        """Synthetic cases (the synthetic app) leave every output, partners' and staff
+        exports', but in a database made for measuring (PUBLISH_SYNTHETIC_DATA)."""
+        return self if settings.PUBLISH_SYNTHETIC_DATA else self.filter(synthetic=False)
 
     def visible_to(self, user):
         """Cases a staff member may see: sensitive ones only if assigned, or entitled to all."""

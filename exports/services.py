@@ -106,7 +106,7 @@ def export_queryset(*, include_unpublished: bool = False, user=None):
             % {"user": user or gettext("Nobody"), "permission": UNPUBLISHED_PERMISSION}
         )
     # The same prefetches as the API's, on every case this user may see (need to know).
-    return public.case_queryset(Case.objects.visible_to(user))
+    return public.case_queryset(Case.objects.visible_to(user).without_synthetic())
 
 
 def not_published_reasons(cases) -> dict[str, int]:

@@ -17,6 +17,7 @@ from casetracker.integrity import AuditLink, chained_models, verify_chain
 from people.models import Person, PersonName, PersonNameKey, name_match_keys, refresh_display_names
 from sources.models import Citation
 from synthetic.generator import latest_status
+from tests.exports import csv_records, export, files_of
 from tests.factories import make_case
 from tests.partner_api import (  # noqa: F401 (fixtures)
     api_views_run_outside_a_transaction,
@@ -105,6 +106,14 @@ def test_synthetic_cases_never_reach_partners(client, key):
     assert not Case.objects.published().exists()
     assert not PublicationRecord.objects.exists()
     assert get_json(client, "cases/", key)["results"] == []
+
+
+def test_staff_exports_leave_synthetic_cases_out(tmp_path, verifier):
+    generate(persons=30)
+    real = make_case(reference="CT-2024-90001")
+    bundle = export(tmp_path, "staff", "--include-unpublished", "--as", verifier.username)
+    cases = csv_records(files_of(bundle)["cases.csv"])
+    assert [row["reference"] for row in cases] == [real.reference]
 
 
 def test_a_benchmark_database_publishes_them_with_their_publication_records():
