@@ -18,6 +18,7 @@ A benchmark script::
 Imported as `population`: the scripts run as `python benchmarks/X.py`.
 """
 
+import hashlib
 import json
 import os
 import platform
@@ -108,6 +109,16 @@ def _exists(server: str, name: str) -> bool:
     return found is not None
 
 
+def generator_version() -> str:
+    """A digest of the generator's code and names: a population made by other code is made
+    again, so that figures are always of what generate_synthetic makes now."""
+    digest = hashlib.sha256()
+    folder = BASE_DIR / "synthetic"
+    for path in sorted([*folder.rglob("*.py"), *folder.rglob("*.csv")]):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _make(bench: Bench, server: str) -> dict:
     """A new database with the population: migrate, then generate_synthetic (timed)."""
     from psycopg import sql
@@ -158,6 +169,7 @@ def _make(bench: Bench, server: str) -> dict:
         "made": datetime.now(UTC).isoformat(timespec="seconds"),
         "persons": bench.persons,
         "seed": bench.seed,
+        "generator": generator_version(),
         "generate_seconds": round(seconds, 1),
         "people_per_second": round(bench.persons / seconds),
         "generator_output": done.stdout.strip(),
@@ -180,10 +192,11 @@ def environment(**extra):
     var_dir = BASE_DIR / "var" / "bench" / database
     bench = Bench(persons, seed, database, url, var_dir, {})
     ready = var_dir / "dataset.json"
-    if fresh or not ready.exists() or not _exists(server, database):
+    made = json.loads(ready.read_text()) if ready.exists() else {}
+    if fresh or made.get("generator") != generator_version() or not _exists(server, database):
         bench.dataset = _make(bench, server)
     else:
-        bench.dataset = json.loads(ready.read_text())
+        bench.dataset = made
     env = django_env(bench, **extra)
     if not (bench.var_dir / "static" / "staticfiles.json").exists():  # pages need the manifest
         manage = [sys.executable, str(BASE_DIR / "manage.py")]

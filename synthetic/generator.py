@@ -85,13 +85,13 @@ SURNAME_STYLES = {  # the father's name alone, Russian-style -ov/-ova, or a patr
 FIRST_SCRIPT = [("Latn", 45), ("Cyrl", 35), ("Hans", 12), ("Arab", 8)]
 SPELLINGS = [(1, 30), (2, 40), (3, 20), (4, 10)]
 CONSENTS = [
-    (Consent.GRANTED, 62),
-    (Consent.PUBLIC_RECORD, 10),
-    (Consent.UNKNOWN, 18),
-    (Consent.REFUSED, 7),
-    (Consent.WITHDRAWN, 3),
+    (Consent.GRANTED, 74),
+    (Consent.PUBLIC_RECORD, 11),
+    (Consent.UNKNOWN, 10),
+    (Consent.REFUSED, 3),
+    (Consent.WITHDRAWN, 2),
 ]
-WORKFLOW = [("draft", 22), ("in_review", 14), ("verified", 12), ("published", 51), ("archived", 1)]
+WORKFLOW = [("draft", 18), ("in_review", 11), ("verified", 8), ("published", 62), ("archived", 1)]
 OUTCOMES = [
     ("detained", 24),
     ("sentenced", 32),
@@ -320,19 +320,30 @@ def _day(rng: random.Random, start: date, days: int) -> date:
 
 AFTER_DETENTION = {
     # outcome → the kinds that follow the detention, in order (each kept with its chance)
-    "detained": [(EventKind.TRANSFERRED, 0.3), (EventKind.FAMILY_NOTIFIED, 0.2)],
-    "sentenced": [
-        (EventKind.ARRESTED, 0.5),
-        (EventKind.CHARGED, 0.5),
-        (EventKind.TRIED, 0.6),
-        (EventKind.SENTENCED, 1.0),
-        (EventKind.TRANSFERRED, 0.3),
+    "detained": [
+        (EventKind.ARRESTED, 0.4),
+        (EventKind.TRANSFERRED, 0.4),
+        (EventKind.FAMILY_NOTIFIED, 0.4),
     ],
-    "released": [(EventKind.TRANSFERRED, 0.2), (EventKind.RELEASED, 1.0)],
-    "released_under_restrictions": [(EventKind.RELEASED_UNDER_RESTRICTIONS, 1.0)],
-    "disappeared": [(EventKind.SIGHTED, 0.3), (EventKind.DISAPPEARED, 1.0)],
-    "died": [(EventKind.SENTENCED, 0.3), (EventKind.DIED, 1.0)],
-    "unknown": [],
+    "sentenced": [
+        (EventKind.ARRESTED, 0.6),
+        (EventKind.CHARGED, 0.6),
+        (EventKind.TRIED, 0.7),
+        (EventKind.SENTENCED, 1.0),
+        (EventKind.TRANSFERRED, 0.4),
+    ],
+    "released": [
+        (EventKind.TRANSFERRED, 0.3),
+        (EventKind.FAMILY_NOTIFIED, 0.3),
+        (EventKind.RELEASED, 1.0),
+    ],
+    "released_under_restrictions": [
+        (EventKind.TRANSFERRED, 0.3),
+        (EventKind.RELEASED_UNDER_RESTRICTIONS, 1.0),
+    ],
+    "disappeared": [(EventKind.SIGHTED, 0.4), (EventKind.DISAPPEARED, 1.0)],
+    "died": [(EventKind.SENTENCED, 0.4), (EventKind.TRANSFERRED, 0.3), (EventKind.DIED, 1.0)],
+    "unknown": [(EventKind.SIGHTED, 0.3)],
 }
 
 
@@ -558,7 +569,7 @@ class Generator:
             events.append(event)
 
         cited: list[tuple[int, str, str]] = []  # (source key, kind, independence)
-        for _ in range(_pick(rng, [(1, 35), (2, 35), (3, 20), (4, 10)])):
+        for _ in range(_pick(rng, [(1, 25), (2, 40), (3, 22), (4, 13)])):
             if rng.random() < 0.4:
                 cited.append(self._testimony(writer, rng, soon(), entry))
             else:
