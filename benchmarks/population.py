@@ -127,7 +127,7 @@ def _make(bench: Bench, server: str) -> dict:
     print(f"Making {bench.database}: {bench.persons:,} synthetic people (seed {bench.seed})…")
     with throwaway._postgres_connect(server) as admin:
         name = sql.Identifier(bench.database)
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name))
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
     (bench.var_dir / "dataset.json").unlink(missing_ok=True)
     env = django_env(bench)
