@@ -29,12 +29,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from django.conf import settings
 from django.utils import translation
 
 from cases.models import (
     EVENT_STATUS,
-    PUBLISHABLE_CONSENT,
     Case,
     CaseReferenceCounter,
     CaseStatus,
@@ -406,10 +404,12 @@ class Generator:
                 action: str(TransitionAction(action).label) for action in TransitionAction
             }
         self.now = None
+        self.cases: list[int] = []  # the keys of the batch's cases
 
     def batch(self, writer: BulkWriter, start: int, count: int) -> None:
         """Queue people ``start`` … ``start + count - 1`` in ``writer`` (not flushed)."""
         self.now = writer.now
+        self.cases = []
         drawn = [self._draw(index) for index in range(start, start + count)]
         years: dict[int, int] = {}
         for person in drawn:
@@ -420,6 +420,17 @@ class Generator:
         }
         for person in drawn:
             self._write(writer, person, next(references[person["created"].year]))
+
+    def record_publication(self) -> None:
+        """After the batch is written: a publication record for each of its cases that
+        Case.objects.published() holds (the one definition of it), since the time it was
+        published, as cases.publication keeps them."""
+        for start in range(0, len(self.cases), 2000):  # SQLite's limit on parameters
+            published = Case.objects.published().filter(pk__in=self.cases[start : start + 2000])
+            PublicationRecord.objects.bulk_create(
+                PublicationRecord(case_id=pk, published_at=at)
+                for pk, at in published.values_list("pk", "published_at")
+            )
 
     def original(self, index: int) -> int:
         """The number of the person whose record ``index`` is a second record of (``index``
@@ -732,11 +743,7 @@ class Generator:
         writer.add(Case, state)
         if incidents:
             writer.m2m(Case, "incidents", state, incidents, history_rows=history)
-        if _published(state, person):
-            writer.add(
-                PublicationRecord,
-                {"case_id": case_id, "published_at": state["published_at"], "withdrawn_at": None},
-            )
+        self.cases.append(case_id)
 
 
 def _workflow_state(state: dict) -> str:
@@ -746,16 +753,3 @@ def _workflow_state(state: dict) -> str:
     if state["is_published"] and state["review_state"] == ReviewState.VERIFIED:
         return "published"
     return state["review_state"]
-
-
-def _published(case: dict, person: dict) -> bool:
-    """Case.objects.published() of a row in memory."""
-    return (
-        case["review_state"] == ReviewState.VERIFIED
-        and case["is_published"]
-        and case["archived_at"] is None
-        and not case["sensitive"]
-        and person["consent"] in PUBLISHABLE_CONSENT
-        and (case["evidence_level"] or 0) >= settings.MIN_PUBLISH_EVIDENCE_LEVEL
-        and settings.PUBLISH_SYNTHETIC_DATA
-    )

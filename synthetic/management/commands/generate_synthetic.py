@@ -138,7 +138,9 @@ def _write_batch(batch: tuple[int, int]) -> tuple[int, int, list]:
     first, count = batch
     generator.planted = []
     generator.batch(writer, first, count)
-    return count, writer.flush(), generator.planted
+    rows = writer.flush()
+    generator.record_publication()
+    return count, rows, generator.planted
 
 
 def _run(batches, seed, shared, duplicates, workers):
