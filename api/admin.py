@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import APIKey
 
 from api.models import DEFAULT_TOKEN_DAYS, ApiRequest, Partner, PartnerToken
-from casetracker.admin import DomainAdmin, ReadOnlyAdmin
+from casetracker.admin import DomainAdmin, ReadOnlyAdmin, count_of
 
 # The library's own key model is not used: partner tokens are PartnerToken.
 if admin.site.is_registered(APIKey):
@@ -69,11 +69,9 @@ class PartnerAdmin(DomainAdmin):
         return obj.token_total
 
     def get_queryset(self, request):
-        from django.db.models import Count, Q
-
+        live = PartnerToken.objects.filter(revoked=False)
         return self.with_counts(
-            super().get_queryset(request),
-            token_total=Count("tokens", filter=Q(tokens__revoked=False), distinct=True),
+            super().get_queryset(request), token_total=count_of(live, "partner")
         )
 
     @admin.display(description=_("new token"))

@@ -198,8 +198,11 @@ def environment(**extra):
     else:
         bench.dataset = made
     env = django_env(bench, **extra)
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    if made and bench.dataset is made:
+        # A kept population is brought up to the code's schema (new indexes, columns).
+        subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
     if not (bench.var_dir / "static" / "staticfiles.json").exists():  # pages need the manifest
-        manage = [sys.executable, str(BASE_DIR / "manage.py")]
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True)  # noqa: S603
     sys.path.insert(0, str(BASE_DIR))
     throwaway.set_environment(env)

@@ -4,7 +4,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,7 +29,7 @@ from cases.models import (
     place_labels,
 )
 from cases.readiness import ERROR, STEPS, readiness, step_checks
-from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, edtf_column
+from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, count_of, edtf_column
 from casetracker.errors import MissingPermission
 from exports.admin import CaseExportMixin
 
@@ -51,7 +51,52 @@ class PlaceFilter(admin.SimpleListFilter):
         place = Location.objects.filter(pk=self.value()).first()
         if place is None:
             return queryset.none()
-        return queryset.filter(events__location__path__startswith=place.path).distinct()
+        # EXISTS, not a join: a join repeats a case per event and needs a DISTINCT over them.
+        inside = DetentionEvent.objects.filter(
+            case=OuterRef("pk"), location__path__startswith=place.path
+        )
+        return queryset.filter(Exists(inside))
+
+
+class VocabularyFilter(admin.SimpleListFilter):
+    """Cases linked to one record of a small vocabulary (``model``): the options are the
+    vocabulary itself, not a scan of every case's links to find the ones in use; the filter
+    is an EXISTS on ``links(pk)``, so a case is listed once however often it is linked."""
+
+    model = None
+
+    def links(self, pk):
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return [(str(record.pk), str(record)) for record in self.model.objects.all()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            pk = int(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(Exists(self.links(pk)))
+
+
+class ChargeFilter(VocabularyFilter):
+    title = _("charge")
+    parameter_name = "charge"
+    model = Charge
+
+    def links(self, pk):
+        return DetentionEvent.objects.filter(case=OuterRef("pk"), charges=pk)
+
+
+class IncidentFilter(VocabularyFilter):
+    title = _("incident")
+    parameter_name = "incident"
+    model = Incident
+
+    def links(self, pk):
+        return Case.incidents.through.objects.filter(case=OuterRef("pk"), incident=pk)
 
 
 class MyCasesFilter(admin.SimpleListFilter):
@@ -239,12 +284,13 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         "sensitive",
         "status",
         "person__ethnicity",
-        ("events__charges", admin.RelatedOnlyFieldListFilter),
+        ChargeFilter,
         PlaceFilter,
-        "incidents",
+        IncidentFilter,
         ("archived_at", admin.EmptyFieldListFilter),
     )
-    search_fields = ("reference", "=uid", "person__display_name")
+    # The person's names, in every spelling and script, are searched by NameSearchMixin.
+    search_fields = ("reference", "=uid")
     autocomplete_fields = ("person", "incidents", "assigned_staff")
     inlines = (DetentionEventInline,)  # sources.admin adds the citations inline
     readonly_fields = (
@@ -300,13 +346,13 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             .visible_to(request.user)
             .select_related("person", "updated_by")
         )
-        return self.with_counts(queryset, event_total=Count("events", distinct=True))
+        return self.with_counts(queryset, event_total=count_of(DetentionEvent.objects, "case"))
 
     def get_inlines(self, request, obj):
         inlines = list(super().get_inlines(request, obj))
         return [*inlines, CaseTransitionInline] if obj else inlines
 
-    @admin.display(description=_("events"), ordering="event_total")
+    @admin.display(description=_("events"))
     def event_count(self, obj):
         return obj.event_total
 
@@ -638,10 +684,13 @@ class IncidentAdmin(DomainAdmin):
     fields = ("name", "date", "description", *DomainAdmin.readonly_fields)
 
     def get_queryset(self, request):
+        # Only the cases the user may see are counted: a total would tell of hidden ones.
+        visible = Case.objects.visible_to(request.user)
+        links = Case.incidents.through.objects.filter(case__in=visible)
         return self.with_counts(
-            super().get_queryset(request), case_total=Count("cases", distinct=True)
+            super().get_queryset(request), case_total=count_of(links, "incident")
         )
 
-    @admin.display(description=_("cases"), ordering="case_total")
+    @admin.display(description=_("cases"))
     def case_count(self, obj):
         return obj.case_total

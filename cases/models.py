@@ -595,6 +595,8 @@ class Case(StaffStampedModel):
                 name="cases_case_unpublished_idx",
             ),
             models.Index(fields=["is_published", "published_at"], name="cases_case_published_idx"),
+            # The admin's case list, newest first (Meta.ordering), a page at a time.
+            models.Index(fields=["created_at", "id"], name="cases_case_listed_idx"),
         ]
 
     def __str__(self):

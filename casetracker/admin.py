@@ -1,11 +1,20 @@
 """Admin building blocks shared by the apps' admins."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import models, transaction
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
+from django.utils.formats import number_format
+from django.utils.functional import cached_property
+from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -24,6 +33,43 @@ def edtf_column(field: str, description):
 
     column.__name__ = f"{field}_in_words"
     return column
+
+
+def count_of(rows, field: str):
+    """How many of ``rows`` (a queryset) point at the listed record through ``field``, as a
+    changelist column: a correlated subquery, which the database runs for the rows of the page
+    only. An aggregate (``Count("events")``) groups every record of the table before the
+    page is taken: 2.5 s for the case list at 200,000 cases."""
+    counted = (
+        rows.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(total=Count("*"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_LIMIT + 1 rows: a changelist or picker over two million records
+    does not count them all on every page load. Past the limit the pages end at COUNT_LIMIT
+    rows (20 pages of 50) and the page says "more than 1,000" (``capped``): staff narrow a
+    list that long by searching or filtering, not by paging. (A count stopped at 10,000 took
+    150 ms on a filtered list of 200,000 cases; at 1,000 it takes a tenth of that.)"""
+
+    COUNT_LIMIT = 1_000
+
+    @cached_property
+    def count(self):
+        rows = self.object_list
+        if not isinstance(rows, models.QuerySet):
+            return super().count
+        # pk alone: the annotations (counts of related rows) are not computed for a count.
+        return rows.order_by().values("pk")[: self.COUNT_LIMIT + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.COUNT_LIMIT
 
 
 class HiddenIsNotFound:
@@ -169,15 +215,35 @@ class DomainAdmin(ReopenGuard, HiddenIsNotFound, SimpleHistoryAdmin):
 
     form = ReopenGuardForm
     list_per_page = 50
+    # Nothing on a list page counts a whole table: the count of the filtered rows stops at
+    # CappedPaginator.COUNT_LIMIT, the unfiltered total is not shown, and no filter counts
+    # its options (facets would count every option over every record).
+    paginator = CappedPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = ("uid", "created_at", "updated_at")
     # A bare host typed into a URL field is an https address.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def with_counts(self, queryset, **counts):
-        """Annotate counts for the changelist. An aggregate's GROUP BY drops Meta.ordering,
-        and autocomplete pages through this queryset: order it explicitly again."""
-        return queryset.annotate(**counts).order_by(*self.model._meta.ordering)
+        """Annotate the changelist's counts (``count_of()`` expressions). The columns showing
+        them do not sort by them: a sort would compute the count of every record."""
+        return queryset.annotate(**counts)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
+        paginator = getattr(changelist, "paginator", None)
+        if getattr(paginator, "capped", False):
+            # Django's note counts the rows ("All 10001 selected"): say what is known.
+            context["selection_note_all"] = gettext(
+                "All matching %(name)s selected (more than %(count)s)"
+            ) % {
+                "name": changelist.opts.verbose_name_plural,
+                "count": number_format(paginator.COUNT_LIMIT, force_grouping=True),
+            }
+        return response
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         kwargs["queryset"] = visible_choices(db_field, request, kwargs.get("queryset"))
@@ -316,25 +382,49 @@ class StampedAdmin(DomainAdmin):
 
 
 class NameSearchMixin:
-    """Adds search across every spelling of a person's name, in every script.
+    """The admin search of people and their cases: every spelling of a person's name in every
+    script (people.matching.search_people(), the partner API's matching too), the record's
+    public id, and the other ``search_fields`` (every word in one of them, as Django's admin
+    searches), each answered through an index.
 
-    ``name_search_lookup`` points at PersonName.search_name from this admin's model. The term
-    is folded like the stored names, since SQLite only ignores case for ASCII letters.
+    ``name_search_lookup`` points at PersonName.search_name from this admin's model. ``=uid``
+    in ``search_fields`` finds the record whose uid the term is: Django's admin would compare
+    ``upper(uid::text)`` with every word of every search, which reads every record. The
+    records each part finds are joined as one set of keys (a UNION): an OR of the parts would
+    make the database read every record to test them all.
     """
 
     name_search_lookup = "names__search_name"
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if fold(search_term):
-            # The partner API's matching too: any script, any spelling (people.matching).
-            from people.matching import search_people  # people sits above this module
-            from people.models import Person
+        if not fold(search_term):
+            return super().get_search_results(request, queryset, search_term)
+        from people.matching import search_people  # people sits above this module
+        from people.models import Person
 
-            person = self.name_search_lookup.removesuffix("names__search_name")
-            people = search_people(search_term, Person.objects.all()).values("pk")
-            results = results | queryset.filter(**{f"{person}pk__in": people})
-        return results, may_have_duplicates
+        everyone = self.model._default_manager.order_by()
+        person = self.name_search_lookup.removesuffix("names__search_name")
+        people = search_people(search_term, Person.objects.order_by()).values("pk")
+        found = everyone.filter(**{f"{person}pk__in": people}).values("pk")
+        fields = [f for f in self.get_search_fields(request) if f != "=uid"]
+        if fields:
+            words = Q()
+            for word in smart_split(search_term):
+                if word[:1] in "\"'" and word[:1] == word[-1:]:
+                    word = unescape_string_literal(word)
+                words &= Q.create([(f"{f}__icontains", word) for f in fields], connector=Q.OR)
+            found = found.union(everyone.filter(words).values("pk"))
+        uid = _as_uuid(search_term)
+        if uid is not None and "=uid" in self.get_search_fields(request):
+            found = found.union(everyone.filter(uid=uid).values("pk"))
+        return queryset.filter(pk__in=found), False
+
+
+def _as_uuid(text: str):
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
 
 
 # The user admin lives with the record of account changes; importing it registers both.

@@ -3,7 +3,7 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -16,6 +16,7 @@ from casetracker.admin import (
     NameSearchMixin,
     StampedAdmin,
     StampedForm,
+    count_of,
     edtf_column,
 )
 from casetracker.edtf import edtf_bounds
@@ -196,7 +197,8 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     list_filter = ("ethnicity", "gender", "consent")
     birth_date_in_words = edtf_column("birth_date", gettext_lazy("date of birth"))
     list_select_related = ("place_of_origin",)
-    search_fields = ("display_name", "=uid")
+    # Every spelling of every name, in every script, is searched by NameSearchMixin.
+    search_fields = ("=uid",)
     autocomplete_fields = ("place_of_origin",)
     inlines = (PersonNameInline, AffiliationInline, RelationshipInline)
     form = PersonForm
@@ -286,9 +288,11 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
 
     def get_queryset(self, request):
         people = super().get_queryset(request).visible_to(request.user)
-        return self.with_counts(people, case_total=Count("cases", distinct=True))
+        # Only the cases the user may see are counted: a total would tell of hidden ones.
+        cases = apps.get_model("cases", "Case").objects.visible_to(request.user)
+        return self.with_counts(people, case_total=count_of(cases, "person"))
 
-    @admin.display(description=gettext_lazy("cases"), ordering="case_total")
+    @admin.display(description=gettext_lazy("cases"))
     def case_count(self, obj):
         return obj.case_total
 

@@ -147,6 +147,8 @@ class Person(StaffStampedModel):
         ordering = ["display_name", "pk"]
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        # The admin's person list and picker, by name (Meta.ordering), a page at a time.
+        indexes = [models.Index(fields=["display_name", "id"], name="people_person_listed_idx")]
         permissions = [
             ("merge_person", "Can merge duplicate records of one person"),
         ]

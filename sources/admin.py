@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -10,7 +10,13 @@ from django.utils.translation import ngettext
 
 from cases.admin import CaseAdmin, DetentionEventAdmin, DetentionEventInline
 from cases.models import Case
-from casetracker.admin import AdminInlineVisibility, DomainAdmin, StampedAdmin, edtf_column
+from casetracker.admin import (
+    AdminInlineVisibility,
+    DomainAdmin,
+    StampedAdmin,
+    count_of,
+    edtf_column,
+)
 from casetracker.audit import because
 from people.admin import PersonAdmin
 from sources.models import Citation, EvidenceFile, Source
@@ -282,13 +288,10 @@ class SourceAdmin(StampedAdmin):
         sources = super().get_queryset(request).visible_to(request.user)
         # Count only the citations the user may see: a total would tell that hidden cases
         # cite the source too.
-        counted = Count("citations", distinct=True)
-        if not request.user.has_perm("cases.view_sensitive_case"):
-            visible = Citation.objects.visible_to(request.user).values("pk")
-            counted = Count("citations", filter=Q(citations__in=visible), distinct=True)
-        return self.with_counts(sources, citation_total=counted)
+        citations = Citation.objects.visible_to(request.user)
+        return self.with_counts(sources, citation_total=count_of(citations, "source"))
 
-    @admin.display(description=_("citations"), ordering="citation_total")
+    @admin.display(description=_("citations"))
     def citation_count(self, obj):
         return obj.citation_total
 

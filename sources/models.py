@@ -236,6 +236,8 @@ FIRST_HAND_KINDS = {SourceKind.TESTIMONY, SourceKind.INTERVIEW}
 class CitationQuerySet(DomainQuerySet):
     def visible_to(self, user):
         """Citations of cases, events and people the user may see (need to know)."""
+        if user.has_perm("cases.view_sensitive_case"):
+            return self  # every case, so every event and person: no test of each citation
         cases = Case.objects.visible_to(user)
         return self.filter(
             Q(case__in=cases)

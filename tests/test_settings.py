@@ -39,7 +39,26 @@ def test_a_postgres_url_password_is_percent_decoded():
 
 
 def test_a_postgres_url_query_becomes_connection_options():
-    assert parse_database_url(POSTGRES_URL)["OPTIONS"] == {"sslmode": "require"}
+    assert parse_database_url(POSTGRES_URL)["OPTIONS"] == {
+        "sslmode": "require",
+        "options": "-c jit=off -c random_page_cost=1.1",
+    }
+
+
+def test_a_postgres_url_may_give_its_own_session_options():
+    url = "postgres://user@db.example/casetracker?options=-c%20jit%3Don"
+    assert parse_database_url(url)["OPTIONS"] == {"options": "-c jit=on"}
+
+
+@pytest.mark.postgresql
+def test_each_connection_runs_without_jit_and_with_ssd_costs(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
 
 
 def test_the_postgresql_scheme_is_accepted_too():
