@@ -478,51 +478,60 @@ def search_people(term: str, queryset):
     takes for the same name: ``Qanat Erejep`` finds "Kanat Yerezhep". Used by the admin's
     and the API's name search.
 
-    Two queries: the names sharing a match key with the term (similar_person_ids()), then
-    the people whose names contain the text or whom the keys found, read through indexes
-    (trigrams on PostgreSQL), never a scan of every name.
+    Two queries: the spellings sharing a match key with the term (similar_people()), then
+    the people whose names contain the text or bear a spelling found the same, read through
+    indexes (trigrams on PostgreSQL), never a scan of every name.
     """
     folded = fold(term or "")
     if not folded:
         return queryset
     found = PersonName.objects.filter(name_text_filter(folded)).order_by().values("person_id")
-    similar = sorted(similar_person_ids([term], queryset))
-    if similar:
-        # A UNION, not an OR: the database makes the set of people first, then reads them by
-        # key. With an OR it may walk the whole list in order, testing every person.
-        found = found.union(Person.objects.filter(pk__in=similar).order_by().values("pk"))
+    # A UNION, not an OR: the database makes the set of people first, then reads them by
+    # key. With an OR it may walk the whole list in order, testing every person.
+    found = found.union(similar_people([term]))
     return queryset.filter(pk__in=found)
 
 
-def similar_person_ids(names: Iterable[str], queryset=None) -> set[int]:
-    """Ids of the people (of ``queryset``) that find_people(names) finds, with nothing but
-    the names to weigh: the same people, for a fraction of the work. A name that shares no
-    match key with ``names`` never scores as the same name, so only the names sharing a key
-    are read (one indexed query, no Person rows, no relatives), and each distinct spelling is
-    scored once however many people bear it: what a search costs grows with the people who
-    share a key with it, not with the database."""
+def similar_people(names: Iterable[str]):
+    """The ids (``person_id`` values of a queryset) of the people that find_people(names)
+    finds, with nothing but the names to weigh: the same people, for a fraction of the work.
+
+    A name that shares no match key with ``names`` never scores as the same name, so only the
+    spellings stored with those keys are scored, each once however many people bear it,
+    read from the key table's index alone; then the people bearing the spellings that score
+    as the same name. What a search costs grows with the distinct spellings sharing a key,
+    not with the people in the database.
+    """
     query = prepared(names)
     keys = set()
     for name, _prepared in query:
         keys |= name_match_keys(name)
-    if not keys:
-        return set()
-    rows = PersonName.objects.filter(match_keys__key__in=keys)
+    hits = PersonNameKey.objects.filter(key__in=sorted(keys)).order_by()
+    spellings = hits.values_list("spelling", flat=True).distinct() if keys else []
+    same = [
+        spelling
+        for spelling in spellings
+        if any(
+            matcher.similarity_prepared(asked, matcher.prepare(spelling.strip()))
+            >= matcher.SAME_PERSON_THRESHOLD
+            for _name, asked in query
+        )
+    ]
+    if not same:
+        # Nobody, as a query that runs (an index lookup of a key no name has) rather than one
+        # Django leaves out: search_people()'s UNION must stay a UNION, or PostgreSQL may walk
+        # every person in list order testing each (200 ms for a given name at 200,000).
+        nobody = PersonNameKey.objects.filter(key="", spelling="").order_by()
+        return nobody.values("name__person_id")
+    return hits.filter(spelling__in=same).values("name__person_id")
+
+
+def similar_person_ids(names: Iterable[str], queryset=None) -> set[int]:
+    """similar_people() as a set of ids, only of people in ``queryset`` if given."""
+    rows = PersonName.objects.filter(person_id__in=similar_people(names))
     if queryset is not None:
         rows = rows.filter(person__in=queryset.order_by().values("pk"))
-    same: dict[str, bool] = {}
-    found: set[int] = set()
-    for name, person_id in rows.order_by().values_list("name", "person_id").distinct():
-        verdict = same.get(name)
-        if verdict is None:
-            spelling = matcher.prepare(name.strip())
-            verdict = same[name] = any(
-                matcher.similarity_prepared(asked, spelling) >= matcher.SAME_PERSON_THRESHOLD
-                for _name, asked in query
-            )
-        if verdict:
-            found.add(person_id)
-    return found
+    return set(rows.values_list("person_id", flat=True))
 
 
 def person_profile(person: Person) -> Profile:

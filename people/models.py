@@ -669,13 +669,20 @@ class PersonNameKey(models.Model):
         PersonName, on_delete=models.CASCADE, related_name="match_keys", verbose_name=_("name")
     )
     key = models.CharField(_("key"), max_length=MATCH_KEY_LENGTH)
+    # The name's text, as PersonName.name: the spellings sharing a key are read from this
+    # table's index alone, each spelling once however many people bear it (name search).
+    spelling = models.CharField(_("spelling"), max_length=300)
 
     class Meta:
         ordering = ["name", "key"]
         verbose_name = _("name match key")
         verbose_name_plural = _("name match keys")
         constraints = [
-            models.UniqueConstraint(fields=["key", "name"], name="people_personnamekey_unique"),
+            # Unique as (key, name) is, since the spelling is the name's; in this order the
+            # one index serves the key lookups, the spellings of a key and their names.
+            models.UniqueConstraint(
+                fields=["key", "spelling", "name"], name="people_personnamekey_unique"
+            ),
         ]
 
     def __str__(self):
@@ -690,7 +697,7 @@ class PersonNameKey(models.Model):
             cls.objects.filter(name__in=[name.pk for name in chunk]).delete()
             cls.objects.bulk_create(
                 [
-                    cls(name_id=name.pk, key=key)
+                    cls(name_id=name.pk, key=key, spelling=name.name)
                     for name in chunk
                     for key in sorted(name_match_keys(name.name))
                 ],
