@@ -526,14 +526,6 @@ def similar_people(names: Iterable[str]):
     return hits.filter(spelling__in=same).values("name__person_id")
 
 
-def similar_person_ids(names: Iterable[str], queryset=None) -> set[int]:
-    """similar_people() as a set of ids, only of people in ``queryset`` if given."""
-    rows = PersonName.objects.filter(person_id__in=similar_people(names))
-    if queryset is not None:
-        rows = rows.filter(person__in=queryset.order_by().values("pk"))
-    return set(rows.values_list("person_id", flat=True))
-
-
 def person_profile(person: Person) -> Profile:
     return load_profiles([person.pk])[person.pk][1]
 
