@@ -522,9 +522,7 @@ class Generator:
                 PersonName, name_row, history_type="+", at=at, user_id=entry, reason=REASON
             )
             for key in _keys(name):
-                writer.add(
-                    PersonNameKey, {"name_id": name_row["id"], "key": key, "spelling": name}
-                )
+                writer.add(PersonNameKey, {"name_id": name_row["id"], "key": key, "spelling": name})
 
         # The case, its events and citations.
         case_id = writer.key(Case)
