@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
 .PHONY: install run demo test test-sqlite test-postgres lint format check ci clean messages \
-	bench bench-population bench-api-list bench-search bench-admin bench-all \
+	bench bench-population bench-api-list bench-search bench-admin bench-snapshots bench-all \
 	bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed
@@ -65,7 +65,7 @@ messages: install
 BENCH_PERSONS ?= 200000
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PERSONS=$(BENCH_PERSONS)
-bench: bench-population bench-api-list bench-search bench-admin bench-names
+bench: bench-population bench-api-list bench-search bench-admin bench-snapshots bench-names
 
 bench-population: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_population.py
@@ -78,6 +78,9 @@ bench-search: install
 
 bench-admin: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_admin.py
+
+bench-snapshots: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_snapshots.py
 
 # The earlier benchmarks, on throwaway databases of their own (SQLite, or PostgreSQL with
 # DATABASE_URL): the partner API on made-up cases, name matching precision and recall, the

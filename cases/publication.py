@@ -2,15 +2,21 @@
 
 ``sync()`` runs after every write that can move a case in or out of
 ``Case.objects.published()``: a workflow step, an edit to the case, a change of the person's
-consent. It compares the case with its open record and opens or closes one.
+consent. It compares the case with its open record and opens or closes one, then has the
+case's published snapshot written again or removed (``synced``).
 """
 
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from cases.models import Case, PublicationRecord
+
+# Sent by sync() with every case it looked at, once their records are kept: the published
+# snapshots (snapshots.writer) are written again or removed from it, in the same transaction.
+synced = Signal()
 
 
 @transaction.atomic
@@ -30,6 +36,7 @@ def sync(case_ids: Iterable[int]) -> None:
         PublicationRecord.objects.create(case_id=case_id, published_at=now)
     withdrawn = [record.pk for case_id, record in open_records.items() if case_id not in published]
     PublicationRecord.objects.filter(pk__in=withdrawn).update(withdrawn_at=now)
+    synced.send(sender=PublicationRecord, case_ids=case_ids)
 
 
 def withdrawn_since(since):

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "imports",
     "languages",
     "synthetic",
+    "snapshots",
 ]
 
 MIDDLEWARE = [

@@ -3,12 +3,14 @@ the export log. The command, the admin and the partner API all call export_cases
 
 What an export may hold is decided here and in api.public, nowhere else:
 
-- by default, ``api.public.case_queryset()``: the published cases, as partners see them;
+- by default, the published snapshots (``snapshots.writer``): the published cases exactly as
+  partners see them, written out as stored;
 - with ``include_unpublished``, for staff with ``exports.export_unpublished`` (Verifiers):
   every case they may see (``Case.objects.visible_to``), still serialised by the partner
   allow-list, with a ``review_state`` column.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -31,6 +33,7 @@ from casetracker import integrity
 from exports import bundle
 from exports.models import ExportLog, Scope
 from languages.services import supported
+from snapshots import writer
 
 CHUNK_SIZE = 500
 UNPUBLISHED_PERMISSION = "exports.export_unpublished"
@@ -94,9 +97,11 @@ def may_export_unpublished(user) -> bool:
 
 
 def export_queryset(*, include_unpublished: bool = False, user=None):
-    """The cases an export starts from, with what their representation reads prefetched."""
+    """The cases an export starts from, with what their representation reads: the stored
+    document of each published case, or everything a staff export serialises."""
     if not include_unpublished:
-        return public.case_queryset()
+        stored = Case.objects.filter(snapshot__isnull=False).select_related("snapshot")
+        return stored.only("reference", "snapshot__document")
     if not may_export_unpublished(user):
         raise ExportRefused(
             gettext(
@@ -180,12 +185,17 @@ def base_url_of(request) -> str:
 
 
 def representations(cases: Iterable[Case], request, staff: bool) -> Iterator[dict]:
-    """Each case as the partner API's case detail gives it (plus review_state for staff)."""
+    """Each case as the partner API's case detail gives it: its published snapshot, or for
+    staff (any case they may see) serialised by the same allow-list, plus review_state."""
+    if not staff:
+        origin = request.build_absolute_uri("/")
+        for case in cases:
+            yield json.loads(writer.absolute(case.snapshot.document, origin))
+        return
     serializer = public.CaseSerializer(context={"request": request})
     for case in cases:
         data = serializer.to_representation(case)
-        if staff:
-            data["review_state"] = case.workflow_state
+        data["review_state"] = case.workflow_state
         yield data
 
 

@@ -56,6 +56,7 @@ from people.models import (
     name_match_keys,
     shown_names,
 )
+from snapshots import writer as snapshots
 from sources.models import DOCUMENTARY_KINDS, Access, Citation, Reliability, Source, SourceKind
 from synthetic.reference import HOMELANDS, REASON, Reference
 from synthetic.writer import BulkWriter
@@ -424,13 +425,15 @@ class Generator:
     def record_publication(self) -> None:
         """After the batch is written: a publication record for each of its cases that
         Case.objects.published() holds (the one definition of it), since the time it was
-        published, as cases.publication keeps them."""
+        published, as cases.publication keeps them; and its published snapshot, written by
+        the snapshot writer."""
         for start in range(0, len(self.cases), 2000):  # SQLite's limit on parameters
             published = Case.objects.published().filter(pk__in=self.cases[start : start + 2000])
+            rows = list(published.values_list("pk", "published_at"))
             PublicationRecord.objects.bulk_create(
-                PublicationRecord(case_id=pk, published_at=at)
-                for pk, at in published.values_list("pk", "published_at")
+                PublicationRecord(case_id=pk, published_at=at) for pk, at in rows
             )
+            snapshots.refresh(pk for pk, _at in rows)
 
     def original(self, index: int) -> int:
         """The number of the person whose record ``index`` is a second record of (``index``

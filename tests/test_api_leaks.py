@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from cases.models import (
+    Case,
     CaseStatus,
     CaseTransition,
     EventKind,
@@ -33,6 +34,7 @@ from people.models import (
     Relationship,
     RelationshipKind,
 )
+from snapshots.models import PublishedCase
 from sources.models import Access, EvidenceFile
 from tests import partner_api
 from tests.factories import (
@@ -524,6 +526,15 @@ def crawled(client, key, world, no_throttling):
 def test_no_restricted_value_reaches_a_partner_anywhere(crawled, secret):
     assert len(crawled.responses) > 100
     assert leaks(crawled, secret) == []
+
+
+def test_no_restricted_value_is_stored_in_a_published_snapshot(world, secret):
+    """The stored documents themselves (snapshots.writer), which the API and the exports
+    write out: only the published cases, and no sentinel in any of them."""
+    stored = dict(PublishedCase.objects.values_list("case_id", "document"))
+    assert set(stored) == set(Case.objects.published().values_list("pk", flat=True))
+    assert stored
+    assert {pk: secret.found_in(text) for pk, text in stored.items() if secret.found_in(text)} == {}
 
 
 def test_partner_requests_never_decrypt_a_restricted_value(
