@@ -278,16 +278,25 @@ def test_a_copied_token_never_reaches_a_partner_through_the_api(
 def test_a_copied_token_never_reaches_an_export(
     world, secret, testifier_contact_as_public_author, tmp_path
 ):
+    """The published export writes out the stored snapshots (snapshots.writer), which a copy
+    made with SQL does not touch: it holds the source's author as it was. Writing the
+    snapshots again reads the column, and fails closed naming it, leaving them as they were."""
     from exports import services
     from exports.models import Channel, ExportLog
+    from snapshots import writer
+    from snapshots.models import PublishedCase
 
     bundle = tmp_path / "bundle"
-    with pytest.raises(crypto.DecryptionError, match=r"sources\.Source\.author"):
-        services.export_cases(bundle, channel=Channel.COMMAND)
-    assert not bundle.exists()
+    services.export_cases(bundle, channel=Channel.COMMAND)
     left = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert world.case.reference.encode() in left
     assert secret.found_in(left.decode("utf-8", "replace")) == []
-    assert not ExportLog.objects.exists()
+    assert ExportLog.objects.count() == 1
+    before = dict(PublishedCase.objects.values_list("case_id", "document"))
+    with pytest.raises(crypto.DecryptionError, match=r"sources\.Source\.author"):
+        writer.rebuild()
+    assert dict(PublishedCase.objects.values_list("case_id", "document")) == before
+    assert secret.found_in("".join(before.values())) == []
 
 
 # --- streams (evidence files, backups) -----------------------------------------------------
