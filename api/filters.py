@@ -21,6 +21,16 @@ from casetracker.edtf import edtf_bounds
 from casetracker.text import fold
 from people.matching import search_people
 from people.models import Ethnicity, Gender, Person
+from snapshots.models import PublishedCase
+
+# Where a filter reads on the published snapshots (snapshots.models.PublishedCase) when it
+# reads elsewhere on the case. Every other filter reads the same column on both, or the
+# events through the case's key (a snapshot's key is its case's).
+SNAPSHOT_PATHS = {
+    "ethnicity": "ethnicity",
+    "gender": "gender",
+    "incident": "case__incidents__uid",
+}
 
 # What a value of each filter is, for the answer to an empty one. Filters with choices list
 # them after the message ("Accepted: …"), so they need no more here.
@@ -269,6 +279,15 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         fields = []  # every filter is declared above
 
+    def __init__(self, *args, **kwargs):
+        """On cases (staff exports), or on the published snapshots (the partner API and the
+        published exports), which hold the case's own columns as partners see them."""
+        super().__init__(*args, **kwargs)
+        self.on_snapshots = self.queryset.model is PublishedCase
+        if self.on_snapshots:
+            for name, path in SNAPSHOT_PATHS.items():
+                self.filters[name].field_name = path
+
     @classmethod
     def repeatable(cls) -> set[str]:
         """The filters that take several values (status=detained&status=sentenced)."""
@@ -309,7 +328,10 @@ class CaseFilter(django_filters.FilterSet):
         # of separators only ("-") leaves nothing to look for: it finds nothing, not everyone.
         if not fold(value):
             return queryset.none()
-        return queryset.filter(person__in=search_people(value, Person.objects.all()).values("pk"))
+        people = search_people(value, Person.objects.all()).values("pk")
+        return queryset.filter(
+            **{"case__person__in" if self.on_snapshots else "person__in": people}
+        )
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

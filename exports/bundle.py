@@ -92,6 +92,22 @@ class CsvFiles:
             f.close()
 
 
+class Stored:
+    """A case's representation as stored JSON text (a published snapshot, snapshots.writer):
+    cases.json writes the text as it is, and the tables parse it only if they are written."""
+
+    __slots__ = ("_data", "text")
+
+    def __init__(self, text: str):
+        self.text, self._data = text, None
+
+    @property
+    def data(self) -> dict:
+        if self._data is None:
+            self._data = json.loads(self.text)
+        return self._data
+
+
 class JsonFile:
     """cases.json: a JSON array of the cases exactly as the partner API's case detail gives
     them, one case a line; or cases.jsonl, JSON Lines: one case a line, nothing else."""
@@ -104,8 +120,11 @@ class JsonFile:
         if not lines:
             self.file.write("[")
 
-    def add(self, case: dict, rows) -> None:
-        text = json.dumps(case, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    def add(self, case, rows) -> None:
+        if isinstance(case, Stored):
+            text = case.text
+        else:
+            text = json.dumps(case, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":"))
         if self.lines:
             self.file.write(text + "\n")
         else:
@@ -269,7 +288,7 @@ class Written:
 
 
 def write_files(
-    cases: Iterable[dict],
+    cases: Iterable[dict | Stored],
     directory: Path,
     *,
     formats: Iterable[str] = FORMATS,
@@ -278,7 +297,7 @@ def write_files(
     progress: Callable[[], None] | None = None,
 ) -> Written:
     """Write the data files and the data dictionary of ``cases`` (their API representations,
-    in order) into ``directory``."""
+    in order, or their stored text) into ``directory``."""
     formats = set(formats)
     table_list = tables(staff)
     writers = []
@@ -290,10 +309,13 @@ def write_files(
     if xlsx:
         writers.append(xlsx)
     try:
+        tabled = "csv" in formats or xlsx is not None
         for case in cases:
-            rows = [list(table.rows(case)) for table in table_list]
+            data = case.data if isinstance(case, Stored) and tabled else case
+            rows = [list(table.rows(data)) for table in table_list] if tabled else []
             for writer in writers:
-                writer.add(case, rows)
+                # cases.json takes the stored text as it is; the tables, the parsed case.
+                writer.add(case if isinstance(writer, JsonFile) else data, rows)
             if progress:
                 progress()
     except BaseException:

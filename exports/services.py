@@ -10,7 +10,6 @@ What an export may hold is decided here and in api.public, nowhere else:
   allow-list, with a ``review_state`` column.
 """
 
-import json
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from exports import bundle
 from exports.models import ExportLog, Scope
 from languages.services import supported
 from snapshots import writer
+from snapshots.models import PublishedCase
 
 CHUNK_SIZE = 500
 UNPUBLISHED_PERMISSION = "exports.export_unpublished"
@@ -100,8 +100,7 @@ def export_queryset(*, include_unpublished: bool = False, user=None):
     """The cases an export starts from, with what their representation reads: the stored
     document of each published case, or everything a staff export serialises."""
     if not include_unpublished:
-        stored = Case.objects.filter(snapshot__isnull=False).select_related("snapshot")
-        return stored.only("reference", "snapshot__document")
+        return PublishedCase.objects.only("reference", "document")
     if not may_export_unpublished(user):
         raise ExportRefused(
             gettext(
@@ -184,13 +183,14 @@ def base_url_of(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def representations(cases: Iterable[Case], request, staff: bool) -> Iterator[dict]:
-    """Each case as the partner API's case detail gives it: its published snapshot, or for
-    staff (any case they may see) serialised by the same allow-list, plus review_state."""
+def representations(cases: Iterable, request, staff: bool) -> Iterator[dict | bundle.Stored]:
+    """Each case as the partner API's case detail gives it: its published snapshot's text,
+    or for staff (any case they may see) serialised by the same allow-list, plus
+    review_state."""
     if not staff:
         origin = request.build_absolute_uri("/")
-        for case in cases:
-            yield json.loads(writer.absolute(case.snapshot.document, origin))
+        for snapshot in cases:
+            yield bundle.Stored(writer.absolute(snapshot.document, origin))
         return
     serializer = public.CaseSerializer(context={"request": request})
     for case in cases:

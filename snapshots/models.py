@@ -11,7 +11,8 @@ case, its history and its publication record, so they are not audited themselves
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case
+from cases.models import Case, CaseStatus, EvidenceLevel
+from people.models import Ethnicity, Gender
 
 
 class PublishedCase(models.Model):
@@ -25,6 +26,14 @@ class PublishedCase(models.Model):
     uid = models.UUIDField(_("uid"), unique=True)
     reference = models.CharField(_("reference"), max_length=20, unique=True)
     updated_at = models.DateTimeField(_("updated at"))
+    # What the partner filters read of the case itself, as the document shows it (api.filters:
+    # the rest, events, incidents and names, through the case's key).
+    status = models.CharField(_("current situation"), max_length=30, choices=CaseStatus)
+    evidence_level = models.PositiveSmallIntegerField(
+        _("evidence level"), choices=EvidenceLevel, null=True
+    )
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, choices=Ethnicity)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender)
     # The public document as JSON text (api.public.CaseSerializer, addresses as paths).
     document = models.TextField(_("document"))
     written_at = models.DateTimeField(_("written at"))

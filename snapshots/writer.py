@@ -36,7 +36,17 @@ CHUNK = 500
 # written otherwise): migrate then rewrites every snapshot, as it does for a field change.
 FORMAT = 1
 
-FIELDS = ["uid", "reference", "updated_at", "document", "written_at"]
+FIELDS = [
+    "uid",
+    "reference",
+    "updated_at",
+    "status",
+    "evidence_level",
+    "ethnicity",
+    "gender",
+    "document",
+    "written_at",
+]
 
 # Addresses are stored as paths: "url":"/api/v1/…". Inside a JSON string a quote is always
 # escaped, so this text occurs only where the allow-list writes an address (every address
@@ -87,6 +97,10 @@ def rendered(case_ids: list[int]) -> list[PublishedCase]:
             uid=case.uid,
             reference=case.reference,
             updated_at=case.updated_at,
+            status=case.status,
+            evidence_level=case.evidence_level,
+            ethnicity=case.person.ethnicity,
+            gender=case.person.gender,
             document=document_text(serializer.to_representation(case)),
             written_at=now,
         )

@@ -417,8 +417,11 @@ def test_cases_are_read_in_chunks_by_reference_each_once(tmp_path):
         files = files_of(export(tmp_path, "b", chunk_size=2))
     references = [r["reference"] for r in csv_records(files["cases.csv"])]
     assert references == sorted(c.reference for c in made)
+    # The published snapshots, which a published export writes out (snapshots.writer).
     chunks = [
-        q["sql"] for q in queries if 'FROM "cases_case"' in q["sql"] and "LIMIT 2" in q["sql"]
+        q["sql"]
+        for q in queries
+        if 'FROM "snapshots_publishedcase"' in q["sql"] and "LIMIT 2" in q["sql"]
     ]
     assert len(chunks) == 3  # 2 + 2 + 1 cases; never an OFFSET
     assert not any("OFFSET" in sql for sql in chunks)

@@ -48,7 +48,15 @@ def stored() -> dict[int, tuple]:
     return {
         row[0]: row[1:]
         for row in PublishedCase.objects.values_list(
-            "case_id", "uid", "reference", "updated_at", "document"
+            "case_id",
+            "uid",
+            "reference",
+            "updated_at",
+            "status",
+            "evidence_level",
+            "ethnicity",
+            "gender",
+            "document",
         )
     }
 
@@ -96,6 +104,16 @@ def test_publishing_stores_the_case_as_the_allow_list_renders_it(data_entry, ver
         case.uid,
         case.reference,
         case.updated_at,
+    )
+    # The columns partners filter on are the document's own values.
+    document = snapshot_of(case)
+    assert (snapshot.status, snapshot.evidence_level) == (
+        document["status"],
+        document["evidence_level"],
+    )
+    assert (snapshot.ethnicity, snapshot.gender) == (
+        document["person"]["ethnicity"],
+        document["person"]["gender"],
     )
     # Addresses are stored as paths, never with a host.
     assert snapshot_of(case)["url"] == f"/api/v1/cases/{case.reference}/"
@@ -370,3 +388,19 @@ def test_a_list_page_costs_the_same_queries_whatever_its_size(
     with CaptureQueriesContext(connection) as queries:
         get_json(client, "cases/", key, {"status": "detained", "page_size": 6})
     assert len(queries) == counts[0]
+
+
+def test_the_published_export_writes_the_stored_text_out(tmp_path, data_entry, verifier):
+    from exports import services
+    from exports.models import Channel
+
+    made = sorted((published(data_entry, verifier) for _ in range(3)), key=lambda c: c.reference)
+    base = "https://casetracker.example.org"
+    services.export_cases(tmp_path / "b", channel=Channel.COMMAND, formats=["json"], base_url=base)
+    lines = (tmp_path / "b" / "cases.json").read_text(encoding="utf-8").splitlines()
+    expected = [
+        writer.absolute(PublishedCase.objects.get(case=case).document, base) for case in made
+    ]
+    # "[", then one stored document a line (a comma after each but the last), then "]".
+    assert [line.rstrip(",") for line in lines[1:-1]] == expected
+    assert json.loads("\n".join(lines))[0]["url"] == f"{base}/api/v1/cases/{made[0].reference}/"
