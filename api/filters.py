@@ -205,6 +205,9 @@ class PlaceFilter(django_filters.Filter):
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=CaseStatus.choices,
+        # A column of the case itself: no join, so no duplicates to remove. (django-filter's
+        # default DISTINCT would sort whole rows, stored documents and all, before a page.)
+        distinct=False,
         help_text="Current situation; repeat for several: status=detained&status=sentenced.",
     )
     ethnicity = django_filters.ChoiceFilter(

@@ -142,7 +142,7 @@ def main():
             lines.append(
                 f"export {fmt}: {figures['rows']:,} rows in {figures['seconds']} s = "
                 f"{figures['rows_per_second']:,} rows/s, peak RSS {figures['peak_rss_mb']} MB; "
-                f"COPY {reference['rows_per_second']:,} rows/s; export/COPY {ratios[fmt]}"
+                f"COPY {reference['rows_per_second']:,.0f} rows/s; export/COPY {ratios[fmt]}"
             )
         population.write_result("snapshots", bench, result, "\n".join(lines))
 
