@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
 .PHONY: install run demo test test-sqlite test-postgres lint format check ci clean messages \
-	bench bench-population bench-api-list bench-search bench-admin bench-snapshots bench-all \
+	bench bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-all \
 	bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed
@@ -65,13 +65,16 @@ messages: install
 BENCH_PERSONS ?= 200000
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PERSONS=$(BENCH_PERSONS)
-bench: bench-population bench-api-list bench-search bench-admin bench-snapshots bench-names
+bench: bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-names
 
 bench-population: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_population.py
 
 bench-api-list: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_api_list.py
+
+bench-api-load: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_api_load.py
 
 bench-search: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_search.py

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -152,6 +152,12 @@ def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> d
         publication.sync(stale | set(still_open.values_list("case_id", flat=True)))
         SnapshotState.objects.all().delete()
         SnapshotState.objects.create(fingerprint=fingerprint(), written_at=timezone.now())
+    if connection.vendor == "postgresql":
+        # Statistics of the rewritten table at once: without them PostgreSQL takes the
+        # filters' columns for independent and rare, and sorts every match instead of
+        # walking the list's index (a filtered page of 50: 90 ms instead of under 1).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {PublishedCase._meta.db_table}")
     return {"written": written, "removed": len(stale)}
 
 
