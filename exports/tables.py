@@ -84,13 +84,25 @@ def _text(value) -> str:
 
 
 def cell(value) -> str:
-    """The text of a CSV or XLSX cell: lists joined, controls replaced, formulas defused."""
-    text = join_values(value) if isinstance(value, list | tuple) else _text(value)
-    text = _CONTROL.sub(REPLACEMENT, text)
+    """The text of a CSV or XLSX cell: lists joined, controls replaced, formulas defused.
+
+    Called for every cell of an export: a text that is all printable (str.isprintable(), in C;
+    every control character and carriage return is not) skips the replacing."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        text = value
+    else:
+        text = join_values(value) if isinstance(value, list | tuple) else _text(value)
+    printable = text.isprintable()
+    if not printable:
+        text = _CONTROL.sub(REPLACEMENT, text)
     if text.startswith(FORMULA_TRIGGERS):
         text = FORMULA_ESCAPE + text
-    # XML (XLSX) turns a carriage return into a line feed: write line feeds in both formats.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if not printable:
+        # XML (XLSX) turns a carriage return into a line feed: line feeds in both formats.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def unescape_formula(text: str) -> str:

@@ -565,3 +565,26 @@ def test_the_manifest_carries_the_audit_chain_head_as_the_cases_were_read(cases,
     assert position > 0  # the fixture's writes are chained
     manifest = manifest_of(export(tmp_path))
     assert manifest["audit_chain"] == {"position": position, "hash": head}
+
+
+def test_a_cell_is_made_as_the_rules_say_whatever_the_characters():
+    """tables.cell() skips its replacing for printable text: the same cells as the rules
+    applied one by one (controls replaced, formulas defused, carriage returns as line feeds)
+    on random texts of the characters that matter."""
+    import random
+
+    from exports import tables
+
+    def by_the_rules(value):
+        text = tables.join_values(value) if isinstance(value, list) else tables._text(value)
+        text = tables._CONTROL.sub(tables.REPLACEMENT, text)
+        if text.startswith(tables.FORMULA_TRIGGERS):
+            text = tables.FORMULA_ESCAPE + text
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    rng = random.Random(7)
+    alphabet = ["a", "Ж", "ق", "卡", " ", "7", "|", "\\", "=", "+", "-", "@", "\t", "\r", "\n"]
+    alphabet += ["\x00", "\x0b", "\x1f", "\u2028", "\u200b"]
+    values = [None, True, False, 0, 3, "", ["=a|b", "c\r"], ["", None]]
+    values += ["".join(rng.choices(alphabet, k=rng.randrange(6))) for _ in range(20000)]
+    assert [tables.cell(v) for v in values] == [by_the_rules(v) for v in values]
