@@ -12,11 +12,11 @@ write that changes what partners see:
 """
 
 from django.db.models import Q
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_migrate, pre_delete
 from django.dispatch import receiver
 
 from cases import publication
-from cases.models import Charge, DetentionEvent, Incident, Location
+from cases.models import Case, Charge, DetentionEvent, Incident, Location
 from casetracker.audit import records_changed
 from people.models import Organisation, PersonName
 from snapshots import writer
@@ -71,36 +71,65 @@ def source_changed(sender, instances, **kwargs):
     )
 
 
-@receiver(records_changed, sender=Location)
-def place_changed(sender, instances, **kwargs):
-    ids = _pks(instances)
-    refresh_naming(
-        Q(case__events__location__in=ids),
-        Q(case__events__facility__in=ids),
-        Q(case__person__place_of_origin__in=ids),
-    )
+def cases_naming(model, ids) -> set[int]:
+    """The stored snapshots that name these places, charges, incidents or organisations."""
+    ids = list(ids)
+    conditions = {
+        Location: [
+            Q(case__events__location__in=ids),
+            Q(case__events__facility__in=ids),
+            Q(case__person__place_of_origin__in=ids),
+        ],
+        Charge: [Q(case__events__charges__in=ids)],
+        Incident: [Q(case__incidents__in=ids)],
+        # As an authority of an event, or as the publisher of a cited source.
+        Organisation: [
+            Q(case__events__authority__in=ids),
+            Q(case__citations__source__publisher__in=ids),
+            Q(case__events__citations__source__publisher__in=ids),
+            Q(case__person__citations__source__publisher__in=ids),
+        ],
+    }[model]
+    found: set[int] = set()
+    for condition in conditions:  # one query each, rather than one joining every path
+        found.update(PublishedCase.objects.filter(condition).values_list("case_id", flat=True))
+    return found
 
 
-@receiver(records_changed, sender=Charge)
-def charge_changed(sender, instances, **kwargs):
-    refresh_naming(Q(case__events__charges__in=_pks(instances)))
+# Set before a deletion or a removal from the record's side, when the rows that say which
+# cases name the record are about to go: the snapshots that named it, to write again after.
+NAMED_BY = "_named_by_snapshots"
 
 
-@receiver(records_changed, sender=Incident)
-def incident_changed(sender, instances, **kwargs):
-    refresh_naming(Q(case__incidents__in=_pks(instances)))
+def named_record_changed(sender, instances, **kwargs):
+    cases = cases_naming(sender, _pks(instances))
+    for instance in instances:
+        cases |= getattr(instance, NAMED_BY, set())
+    writer.refresh(cases)
 
 
-@receiver(records_changed, sender=Organisation)
-def organisation_changed(sender, instances, **kwargs):
-    ids = _pks(instances)
-    # As an authority of an event, or as the publisher of a cited source.
-    refresh_naming(
-        Q(case__events__authority__in=ids),
-        Q(case__citations__source__publisher__in=ids),
-        Q(case__events__citations__source__publisher__in=ids),
-        Q(case__person__citations__source__publisher__in=ids),
-    )
+def remember_naming(sender, instance, **kwargs):
+    setattr(instance, NAMED_BY, cases_naming(sender, [instance.pk]))
+
+
+for _model in (Location, Charge, Incident, Organisation):
+    records_changed.connect(named_record_changed, sender=_model, dispatch_uid=f"snapshots-{_model}")
+    # A deletion takes the relation rows with it (without a signal of their own).
+    pre_delete.connect(remember_naming, sender=_model, dispatch_uid=f"snapshots-del-{_model}")
+
+
+@receiver(m2m_changed, sender=DetentionEvent.charges.through)
+@receiver(m2m_changed, sender=Case.incidents.through)
+def relation_changed(sender, instance, action, reverse, **kwargs):
+    """A charge's events or an incident's cases changed from the charge's or incident's side
+    (from the event's or the case's side, its own change rewrites its snapshot)."""
+    if not reverse:
+        return
+    if action in ("pre_remove", "pre_clear"):
+        remember_naming(type(instance), instance)
+    elif action in ("post_add", "post_remove", "post_clear"):
+        cases = cases_naming(type(instance), [instance.pk]) | getattr(instance, NAMED_BY, set())
+        writer.refresh(cases)
 
 
 @receiver(post_migrate)

@@ -407,3 +407,43 @@ def test_the_published_export_writes_the_stored_text_out(tmp_path, data_entry, v
     # "[", then one stored document a line (a comma after each but the last), then "]".
     assert [line.rstrip(",") for line in lines[1:-1]] == expected
     assert json.loads("\n".join(lines))[0]["url"] == f"{base}/api/v1/cases/{made[0].reference}/"
+
+
+@pytest.mark.parametrize(
+    "take_away, gone",
+    [
+        pytest.param(
+            lambda r, event, case: r["charge"].delete(), "Old Charge", id="charge-deleted"
+        ),
+        pytest.param(
+            lambda r, event, case: r["incident"].delete(), "Old Incident", id="incident-deleted"
+        ),
+        pytest.param(
+            lambda r, event, case: r["charge"].events.remove(event),
+            "Old Charge",
+            id="charge-side-removal",
+        ),
+        pytest.param(
+            lambda r, event, case: r["charge"].events.clear(), "Old Charge", id="charge-side-clear"
+        ),
+        pytest.param(
+            lambda r, event, case: r["incident"].cases.remove(case),
+            "Old Incident",
+            id="incident-side-removal",
+        ),
+    ],
+)
+def test_a_charge_or_incident_taken_away_leaves_the_snapshots(
+    data_entry, verifier, take_away, gone
+):
+    """Whichever side it is done from, and by deletion (which takes the relation rows with
+    it, without a signal of their own): the case's snapshot no longer names it, or the case
+    left the published set."""
+    case, records = named_case(data_entry, verifier)
+    assert gone in PublishedCase.objects.get(case=case).document
+    with acting_as(verifier):
+        take_away(records, case.events.get(), case)
+    assert_in_step()
+    if case.pk in stored():
+        assert gone not in PublishedCase.objects.get(case=case).document
+        assert snapshot_of(case) == rendered_now(case)
