@@ -1,6 +1,9 @@
 """Partner token authentication: ``Authorization: Token <key>`` or ``Bearer <key>``."""
 
+import datetime
+
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from rest_framework import authentication, exceptions, permissions
@@ -8,6 +11,7 @@ from rest_framework import authentication, exceptions, permissions
 from api.models import PartnerToken
 
 KEYWORDS = ("token", "bearer")
+LAST_USED_PRECISION = datetime.timedelta(minutes=1)
 
 
 class PartnerUser(AnonymousUser):
@@ -40,7 +44,11 @@ class PartnerTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(gettext("This token has expired."))
         if not token.partner.is_active:
             raise exceptions.AuthenticationFailed(gettext("This partner's access is suspended."))
-        PartnerToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        # When it was last used, to the minute: a write a minute at most, not one a request
+        # (every request of a partner's script would queue on the token's row).
+        now = timezone.now()
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
+        PartnerToken.objects.filter(stale, pk=token.pk).update(last_used_at=now)
         return PartnerUser(token.partner), token
 
     def authenticate_header(self, request):

@@ -6,7 +6,7 @@ import re
 import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.utils.text import format_lazy
@@ -103,6 +103,14 @@ class Pages(CursorPagination):
 
 class Filters(DjangoFilterBackend):
     """django-filter, with errors that say what each parameter accepts."""
+
+    def filter_queryset(self, request, queryset, view):
+        # No filter asked for: nothing to apply, and no filter set to build (it deep-copies
+        # every filter, a sixth of what a page of the case list costs).
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class and not set(request.query_params) & set(filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
@@ -224,17 +232,30 @@ class PartnerViewSet(ReadOnly, viewsets.ReadOnlyModelViewSet):
         response["Cache-Control"] = "no-store"
         token = getattr(request, "auth", None)
         if isinstance(token, PartnerToken):
-            ApiRequest.objects.create(
-                partner_id=token.partner_id,
-                token_name=token.name,
-                method=request.method,
-                path=request.path[:300],
-                # Which parameters, and only the values that are codes, uids and times:
-                # never the text of a search or a place's name (api.models.loggable_query).
-                query=loggable_query(request.query_params)[:1000],
-                status=response.status_code,
+            log_request(
+                ApiRequest(
+                    partner_id=token.partner_id,
+                    token_name=token.name,
+                    method=request.method,
+                    path=request.path[:300],
+                    # Which parameters, and only the values that are codes, uids and times:
+                    # never the text of a search or a place's name (api.models.loggable_query).
+                    query=loggable_query(request.query_params)[:1000],
+                    status=response.status_code,
+                )
             )
         return response
+
+
+def log_request(entry: ApiRequest) -> None:
+    """Keep a request in the log. On PostgreSQL, without waiting for the disk to confirm the
+    commit (synchronous_commit off, for this row alone): a crash can lose the last fraction
+    of a second of log rows, never anything else, and requests do not queue on the disk."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        entry.save()
 
 
 @extend_schema_view(

@@ -321,6 +321,25 @@ def test_a_partner_token_is_only_marked_used_when_it_is_accepted(client, world, 
     assert token.last_used_at is not None
 
 
+def test_a_tokens_last_use_is_kept_to_the_minute(client, world, key, partner):
+    """One write a minute at most, not one a request (requests would queue on the row)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(API + "cases/", **token_header(key))
+    first = PartnerToken.objects.get(partner=partner).last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        client.get(API + "cases/", **token_header(key))
+    assert PartnerToken.objects.get(partner=partner).last_used_at == first
+    updates = [q for q in queries if q["sql"].startswith('UPDATE "api_partnertoken"')]
+    assert len(updates) == 1  # asked, and it changed nothing
+    PartnerToken.objects.filter(partner=partner).update(last_used_at=first - timedelta(minutes=2))
+    client.get(API + "cases/", **token_header(key))
+    assert PartnerToken.objects.get(partner=partner).last_used_at > first
+
+
 # --- lists and details -----------------------------------------------------------------------
 
 
