@@ -12,7 +12,7 @@ write that changes what partners see:
 """
 
 from django.db.models import Q
-from django.db.models.signals import m2m_changed, post_migrate, pre_delete
+from django.db.models.signals import m2m_changed, post_migrate, pre_delete, pre_save
 from django.dispatch import receiver
 
 from cases import publication
@@ -42,22 +42,52 @@ def _pks(instances) -> list[int]:
     return [instance.pk for instance in instances if instance.pk is not None]
 
 
+# A record moved to another case, event or person leaves the one it belonged to: the links
+# it had before a save are read first (pre_save), and both sides' snapshots written again.
+LINKS = {
+    DetentionEvent: ("case_id",),
+    PersonName: ("person_id",),
+    Citation: ("case_id", "event_id", "person_id"),
+}
+BEFORE = "_links_before_save"
+
+
+def remember_links(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    fields = LINKS[sender]
+    before = sender._base_manager.filter(pk=instance.pk).values_list(*fields).first()
+    setattr(instance, BEFORE, [dict(zip(fields, before, strict=True))] if before else [])
+
+
+for _model in LINKS:
+    pre_save.connect(remember_links, sender=_model, dispatch_uid=f"snapshots-links-{_model}")
+
+
+def links(instances, field: str) -> set:
+    """The values of ``field`` the records have now and had before their save."""
+    values = {getattr(instance, field) for instance in instances}
+    for instance in instances:
+        values |= {old[field] for old in getattr(instance, BEFORE, [])}
+    return values - {None}
+
+
 @receiver(records_changed, sender=DetentionEvent)
 def event_changed(sender, instances, **kwargs):
-    refresh_naming(Q(case__in={event.case_id for event in instances}))
+    refresh_naming(Q(case__in=links(instances, "case_id")))
 
 
 @receiver(records_changed, sender=PersonName)
 def name_changed(sender, instances, **kwargs):
-    refresh_naming(Q(case__person__in={name.person_id for name in instances}))
+    refresh_naming(Q(case__person__in=links(instances, "person_id")))
 
 
 @receiver(records_changed, sender=Citation)
 def citation_changed(sender, instances, **kwargs):
     refresh_naming(
-        Q(case__in={c.case_id for c in instances} - {None}),
-        Q(case__events__in={c.event_id for c in instances} - {None}),
-        Q(case__person__in={c.person_id for c in instances} - {None}),
+        Q(case__in=links(instances, "case_id")),
+        Q(case__events__in=links(instances, "event_id")),
+        Q(case__person__in=links(instances, "person_id")),
     )
 
 

@@ -27,6 +27,7 @@ from rest_framework.renderers import JSONRenderer
 from api import public
 from cases import publication
 from cases.models import Case, PublicationRecord
+from casetracker import integrity
 from snapshots.models import PublishedCase, SnapshotState
 
 # Cases rendered per query round (and under SQLite's limit on query parameters).
@@ -113,6 +114,13 @@ def refresh(case_ids: Iterable[int]) -> int:
     """Rewrite the snapshots of ``case_ids``: stored for the published ones, removed for the
     others. Returns how many are stored."""
     ids = sorted(set(case_ids))
+    if not ids:
+        return 0
+    # The audit chain's lock (held by every audited write until it commits) before reading:
+    # a write that commits while a rebuild renders would otherwise have its own fresh
+    # snapshot overwritten by the rebuild's, rendered before it (a source just made
+    # confidential, back in a document).
+    integrity.lock_chain()
     stored = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]

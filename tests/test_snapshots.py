@@ -447,3 +447,33 @@ def test_a_charge_or_incident_taken_away_leaves_the_snapshots(
     if case.pk in stored():
         assert gone not in PublishedCase.objects.get(case=case).document
         assert snapshot_of(case) == rendered_now(case)
+
+
+def test_an_event_moved_to_another_case_leaves_the_snapshot_of_the_first(data_entry, verifier):
+    case, _records = named_case(data_entry, verifier)
+    draft = cited_case(data_entry, sensitive=True)
+    event = case.events.get()
+    assert "Old Charge Name" in PublishedCase.objects.get(case=case).document
+    event.case = draft
+    with acting_as(data_entry):
+        event.save()
+    assert_in_step()
+    assert case.pk in stored()  # still published: a move does not reopen the case it leaves
+    assert "Old Charge Name" not in PublishedCase.objects.get(case=case).document
+    assert snapshot_of(case) == rendered_now(case)
+
+
+def test_a_citation_moved_to_another_case_leaves_the_snapshot_of_the_first(data_entry, verifier):
+    case = published(data_entry, verifier)
+    other = cited_case(data_entry)
+    citation = make_citation(make_source("A source that moves"), case=case)
+    assert fresh(case).review_state == "in_review"  # the new citation sent it back
+    services.verify(fresh(case), verifier)  # and published again, as it was
+    assert "A source that moves" in PublishedCase.objects.get(case=case).document
+    citation.case = other
+    with acting_as(data_entry):
+        citation.save()
+    assert_in_step()
+    assert case.pk in stored()
+    assert "A source that moves" not in PublishedCase.objects.get(case=case).document
+    assert snapshot_of(case) == rendered_now(case)
