@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseStatus, EvidenceLevel
+from casetracker.fields import EncryptedTextField
 from people.models import Ethnicity, Gender
 
 
@@ -34,8 +35,9 @@ class PublishedCase(models.Model):
     )
     ethnicity = models.CharField(_("ethnicity"), max_length=20, choices=Ethnicity)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender)
-    # The public document as JSON text (api.public.CaseSerializer, addresses as paths).
-    document = models.TextField(_("document"))
+    # The public document as JSON text (api.public.CaseSerializer, addresses as paths),
+    # encrypted at rest like the columns it is made from (a source's author and address).
+    document = EncryptedTextField(_("document"))
     written_at = models.DateTimeField(_("written at"))
 
     class Meta:
