@@ -48,15 +48,7 @@ def stored() -> dict[int, tuple]:
     return {
         row[0]: row[1:]
         for row in PublishedCase.objects.values_list(
-            "case_id",
-            "uid",
-            "reference",
-            "updated_at",
-            "status",
-            "evidence_level",
-            "ethnicity",
-            "gender",
-            "document",
+            "case_id", *(field for field in writer.FIELDS if field != "written_at")
         )
     }
 
