@@ -29,13 +29,17 @@ def cases_synced(sender, case_ids, **kwargs):
     writer.refresh(case_ids)
 
 
-def refresh_naming(*conditions: Q) -> None:
-    """Rewrite the stored snapshots that any of ``conditions`` (on PublishedCase) picks: one
+def stored_cases(*conditions: Q) -> set[int]:
+    """The cases whose stored snapshots any of ``conditions`` (on PublishedCase) picks: one
     query each, rather than one query joining every path."""
     ids: set[int] = set()
     for condition in conditions:
         ids.update(PublishedCase.objects.filter(condition).values_list("case_id", flat=True))
-    writer.refresh(ids)
+    return ids
+
+
+def refresh_naming(*conditions: Q) -> None:
+    writer.refresh(stored_cases(*conditions))
 
 
 def _pks(instances) -> list[int]:
@@ -120,10 +124,7 @@ def cases_naming(model, ids) -> set[int]:
             Q(case__person__citations__source__publisher__in=ids),
         ],
     }[model]
-    found: set[int] = set()
-    for condition in conditions:  # one query each, rather than one joining every path
-        found.update(PublishedCase.objects.filter(condition).values_list("case_id", flat=True))
-    return found
+    return stored_cases(*conditions)
 
 
 # Set before a deletion or a removal from the record's side, when the rows that say which
