@@ -25,6 +25,9 @@ run: install
 	$(DEMO_ENV) $(PY) manage.py migrate --noinput
 	$(DEMO_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) $(PY) manage.py load_demo
+	@# The background worker (exports, scans, rebuilds) beside the server, stopped with it.
+	$(DEMO_ENV) $(PY) manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL.

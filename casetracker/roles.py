@@ -98,7 +98,9 @@ ROLES: dict[str, list[str]] = {
     # Who changed which staff account: created, re-roled, password set (casetracker.accounts).
     + _perms(["casetracker.accountchange"], ("view",))
     # The audit chain and its head, to keep a copy outside the server (casetracker.integrity).
-    + _perms(["casetracker.auditlink"], ("view",)),
+    + _perms(["casetracker.auditlink"], ("view",))
+    # Every staff member follows their own background jobs (jobs.admin); these see them all.
+    + ["jobs.view_every_job", "jobs.run_maintenance"],
 }
 
 

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "languages",
     "synthetic",
     "snapshots",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -361,3 +364,9 @@ CACHES = {
         "LOCATION": VAR_DIR / "cache",
     }
 }
+
+# Background jobs (jobs app; README "Background jobs"): django-tasks with its queue in this
+# database, worked by `manage.py run_worker`. A file a job makes (an export) is kept, encrypted,
+# this many hours for the person who asked to download.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOB_FILES_KEPT_HOURS = env_int("JOB_FILES_KEPT_HOURS", 24)

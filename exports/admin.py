@@ -9,26 +9,22 @@ Who may export what:
   cases, every case of it they may see. Every export is logged.
 """
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, gettext
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case
 from casetracker.admin import ReadOnlyAdmin
 from exports import bundle, services
-from exports.models import Channel, ExportLog
+from exports.models import ExportLog
+from exports.tasks import export_bundle
+from jobs import services as jobs
+from jobs.models import Kind
 from languages.services import supported
 
 
@@ -111,8 +107,7 @@ class CaseExportMixin:
         return [
             path(
                 "export/",
-                # Outside the request's transaction: the export reads one snapshot of its own.
-                transaction.non_atomic_requests(self.admin_site.admin_view(self.export_view)),
+                self.admin_site.admin_view(self.export_view),
                 name="cases_case_export",
             ),
             *super().get_urls(),
@@ -170,38 +165,35 @@ class CaseExportMixin:
         selected = None
         if scope != "all":
             ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
-            # Only what this user may see (need to know), whatever ids were posted.
-            visible = self.get_queryset(request).filter(pk__in=ids).values("pk")
-            selected = Case.objects.filter(pk__in=visible)
-        return self._download(request, form.cleaned_data, selected, unpublished)
+            # Only what this user may see (need to know), whatever ids were posted; the job
+            # checks again when it runs.
+            selected = sorted(
+                self.get_queryset(request).filter(pk__in=ids).values_list("pk", flat=True)
+            )
+        return self._start(request, form.cleaned_data, selected, unpublished)
 
-    def _download(self, request, options, selected, unpublished):
-        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-        name = f"casetracker-{'staff-export' if unpublished else 'cases'}-{stamp}.zip"
-        work = Path(tempfile.mkdtemp(prefix="casetracker-export-"))
-        try:
-            result = services.export_cases(
-                work / name,
-                channel=Channel.ADMIN,
-                formats=options["formats"],
-                jsonl=options["jsonl"],
-                as_zip=True,
-                selected=selected,
-                include_unpublished=unpublished,
-                user=request.user,
-                request=request,
-                language=options["language"] or None,
-            )
-            file = result.path.open("rb")
-        except (services.ExportError, bundle.BundleError) as error:
-            self.message_user(
-                request, gettext("Export failed: %(error)s") % {"error": error}, messages.ERROR
-            )
-            return HttpResponseRedirect(reverse("admin:cases_case_changelist"))
-        finally:
-            # The open file stays readable until the response is sent.
-            shutil.rmtree(work, ignore_errors=True)
-        response = FileResponse(file, as_attachment=True, filename=name)
-        response["Content-Type"] = "application/zip"
-        response["Cache-Control"] = "no-store"
-        return response
+    def _start(self, request, options, selected, unpublished):
+        """Queue the export as a background job and show its page, where the bundle is
+        downloaded when it is ready."""
+        job = jobs.start(
+            export_bundle,
+            Kind.EXPORT,
+            user=request.user,
+            parameters={
+                "formats": sorted(options["formats"]),
+                "jsonl": options["jsonl"],
+                "language": options["language"] or None,
+                "unpublished": unpublished,
+                "selected": selected,
+                "base_url": services.base_url_of(request),
+            },
+        )
+        self.message_user(
+            request,
+            gettext(
+                "The export is being prepared in the background. Its page shows how far it has "
+                "got; download the bundle there when it is ready."
+            ),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))

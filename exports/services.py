@@ -156,10 +156,21 @@ def in_chunks(queryset, chunk_size: int = CHUNK_SIZE) -> Iterator[Case]:
 @contextmanager
 def consistent_reads():
     """One snapshot of the database for the whole export where it can be had: a repeatable
-    read transaction on PostgreSQL, a read transaction on SQLite. Inside a transaction
+    read transaction on PostgreSQL, a deferred (read) transaction on SQLite. Inside a transaction
     already (an admin request), the reads join it."""
     if connection.in_atomic_block:
         yield
+        return
+    if connection.vendor == "sqlite":
+        # A deferred transaction that only reads takes no write lock: with WAL, staff go on
+        # saving while a long export reads (the settings begin transactions IMMEDIATE).
+        connection.ensure_connection()
+        mode, connection.transaction_mode = connection.transaction_mode, "DEFERRED"
+        try:
+            with transaction.atomic():
+                yield
+        finally:
+            connection.transaction_mode = mode
         return
     with transaction.atomic():
         if connection.vendor == "postgresql":

@@ -31,6 +31,7 @@ from casetracker.models import AccountChange
 from casetracker.security import SecurityEvent
 from exports.models import ExportLog
 from imports.models import ImportBatch
+from jobs.models import Job, Kind, State
 from people.models import (
     Affiliation,
     DuplicateCandidate,
@@ -152,6 +153,16 @@ def world(superuser):
             file_name="list.csv", sha256="0" * 64, group=newspaper, created_by=superuser
         ),
         ExportLog: make_export_log(superuser),
+        Job: Job.objects.create(
+            kind=Kind.EXPORT,
+            requested_by=superuser,
+            task_path="exports.tasks.export_bundle",
+            state=State.SUCCEEDED,
+            stage="Writing the cases",
+            done=3,
+            total=3,
+            outcome={"cases": 3, "manifest_sha256": "0" * 64},
+        ),
         AccountChange: AccountChange.objects.create(
             actor=superuser, account=make_user(), kind=AccountChange.Kind.CREATED
         ),
@@ -191,6 +202,7 @@ READ_ONLY = {
     ImportBatch,
     ExportLog,
     AccountChange,
+    Job,
 }
 
 
@@ -309,6 +321,9 @@ ROW_MAKERS = {
         created_by=ctx["user"],
     ),
     ExportLog: lambda ctx: make_export_log(ctx["user"]),
+    Job: lambda ctx: Job.objects.create(
+        kind=Kind.EXPORT, requested_by=ctx["user"], task_path="exports.tasks.export_bundle"
+    ),
     AccountChange: lambda ctx: AccountChange.objects.create(
         actor=ctx["user"], account=make_user(), kind=AccountChange.Kind.CREATED
     ),

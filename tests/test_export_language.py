@@ -14,6 +14,7 @@ from exports.tables import tables
 from tests import partner_api
 from tests.exports import csv_rows, export, files_of, xlsx_sheets
 from tests.factories import make_case, make_event, person_named, publish
+from tests.jobs import export_from_admin
 from tests.partner_api import API, token_header
 
 pytestmark = pytest.mark.django_db
@@ -101,16 +102,16 @@ def test_the_admin_export_defaults_to_the_readers_language(client, data_entry, p
     client.force_login(data_entry)
     page = client.get(EXPORT_PAGE, HTTP_ACCEPT_LANGUAGE="ru")
     assert page.context["form"]["language"].initial == "ru"
-    response = client.post(
-        EXPORT_PAGE, {"scope": "all", "formats": ["csv", "xlsx"]}, HTTP_ACCEPT_LANGUAGE="ru"
+    response = export_from_admin(
+        client, {"scope": "all", "formats": ["csv", "xlsx"]}, HTTP_ACCEPT_LANGUAGE="ru"
     )
     assert manifest(unzip(response))["language"] == "ru"
 
 
 def test_the_admin_export_takes_the_language_chosen(client, data_entry, published_case):
     client.force_login(data_entry)
-    response = client.post(
-        EXPORT_PAGE,
+    response = export_from_admin(
+        client,
         {"scope": "all", "formats": ["xlsx"], "language": "zh-hans"},
         HTTP_ACCEPT_LANGUAGE="ru",
     )

@@ -22,6 +22,7 @@ from people.models import Consent
 from tests import partner_api
 from tests.exports import csv_records, export, files_of
 from tests.factories import make_case, make_event, make_user, person_named, publish, set_case
+from tests.jobs import export_from_admin
 from tests.partner_api import API, token_header
 from tests.test_api import as_persona  # noqa: F401 - the API's personas (a fixture)
 
@@ -73,7 +74,8 @@ def zip_files(response):
 
 
 def post_export(client, scope="all", ids=(), formats=("csv", "json", "xlsx")):
-    return client.post(EXPORT_PAGE, {"scope": scope, "ids": list(ids), "formats": list(formats)})
+    data = {"scope": scope, "ids": list(ids), "formats": list(formats)}
+    return export_from_admin(client, data)
 
 
 # --- the admin: a permission matrix ----------------------------------------------------------

@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from tests import partner_api
 from tests.exports import csv_rows, export, files_of
+from tests.jobs import export_from_admin
 from tests.partner_api import API, token_header
 from tests.test_api_leaks import DEMO_SECRETS, secret, world  # noqa: F401 - fixtures
 
@@ -105,9 +106,7 @@ def test_the_published_export_holds_the_published_cases(world, tmp_path):  # noq
 
 def test_an_admin_export_holds_no_restricted_value(client, data_entry, world, secret):  # noqa: F811
     client.force_login(data_entry)
-    response = client.post(
-        "/admin/cases/case/export/", {"scope": "all", "formats": ["csv", "json", "xlsx"]}
-    )
+    response = export_from_admin(client, {"scope": "all", "formats": ["csv", "json", "xlsx"]})
     assert leaks(zip_of(response), secret) == []
 
 

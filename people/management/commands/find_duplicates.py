@@ -4,7 +4,10 @@ from django.db import transaction
 from tqdm import tqdm
 
 from casetracker.audit import acting_as
+from jobs import services as jobs
+from jobs.models import Kind
 from people import matching
+from people.tasks import scan_duplicates
 
 
 class Command(BaseCommand):
@@ -26,6 +29,12 @@ class Command(BaseCommand):
             help="First recompute every name's match keys (after the matching rules changed).",
         )
 
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the scan as a background job for the worker, and return at once.",
+        )
+
     def progress(self, description):
         interactive = self.stdout.isatty()
 
@@ -34,12 +43,17 @@ class Command(BaseCommand):
 
         return wrap
 
-    def handle(self, *args, username=None, rebuild_keys=False, **options):
+    def handle(self, *args, username=None, rebuild_keys=False, background=False, **options):
         user = None
         if username:
             user = get_user_model().objects.filter(username=username, is_active=True).first()
             if user is None:
                 raise CommandError(f"No active user “{username}”.")
+        if background:
+            parameters = {"rebuild_keys": rebuild_keys}
+            job = jobs.start(scan_duplicates, Kind.DUPLICATES, user=user, parameters=parameters)
+            self.stdout.write(f"Queued as background job {job.pk}; the admin's jobs page shows it.")
+            return
         with acting_as(user, "Duplicate scan (find_duplicates)."), transaction.atomic():
             if rebuild_keys:
                 count = matching.rebuild_keys(self.progress("Match keys"))

@@ -1,7 +1,10 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from jobs import services as jobs
+from jobs.models import Kind
 from snapshots import writer
+from snapshots.tasks import rebuild_snapshots
 
 
 class Command(BaseCommand):
@@ -13,7 +16,18 @@ class Command(BaseCommand):
         "settings changed."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="Queue the rebuild as a background job for the worker, and return at once.",
+        )
+
+    def handle(self, *args, background=False, **options):
+        if background:
+            job = jobs.start(rebuild_snapshots, Kind.SNAPSHOTS)
+            self.stdout.write(f"Queued as background job {job.pk}; the admin's jobs page shows it.")
+            return
         quiet = options["verbosity"] < 1 or not self.stderr.isatty()
         bars = []
 
