@@ -172,6 +172,7 @@ class Progress:
         self.stage, self.done, self.total = "", 0, None
         self._due = 0.0
         self._aside = None
+        self._missed = False
 
     def step(self, stage: str, total: int | None = None) -> None:
         """``stage`` is an untranslated message (gettext_noop): it is translated when shown."""
@@ -210,7 +211,10 @@ class Progress:
         try:
             cancelled = self._write()
         except DatabaseError as error:  # missed progress is no reason to fail the work
-            logger.warning("Background job %s: progress not recorded: %s", self.pk, error)
+            # Once a job: on SQLite every report misses while the work holds the one write lock.
+            log = logger.debug if self._missed else logger.warning
+            self._missed = True
+            log("Background job %s: progress not recorded: %s", self.pk, error)
             return
         if cancelled:
             raise JobCancelled
