@@ -191,7 +191,7 @@ class JobAdmin(ReadOnlyAdmin):
             "job": job,
             "stage": gettext(job.stage) if job.stage else "",
             "outcome": outcome,
-            "may_download": mine and services.has_file(job),
+            "may_download": services.has_file(job) and services.may_download(job, request.user),
             "may_cancel": mine and job.is_open and not job.cancel_requested,
             "title": str(job),
         }
@@ -221,8 +221,15 @@ class JobAdmin(ReadOnlyAdmin):
         job = self._job(request, object_id)
         if job.requested_by_id != request.user.pk:
             raise Http404
-        if services.cancel(job):
+        outcome = services.cancel(job)
+        if outcome == State.CANCELLED:
             self.message_user(request, gettext("The job is cancelled."), messages.SUCCESS)
+        elif outcome == State.RUNNING:
+            self.message_user(
+                request,
+                gettext("The job stops at its next step; the step it is in is undone."),
+                messages.SUCCESS,
+            )
         else:
             self.message_user(request, gettext("The job had already ended."), messages.WARNING)
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
@@ -232,12 +239,23 @@ class JobAdmin(ReadOnlyAdmin):
             return HttpResponseNotAllowed(["POST"])
         if kind not in {k for k, _label, _help in startable(request.user)}:
             raise PermissionDenied
-        job = services.start(tasks_for()[kind], kind, user=request.user)
-        self.message_user(
-            request,
-            gettext("The job is queued. This page shows how far it has got."),
-            messages.SUCCESS,
-        )
+        # One at a time: a second scan or rebuild would only redo the first.
+        job = services.open_job(kind)
+        if job is not None:
+            self.message_user(
+                request,
+                gettext("This job is already waiting or running; here it is."),
+                messages.WARNING,
+            )
+            if not self.has_view_permission(request, job):
+                return HttpResponseRedirect(reverse("admin:jobs_job_changelist"))
+        else:
+            job = services.start(tasks_for()[kind], kind, user=request.user)
+            self.message_user(
+                request,
+                gettext("The job is queued. This page shows how far it has got."),
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
 

@@ -90,6 +90,8 @@ class Job(models.Model):
     file_size = models.PositiveBigIntegerField(_("file size"), null=True, blank=True)
     file_sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, blank=True)
     file_expires_at = models.DateTimeField(_("file kept until"), null=True, blank=True)
+    # What the requester must still have to download it (jobs.services.may_download).
+    file_requires = models.JSONField(_("rights the file needs"), default=dict, blank=True)
     downloads = models.PositiveIntegerField(_("downloads"), default=0)
 
     objects = JobQuerySet.as_manager()

@@ -10,14 +10,15 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from cases.models import Case
-from casetracker.roles import VERIFIER
+from casetracker import crypto
+from casetracker.roles import DATA_ENTRY, VERIFIER
 from exports.models import ExportLog
 from jobs import services
 from jobs.models import Job, Kind, State
@@ -26,7 +27,7 @@ from snapshots import writer
 from snapshots.models import PublishedCase
 from tests import jobs as helpers
 from tests.exports import csv_records
-from tests.factories import make_case, person_named, publish
+from tests.factories import make_case, make_user, person_named, publish
 from tests.jobs import EXPORT_PAGE, download_url, job_of, run_jobs
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,11 @@ def no_behaviour():
     helpers.BEHAVIOUR.clear()
     yield
     helpers.BEHAVIOUR.clear()
+
+
+def stored_file(job):
+    (path,) = services.files_dir().glob(f"{job.pk}-*.bin")
+    return path
 
 
 def counting(user=None, to=3) -> Job:
@@ -104,12 +110,12 @@ def test_the_file_is_encrypted_at_rest_readable_by_its_owner_alone(client, data_
     job = queue_export(client)
     run_jobs()
     job.refresh_from_db()
-    stored = (services.files_dir() / f"{job.pk}.bin").read_bytes()
+    stored = stored_file(job).read_bytes()
     plain = b"".join(client.get(download_url(job)).streaming_content)
     assert plain.startswith(b"PK") and not stored.startswith(b"PK")
     assert cases["published"].reference.encode() not in stored
     assert job.file_size == len(plain)
-    mode = os.stat(services.files_dir() / f"{job.pk}.bin").st_mode
+    mode = os.stat(stored_file(job)).st_mode
     assert stat.S_IMODE(mode) == 0o600
 
 
@@ -353,12 +359,13 @@ def test_a_waiting_job_is_cancelled_at_once_and_never_runs(client, data_entry):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_running_job_stops_at_its_next_step_and_keeps_nothing(data_entry, monkeypatch):
-    monkeypatch.setattr(services, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(services, "HEARTBEAT", 0.01)
     counted = []
 
     def cancel_at_two(job, progress, i):
         if i == 1:
-            services.cancel(job)
+            assert services.cancel(job) == State.RUNNING
+            progress.cancelled.wait(5)  # the heartbeat reads it
         counted.append(i)
 
     helpers.BEHAVIOUR["during"] = cancel_at_two
@@ -389,11 +396,13 @@ def seen_elsewhere(pk) -> tuple:
 def test_progress_shows_while_the_work_is_in_a_transaction(data_entry, monkeypatch):
     """The work's own transaction shows nothing until it commits; the progress must show
     meanwhile (it is written on a connection of its own)."""
-    monkeypatch.setattr(services, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(services, "HEARTBEAT", 0.01)
     seen = []
 
     def look(job, progress, i):
         if i == 2:
+            progress.beaten.clear()
+            progress.beaten.wait(5)
             seen.append(seen_elsewhere(job.pk))
 
     counting_work = helpers.work
@@ -514,8 +523,9 @@ def test_a_file_is_removed_when_its_time_is_up(client, data_entry, cases):
     job.refresh_from_db()
     assert job.file_expires_at - timezone.now() > timedelta(hours=23)
     later = job.file_expires_at + timedelta(seconds=1)
+    path = stored_file(job)
     assert services.prune(now=later)["files"] == 1
-    assert not (services.files_dir() / f"{job.pk}.bin").exists()
+    assert not path.exists()
     assert client.get(download_url(job)).status_code == 404
     page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
     assert "Its file was removed" in page
@@ -533,5 +543,113 @@ def test_files_no_job_owns_are_removed(data_entry):
     services.files_dir().mkdir(parents=True, exist_ok=True)
     stray = services.files_dir() / "0123.part"
     stray.write_bytes(b"left by a crash")
+    work = services.files_dir() / "4567-1.abc"
+    work.mkdir()
+    (work / "casetracker-cases.zip").write_bytes(b"PK unencrypted work file")
     services.prune()
-    assert not stray.exists()
+    assert not stray.exists() and not work.exists()
+
+
+def test_the_work_files_of_a_running_job_are_left_alone(data_entry):
+    job = counting(data_entry)
+    running_in_a_dead_process(job)
+    job.refresh_from_db()
+    work = services.work_dir(job)
+    services.prune()
+    assert work.is_dir()
+
+
+# --- the file follows its requester's rights ----------------------------------------------------
+
+
+def test_a_staff_export_is_not_served_once_the_right_is_withdrawn(client, verifier, cases):
+    client.force_login(verifier)
+    job = queue_export(client, scope="unpublished", ids=[cases["draft"].pk])
+    run_jobs()
+    job.refresh_from_db()
+    assert client.get(download_url(job)).status_code == 200
+    verifier.groups.remove(Group.objects.get(name=VERIFIER))
+    # Without a role the admin refuses them outright (403); with another role, not found.
+    assert client.get(download_url(job)).status_code == 403
+    verifier.groups.add(Group.objects.get(name=DATA_ENTRY))
+    assert client.get(download_url(job)).status_code == 404
+
+
+def test_a_sensitive_case_taken_away_takes_the_file_away(client, cases):
+    """A Verifier who may see every sensitive case exports one; once that right is gone and
+    they are not assigned to it, the bundle holding it is no longer theirs to download."""
+    holder = make_user("exporter")
+    holder.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_case", "export_unpublished", "view_sensitive_case"]
+        )
+    )
+    client.force_login(holder)
+    job = queue_export(client, scope="unpublished", ids=[cases["sensitive"].pk])
+    run_jobs()
+    job.refresh_from_db()
+    assert job.file_requires["cases"] == [cases["sensitive"].pk]
+    assert client.get(download_url(job)).status_code == 200
+    holder.user_permissions.remove(Permission.objects.get(codename="view_sensitive_case"))
+    holder = type(holder).objects.get(pk=holder.pk)  # permissions are cached per object
+    client.force_login(holder)
+    assert client.get(download_url(job)).status_code == 404
+    cases["sensitive"].assigned_staff.add(holder)
+    assert client.get(download_url(job)).status_code == 200
+
+
+# --- one at a time, and runs that lost their job ----------------------------------------------
+
+
+def test_a_second_scan_while_one_waits_shows_the_first(client, verifier, data_entry):
+    client.force_login(data_entry)
+    first = job_of(client.post("/admin/jobs/job/start/duplicates/"))
+    client.force_login(verifier)
+    response = client.post("/admin/jobs/job/start/duplicates/")
+    assert Job.objects.filter(kind=Kind.DUPLICATES).count() == 1
+    # Not theirs to open: the list, which does not show it either.
+    assert response.url == "/admin/jobs/job/"
+    client.force_login(data_entry)
+    assert job_of(client.post("/admin/jobs/job/start/duplicates/")) == first
+
+
+def test_a_running_job_whose_entry_ended_is_recovered(data_entry):
+    """The worker finished with the entry but could not record the job's end: the job does not
+    stay running for ever, though its process lives on."""
+    job = counting(data_entry)
+    running_in_a_dead_process(job)
+    Job.objects.filter(pk=job.pk).update(pid=os.getpid())
+    DBTaskResult.objects.filter(pk=job.task_id).update(status="FAILED")
+    assert services.recover()["queued again"] == 1
+
+
+def test_a_starting_worker_does_not_take_an_old_jobs_process_id_for_alive(data_entry):
+    job = counting(data_entry)
+    running_in_a_dead_process(job)
+    Job.objects.filter(pk=job.pk).update(pid=os.getpid())
+    assert services.recover()["queued again"] == 0
+    assert services.recover(starting_pid=os.getpid())["queued again"] == 1
+
+
+def test_a_run_that_lost_its_job_keeps_no_file(data_entry, tmp_path):
+    job = counting(data_entry)
+    running_in_a_dead_process(job)
+    job.refresh_from_db()
+    services.recover()  # judged gone: queued again
+    source = tmp_path / "bundle.zip"
+    source.write_bytes(b"PK the old run's bundle")
+    with pytest.raises(services.JobTakenOver):
+        services.keep_file(job, source, "bundle.zip")
+    assert not list(services.files_dir().glob(f"{job.pk}-*.bin"))
+    job.refresh_from_db()
+    assert job.file_name == ""
+
+
+def test_a_key_rotation_removes_the_files_sealed_under_older_keys(client, data_entry, cases):
+    client.force_login(data_entry)
+    job = queue_export(client)
+    run_jobs()
+    assert services.discard_files_not_under(crypto.keyring().newest) == 0
+    assert services.discard_files_not_under("another") == 1
+    job.refresh_from_db()
+    assert job.file_name == "" and client.get(download_url(job)).status_code == 404

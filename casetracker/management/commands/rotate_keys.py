@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from casetracker import crypto
 from casetracker.fields import EvidenceIntegrityError, reseal_evidence_file
+from jobs import services as jobs
 
 
 class Command(BaseCommand):
@@ -43,12 +44,19 @@ class Command(BaseCommand):
                 if options["verbosity"] > 1:
                     self.stdout.write(f"{table}: {changed} of {total} rows re-encrypted.")
             files_changed, missing = self.rotate_files(ring, database, quiet)
+            # Files of background jobs are copies kept a day: removed rather than re-sealed.
+            discarded = jobs.discard_files_not_under(ring.newest)
         except (crypto.DecryptionError, EvidenceIntegrityError) as error:
             raise CommandError(f"{error} Nothing after this point was rotated.") from None
         self.stdout.write(
             f"Re-encrypted {rows_changed} rows and {files_changed} evidence files under key "
             f"{ring.newest}."
         )
+        if discarded:
+            self.stdout.write(
+                f"Removed {discarded} files of background jobs made under an older key (whoever "
+                "needs one runs the job again)."
+            )
         for name in missing:
             self.stderr.write(f"Evidence file missing from MEDIA_ROOT: {name}")
         others = [kid for kid in ring.ids if kid != ring.newest]
