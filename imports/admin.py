@@ -18,16 +18,17 @@ from django.utils.translation import gettext_lazy as _
 
 from casetracker.admin import ReadOnlyAdmin
 from imports import services
-from imports.models import COUNT_FIELDS, BatchStatus, ImportBatch
+from imports.models import COUNT_FIELDS, ImportBatch
 from imports.parsing import MAX_FILE_BYTES, MAX_ROWS
+from imports.tasks import check_file, import_file
 from imports.template import COLUMNS, SEPARATOR, template_csv, template_xlsx
+from jobs import services as jobs
+from jobs.models import Kind
 from people.models import Organisation
 
 # Who sees every import batch, not only their own: whoever may see every sensitive case
 # (cases.models.CaseQuerySet.visible_to).
 SEE_EVERY_CASE = "cases.view_sensitive_case"
-# What the preview lists of each kind before saying "and N more".
-PREVIEW_LIMIT = 200
 
 
 class UploadForm(forms.Form):
@@ -154,6 +155,11 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         return [
             path("upload/", view(self.upload_view), name="imports_importbatch_upload"),
             path(
+                "<path:object_id>/preview/",
+                view(self.preview_view),
+                name="imports_importbatch_preview",
+            ),
+            path(
                 "<path:object_id>/confirm/",
                 view(self.confirm_view),
                 name="imports_importbatch_confirm",
@@ -199,34 +205,42 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            result = services.preview_file(
-                upload.read(), upload.name, user=request.user, group=form.cleaned_data["group"]
+            try:
+                batch = services.receive_file(
+                    upload.read(), upload.name, user=request.user, group=form.cleaned_data["group"]
+                )
+            except services.ImportRefused as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:imports_importbatch_changelist"))
+            job = jobs.start(
+                check_file, Kind.IMPORT_CHECK, user=request.user, parameters={"batch": batch.pk}
             )
-            return self._preview(request, result)
+            self.message_user(
+                request,
+                gettext(
+                    "The file is being checked in the background. When the check is done, "
+                    "open the import batch from this page to see what it found and confirm it."
+                ),
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
         return self._render(request, "upload.html", gettext("Import a case list"), form=form)
 
-    def _preview(self, request, result):
-        plan = result.plan
-        limited = {
-            name: (items[:PREVIEW_LIMIT], max(0, len(items) - PREVIEW_LIMIT))
-            for name, items in {
-                "people_created": plan.people_created,
-                "people_updated": plan.people_updated,
-                "cases_created": plan.cases_created,
-                "cases_updated": plan.cases_updated,
-                "events_created": plan.events_created,
-                "events_updated": plan.events_updated,
-                "duplicates": plan.possible_duplicates,
-            }.items()
-        }
+    def preview_view(self, request, object_id):
+        """What the check of a file found, and, for its uploader while it waits, the button
+        that imports it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        services.mark_interrupted_batches()
+        batch = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if batch is None:
+            raise Http404
         return self._render(
             request,
             "preview.html",
-            gettext("Preview of %(file_name)s") % {"file_name": result.batch.file_name},
-            batch=result.batch,
-            plan=plan,
-            counts=plan.counts(),
-            lists=limited,
+            gettext("Preview of %(file_name)s") % {"file_name": batch.file_name},
+            batch=batch,
+            counts={name: getattr(batch, name) for name in COUNT_FIELDS},
         )
 
     def confirm_view(self, request, object_id):
@@ -238,35 +252,24 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         # its uploader confirms it, even among those who may see it.
         if batch is None or batch.created_by_id != request.user.pk:
             raise Http404
+        services.expire_stale_previews()
+        batch.refresh_from_db()
         try:
-            result = services.import_batch(batch, request.user)
+            services.check_confirmable(batch, request.user)
         except services.ImportRefused as refused:
             self.message_user(request, str(refused), messages.ERROR)
             return HttpResponseRedirect(
                 reverse("admin:imports_importbatch_change", args=[batch.pk])
             )
-        if result.batch.status == BatchStatus.IMPORTED:
-            counts = result.plan.counts()
-            self.message_user(
-                request,
-                gettext(
-                    "Imported %(file_name)s: %(people_created)s people and %(cases_created)s "
-                    "cases created, %(cases_updated)s cases updated, %(duplicates_flagged)s "
-                    "possible duplicates to review."
-                )
-                % {"file_name": result.batch.file_name, **counts},
-                messages.SUCCESS,
-            )
-            return HttpResponseRedirect(
-                reverse("admin:imports_importbatch_change", args=[result.batch.pk])
-            )
-        if result.batch.status == BatchStatus.FAILED:
-            self.message_user(
-                request,
-                gettext("Nothing was imported: %(failure)s") % {"failure": result.batch.failure},
-                messages.ERROR,
-            )
-        return self._preview(request, result)
+        job = jobs.start(
+            import_file, Kind.IMPORT, user=request.user, parameters={"batch": batch.pk}
+        )
+        self.message_user(
+            request,
+            gettext("The import is running in the background; this page shows how far it has got."),
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:jobs_job_change", args=[job.pk]))
 
     def template_view(self, request, fmt):
         self._require_import(request)

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from casetracker.fields import EncryptedTextField
+
 
 class ImportFormat(models.TextChoices):
     CSV = "csv", _("CSV")
@@ -14,6 +16,7 @@ class ImportFormat(models.TextChoices):
 
 
 class BatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to be checked")
     RUNNING = "running", _("Checking or importing")
     PREVIEWED = "previewed", _("Previewed, waiting for confirmation")
     VALIDATED = "validated", _("Dry run: no errors, nothing written")
@@ -41,6 +44,16 @@ class ImportBatch(models.Model):
         help_text=_(
             "The file as uploaded in the admin, encrypted (casetracker.crypto), kept "
             "until it is confirmed, refused or expired (imports.services.PREVIEW_KEPT)."
+        ),
+    )
+    preview = EncryptedTextField(
+        _("preview"),
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_(
+            "What the check found, as its page shows it (people, cases and events to create "
+            "or update, possible duplicates, errors), encrypted: it quotes the file."
         ),
     )
     group = models.ForeignKey(

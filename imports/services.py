@@ -389,16 +389,90 @@ def import_file(
 
 def preview_file(data: bytes, file_name: str, *, user, group: Organisation) -> ImportResult:
     """Validate ``data`` and keep it, encrypted, on a batch waiting for the same user to
-    confirm it within PREVIEW_KEPT."""
+    confirm it within PREVIEW_KEPT (receive_file, then preview_batch)."""
+    return preview_batch(receive_file(data, file_name, user=user, group=group), user)
+
+
+def receive_file(data: bytes, file_name: str, *, user, group: Organisation) -> ImportBatch:
+    """Keep an uploaded file, encrypted, on a new batch waiting to be checked by
+    preview_batch (in the admin, by the background worker: imports.tasks)."""
     _check_allowed(user)
     _tidy_up()
-    batch = _new_batch(data, file_name, user, group, dry_run=True)
+    with transaction.atomic():
+        return ImportBatch.objects.create(
+            file_name=(file_name or "upload")[:255],
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            group=group,
+            created_by=user,
+            dry_run=True,
+            status=BatchStatus.QUEUED,
+            content=seal_content(data),
+        )
+
+
+def preview_batch(
+    batch: ImportBatch, user, *, progress: Callable[[str, int], None] | None = None
+) -> ImportResult:
+    """Check a received file: previewed (its file kept for confirmation) or refused with its
+    errors. A check interrupted (its process died) may be run again."""
+    _check_allowed(user)
+    _tidy_up()
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        waiting = batch.status in (BatchStatus.QUEUED, BatchStatus.INTERRUPTED)
+        if not (waiting and batch.dry_run and batch.content is not None):
+            raise ImportRefused(gettext("This file was already checked."))
+        if batch.created_by_id != user.pk:
+            raise ImportRefused(gettext("Only the person who uploaded the file can check it."))
+        data = _stored_file(batch)
+        batch.status = BatchStatus.RUNNING
+        for name, value in _this_process().items():
+            setattr(batch, name, value)
+        batch.save(update_fields=["status", *_this_process()])
     with _working(batch):
-        plan = validate(data, file_name, user=user, group=group)
-        if not plan.ok:
-            return _finish(batch, plan, BatchStatus.INVALID)
-        batch.content = seal_content(data)
-        return _finish(batch, plan, BatchStatus.PREVIEWED)
+        plan = validate(data, batch.file_name, user=user, group=batch.group, progress=progress)
+        return _finish(batch, plan, BatchStatus.PREVIEWED if plan.ok else BatchStatus.INVALID)
+
+
+def keep_preview(batch: ImportBatch, preview: str) -> None:
+    """Keep what the check found, as its page shows it (encrypted: it quotes the file)."""
+    batch.preview = preview
+    batch.save(update_fields=["preview"])
+
+
+def _stored_file(batch: ImportBatch) -> bytes:
+    try:
+        data = open_content(batch.content)
+    except crypto.DecryptionError as error:
+        raise ImportRefused(
+            gettext("The stored file cannot be decrypted (%(error)s); upload it again.")
+            % {"error": error}
+        ) from None
+    if hashlib.sha256(data).hexdigest() != batch.sha256:
+        raise ImportRefused(
+            gettext("The stored file does not match its checksum; upload it again.")
+        )
+    return data
+
+
+def check_confirmable(batch: ImportBatch, user) -> None:
+    """Raise ImportRefused, saying why, unless ``user`` may confirm ``batch`` now."""
+    if batch.status == BatchStatus.EXPIRED:
+        raise ImportRefused(EXPIRED_MESSAGE % {"hours": _hours(PREVIEW_KEPT)})
+    if batch.status == BatchStatus.INTERRUPTED and not batch.dry_run:
+        raise ImportRefused(
+            gettext(
+                "This import was interrupted (its process stopped) and nothing was written. "
+                "Upload the file again."
+            )
+        )
+    if batch.status != BatchStatus.PREVIEWED or batch.content is None:
+        raise ImportRefused(gettext("This import was already confirmed or refused."))
+    if batch.created_by_id != user.pk:
+        raise ImportRefused(
+            gettext("Only the person who uploaded the file can confirm its import.")
+        )
 
 
 EXPIRED_MESSAGE = ngettext_lazy(
@@ -410,32 +484,17 @@ EXPIRED_MESSAGE = ngettext_lazy(
 )
 
 
-def import_batch(batch: ImportBatch, user) -> ImportResult:
+def import_batch(
+    batch: ImportBatch, user, *, progress: Callable[[str, int], None] | None = None
+) -> ImportResult:
     """Import a previewed batch. The file is validated again: the database may have changed
     since the preview."""
     _check_allowed(user)
     _tidy_up()
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        if batch.status == BatchStatus.EXPIRED:
-            raise ImportRefused(EXPIRED_MESSAGE % {"hours": _hours(PREVIEW_KEPT)})
-        if batch.status != BatchStatus.PREVIEWED or batch.content is None:
-            raise ImportRefused(gettext("This import was already confirmed or refused."))
-        if batch.created_by_id != user.pk:
-            raise ImportRefused(
-                gettext("Only the person who uploaded the file can confirm its import.")
-            )
-        try:
-            data = open_content(batch.content)
-        except crypto.DecryptionError as error:
-            raise ImportRefused(
-                gettext("The stored file cannot be decrypted (%(error)s); upload it again.")
-                % {"error": error}
-            ) from None
-        if hashlib.sha256(data).hexdigest() != batch.sha256:
-            raise ImportRefused(
-                gettext("The stored file does not match its checksum; upload it again.")
-            )
+        check_confirmable(batch, user)
+        data = _stored_file(batch)
         batch.status, batch.dry_run, batch.content = BatchStatus.RUNNING, False, None
         for name, value in _this_process().items():
             setattr(batch, name, value)
@@ -445,10 +504,17 @@ def import_batch(batch: ImportBatch, user) -> ImportResult:
         except IntegrityError:
             raise ImportRefused(_already_importing(batch.group, batch.sha256)) from None
     with _working(batch):
-        plan = validate(data, batch.file_name, user=user, group=batch.group, find_duplicates=False)
+        plan = validate(
+            data,
+            batch.file_name,
+            user=user,
+            group=batch.group,
+            find_duplicates=False,
+            progress=progress,
+        )
         if not plan.ok:
             return _finish(batch, plan, BatchStatus.INVALID)
-        return _write(batch, plan, user, None)
+        return _write(batch, plan, user, progress)
 
 
 def seal_content(data: bytes) -> bytes:
@@ -467,8 +533,14 @@ def expire_stale_previews(now=None) -> int:
     """Discard the file of every preview not confirmed within PREVIEW_KEPT (an abandoned
     upload), and mark it expired so that it cannot be confirmed; returns how many."""
     cutoff = (now or timezone.now()) - PREVIEW_KEPT
-    return ImportBatch.objects.filter(status=BatchStatus.PREVIEWED, created_at__lt=cutoff).update(
-        status=BatchStatus.EXPIRED, content=None
+    old = ImportBatch.objects.filter(created_at__lt=cutoff)
+    # A file never checked (its worker never came), or whose check was interrupted, too.
+    unchecked = old.filter(
+        status__in=[BatchStatus.QUEUED, BatchStatus.INTERRUPTED], dry_run=True
+    ).exclude(content=None)
+    unchecked.update(status=BatchStatus.EXPIRED, content=None, preview="")
+    return old.filter(status=BatchStatus.PREVIEWED).update(
+        status=BatchStatus.EXPIRED, content=None, preview=""
     )
 
 

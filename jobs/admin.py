@@ -47,6 +47,12 @@ OUTCOME_LABELS = {
     "kept": _("Already decided by staff, left so"),
     "withdrawn": _("No longer alike, withdrawn"),
     "keys skipped": _("Name keys shared by too many people to compare pair by pair"),
+    "rows": _("Rows checked"),
+    "errors": _("Errors found"),
+    "people_created": _("People created"),
+    "cases_created": _("Cases created"),
+    "cases_updated": _("Cases updated"),
+    "duplicates_flagged": _("Possible duplicates to review"),
 }
 
 
@@ -194,6 +200,12 @@ class JobAdmin(ReadOnlyAdmin):
             "may_download": services.has_file(job) and services.may_download(job, request.user),
             "may_cancel": mine and job.is_open and not job.cancel_requested,
             "title": str(job),
+            # An import's batch: what the check found, and the button that imports it.
+            "batch_url": reverse(
+                "admin:imports_importbatch_preview", args=[job.parameters["batch"]]
+            )
+            if "batch" in job.parameters
+            else "",
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

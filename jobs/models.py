@@ -20,6 +20,8 @@ class Kind(models.TextChoices):
     EXPORT = "export", _("Export of cases")
     SNAPSHOTS = "snapshots", _("Rebuild of the published snapshots")
     DUPLICATES = "duplicates", _("Scan for possible duplicates")
+    IMPORT_CHECK = "import_check", _("Check of a case list to import")
+    IMPORT = "import", _("Import of a case list")
 
 
 class State(models.TextChoices):

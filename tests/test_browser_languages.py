@@ -12,11 +12,13 @@ var/browser-artifacts/<test name>/."""
 
 import pytest
 from django.urls import reverse
+from selenium.webdriver.common.by import By
 
 from casetracker.roles import DATA_ENTRY
 from tests.browser import PASSWORD, with_password
 from tests.factories import make_case, make_organisation, person_named, staff_in
 from tests.import_files import KANAT_ROWS, rows_to_csv
+from tests.jobs import run_jobs
 from tests.translated_pages import WORD, data_words, english_left
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("vocabularies_kept")]
@@ -213,7 +215,17 @@ def test_data_entry_works_in_the_language_chosen_on_the_login_page(
 
     by_css(browser, "input[type=file][name=file]").send_keys(str(bad_list))
     Select(by_css(browser, "select[name=group]")).select_by_value(str(group.pk))
-    press(browser, "form[enctype='multipart/form-data'] [type=submit]", "import preview")
+    press(browser, "form[enctype='multipart/form-data'] [type=submit]", "import check queued")
+    walk.check("import check queued")
+    # The check runs in the background worker; its page follows it by itself, then leads to
+    # the preview.
+    run_jobs()
+    browser.wait_until(
+        lambda driver: driver.find_elements(By.CSS_SELECTOR, "a.button[href*='/preview/']")
+    )
+    browser.checked("import check done", expected_status=200)
+    walk.check("import check done")
+    press(browser, "a.button[href*='/preview/']", "import preview")
     assert "sometime in spring" in browser.text()
     walk.check("import preview", allowed=walk.allowed | PREVIEW_VALUES | words_of(BAD_ROWS))
 

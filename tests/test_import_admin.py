@@ -1,21 +1,28 @@
 """Imports in the admin: upload → preview → confirm, template downloads, and who may use them."""
 
 import io
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from api.models import Partner
 from cases.models import Case
+from casetracker.processes import this_host
 from imports import services
 from imports.models import BatchStatus, ImportBatch
 from imports.parsing import read_table
 from imports.template import COLUMN_NAMES, EXAMPLE_ROWS
-from people.models import Person
+from jobs import services as jobs_services
+from jobs.models import Job, Kind
+from jobs.models import State as JobState
+from people.models import Organisation, Person
 from tests.factories import make_organisation, person_named
 from tests.import_files import KANAT_ROWS, rows_to_csv
+from tests.jobs import job_of, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +35,27 @@ def atajurt():
 
 
 def upload(client, group, data=None, name="list.csv"):
+    """Upload a file as staff do; when the upload queues its check, run it and open the
+    preview it leads to."""
     data = rows_to_csv(KANAT_ROWS) if data is None else data
-    return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data), "group": group.pk})
+    response = client.post(UPLOAD, {"file": SimpleUploadedFile(name, data), "group": group.pk})
+    if response.status_code != 302 or "/admin/jobs/job/" not in response.url:
+        return response
+    job = job_of(response)
+    run_jobs()
+    return client.get(preview_url(job.parameters["batch"]))
+
+
+def preview_url(pk):
+    return reverse("admin:imports_importbatch_preview", args=[pk])
+
+
+def confirm(client, batch):
+    """Confirm as staff do; when that queues the import, run it. The confirmation's answer."""
+    response = client.post(confirm_url(batch))
+    if response.status_code == 302 and "/admin/jobs/job/" in response.url:
+        run_jobs()
+    return response
 
 
 def confirm_url(batch):
@@ -60,7 +86,7 @@ def test_preview_shows_what_will_be_created_and_writes_nothing(client, data_entr
 def test_confirm_after_preview_imports_the_file(client, data_entry, atajurt):
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
-    response = client.post(confirm_url(batch))
+    response = confirm(client, batch)
     assert response.status_code == 302
     batch.refresh_from_db()
     assert (batch.status, batch.dry_run, batch.cases_created) == (BatchStatus.IMPORTED, False, 1)
@@ -70,7 +96,7 @@ def test_confirm_after_preview_imports_the_file(client, data_entry, atajurt):
 def test_confirmed_batch_no_longer_keeps_the_file(client, data_entry, atajurt):
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
-    client.post(confirm_url(batch))
+    confirm(client, batch)
     batch.refresh_from_db()
     assert batch.content is None
 
@@ -79,10 +105,12 @@ def test_preview_lists_every_error_and_offers_no_confirmation(client, data_entry
     client.force_login(data_entry)
     rows = [{**KANAT_ROWS[0], "event_date": "spring"}, {**KANAT_ROWS[1], "event_place": "X"}]
     response = upload(client, atajurt, rows_to_csv(rows))
-    assert [(e.row, e.column) for e in response.context["plan"].errors] == [
+    assert [(e["row"], e["column"]) for e in response.context["batch"].errors] == [
         (2, "event_date"),
         (3, "event_place"),
     ]
+    table = response.content.decode().split('id="import-errors"')[1]
+    assert "event_date" in table and "event_place" in table
     assert b"Import this file" not in response.content
     assert ImportBatch.objects.get().status == BatchStatus.INVALID
 
@@ -99,8 +127,8 @@ def test_preview_shows_a_possible_duplicate(client, data_entry, atajurt):
 def test_batch_cannot_be_confirmed_twice(client, data_entry, atajurt):
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
-    client.post(confirm_url(batch))
-    client.post(confirm_url(batch))
+    confirm(client, batch)
+    confirm(client, batch)
     assert Case.objects.count() == 1
 
 
@@ -108,7 +136,7 @@ def test_someone_elses_preview_cannot_be_confirmed(client, data_entry, verifier,
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
     client.force_login(verifier)
-    assert client.post(confirm_url(batch)).status_code == 404
+    assert confirm(client, batch).status_code == 404
     assert not Case.objects.exists()
 
 
@@ -116,7 +144,7 @@ def test_confirm_validates_again_against_the_database_as_it_now_is(client, data_
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
     services.import_file(rows_to_csv(KANAT_ROWS), "same.csv", user=data_entry, group=atajurt)
-    client.post(confirm_url(batch))
+    confirm(client, batch)
     assert (Person.objects.count(), Case.objects.count()) == (1, 1)
 
 
@@ -219,7 +247,7 @@ def test_import_permission_matrix(request, client, data_entry, atajurt, persona,
     response = {
         "upload": lambda: client.get(UPLOAD),
         "preview": lambda: upload(client, atajurt),
-        "confirm": lambda: client.post(confirm_url(batch)),
+        "confirm": lambda: confirm(client, batch),
         "template.csv": lambda: client.get(template_url("csv")),
         "template.xlsx": lambda: client.get(template_url("xlsx")),
         "batches": lambda: client.get(reverse("admin:imports_importbatch_changelist")),
@@ -247,7 +275,7 @@ def test_nothing_is_imported_for_a_persona_refused_confirmation(
         rows_to_csv(KANAT_ROWS), "list.csv", user=data_entry, group=atajurt
     ).batch
     client.force_login(no_role)
-    client.post(confirm_url(batch))
+    confirm(client, batch)
     assert not Case.objects.exists()
 
 
@@ -311,7 +339,7 @@ def test_batches_are_seen_by_their_uploader_and_whoever_sees_every_case(
     if view == "list":
         response = client.get(reverse("admin:imports_importbatch_changelist"))
     elif view == "confirm":
-        response = client.post(confirm_url(batch))
+        response = confirm(client, batch)
     else:
         response = client.get(batch_urls(refused)[view])
     assert response.status_code == expected
@@ -352,7 +380,7 @@ def test_confirming_a_stale_preview_is_refused_with_a_clear_message(client, data
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
     ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=25))
-    response = client.post(confirm_url(batch))
+    response = confirm(client, batch)
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
         "This preview is more than 24 hours old: its file was discarded and it can no longer "
@@ -360,4 +388,121 @@ def test_confirming_a_stale_preview_is_refused_with_a_clear_message(client, data
     ]
     batch.refresh_from_db()
     assert (batch.status, batch.content) == (BatchStatus.EXPIRED, None)
+    assert not Case.objects.exists()
+
+
+# --- the check and the import run as background jobs --------------------------------------------
+
+
+def test_an_upload_only_keeps_the_file_and_queues_its_check(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    data = rows_to_csv(KANAT_ROWS)
+    response = client.post(
+        UPLOAD, {"file": SimpleUploadedFile("list.csv", data), "group": atajurt.pk}
+    )
+    job = job_of(response)
+    assert job.kind == Kind.IMPORT_CHECK and job.requested_by == data_entry
+    batch = ImportBatch.objects.get(pk=job.parameters["batch"])
+    assert batch.status == BatchStatus.QUEUED and batch.rows == 0  # not read yet
+    assert bytes(batch.content) != data and b"Serik" not in bytes(batch.content)  # sealed
+    preview = client.get(preview_url(batch.pk))
+    assert b"being checked in the background" in preview.content
+    assert b"Import this file" not in preview.content
+
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.outcome["rows"] == 2
+    page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    assert preview_url(batch.pk) in page  # the job leads to what the check found
+    preview = client.get(preview_url(batch.pk))
+    assert b"Import this file" in preview.content
+    assert "Serik Nurbek" in preview.content.decode()
+
+
+def test_the_stored_preview_is_encrypted(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT preview FROM imports_importbatch WHERE id = %s", [batch.pk])
+        stored = cursor.fetchone()[0]
+    assert "Serik Nurbek" in batch.preview and "Serik" not in stored
+
+
+def test_only_the_uploader_is_offered_the_import(client, data_entry, verifier, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    client.force_login(verifier)  # sees every batch, confirms none but their own
+    preview = client.get(preview_url(batch.pk))
+    assert preview.status_code == 200 and b"Import this file" not in preview.content
+
+
+def test_someone_elses_preview_is_not_found(client, data_entry, other_data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    client.force_login(other_data_entry)
+    assert client.get(preview_url(batch.pk)).status_code == 404
+
+
+def test_the_import_job_reports_what_it_wrote(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    job = job_of(client.post(confirm_url(batch)))
+    assert job.kind == Kind.IMPORT and not Case.objects.exists()  # nothing inside the request
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    assert (job.outcome["people_created"], job.outcome["cases_created"]) == (1, 1)
+    assert ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.IMPORTED
+
+
+def test_an_import_that_no_longer_passes_the_checks_fails_saying_why(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    job = job_of(client.post(confirm_url(batch)))
+    Organisation.objects.filter(pk=atajurt.pk).update(name="Renamed")  # harmless change
+    with mock.patch.object(services.Plan, "ok", new_callable=mock.PropertyMock, return_value=False):
+        run_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "no longer passes the checks" in job.error
+    assert not Case.objects.exists()
+
+
+def test_a_check_interrupted_by_a_dead_worker_runs_again(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    response = client.post(
+        UPLOAD,
+        {"file": SimpleUploadedFile("list.csv", rows_to_csv(KANAT_ROWS)), "group": atajurt.pk},
+    )
+    job = job_of(response)
+    # The worker took it and died: the batch says running under a process that is gone.
+    ImportBatch.objects.filter(pk=job.parameters["batch"]).update(
+        status=BatchStatus.RUNNING, host=this_host(), pid=4_194_305
+    )
+    Job.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING, host=this_host(), pid=4_194_305, attempts=1
+    )
+    jobs_services.recover()
+    run_jobs()
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.SUCCEEDED, 2)
+    assert ImportBatch.objects.get(pk=job.parameters["batch"]).status == BatchStatus.PREVIEWED
+
+
+def test_an_import_interrupted_by_a_dead_worker_asks_for_the_file_again(
+    client, data_entry, atajurt
+):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    job = job_of(client.post(confirm_url(batch)))
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, dry_run=False, content=None, host=this_host(), pid=4_194_305
+    )
+    Job.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING, host=this_host(), pid=4_194_305, attempts=1
+    )
+    jobs_services.recover()
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert "interrupted" in job.error and "Upload the file again" in job.error
     assert not Case.objects.exists()

@@ -5,6 +5,7 @@ downloaded."""
 import csv
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,6 +23,7 @@ from imports.template import COLUMN_NAMES, EXAMPLE_ROWS
 from people.models import Person
 from tests.factories import make_organisation
 from tests.import_files import KANAT_ROWS
+from tests.jobs import job_of, run_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +43,12 @@ def download(client, fmt) -> bytes:
 
 
 def upload(client, group, data, fmt):
+    """Upload through the admin and run the check it queues; what the batch kept of it."""
     file = SimpleUploadedFile(f"casetracker-import.{fmt}", data)
-    return client.post(UPLOAD, {"file": file, "group": group.pk}).context["plan"]
+    job = job_of(client.post(UPLOAD, {"file": file, "group": group.pk}))
+    run_jobs()
+    batch = ImportBatch.objects.get(pk=job.parameters["batch"])
+    return SimpleNamespace(errors=[services.RowError(**error) for error in batch.errors])
 
 
 def dry_run(data, fmt, user, group):

@@ -358,6 +358,7 @@ def test_a_waiting_job_is_cancelled_at_once_and_never_runs(client, data_entry):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("vocabularies_kept")  # a transactional test empties them
 def test_a_running_job_stops_at_its_next_step_and_keeps_nothing(data_entry, monkeypatch):
     monkeypatch.setattr(services, "HEARTBEAT", 0.01)
     counted = []
@@ -393,6 +394,7 @@ def seen_elsewhere(pk) -> tuple:
 
 @pytest.mark.postgresql  # SQLite has one writer: the work's transaction holds it
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("vocabularies_kept")  # a transactional test empties them
 def test_progress_shows_while_the_work_is_in_a_transaction(data_entry, monkeypatch):
     """The work's own transaction shows nothing until it commits; the progress must show
     meanwhile (it is written on a connection of its own)."""

@@ -11,6 +11,7 @@ from cases.models import Case
 from people.models import Organisation
 from tests import test_admin
 from tests.import_files import KANAT_ROWS, rows_to_csv
+from tests.jobs import job_of, run_jobs
 from tests.test_admin import READ_ONLY, REGISTERED, admin_url, model_id
 from tests.translated_pages import WORD, data_words, english_left
 
@@ -66,12 +67,21 @@ def test_the_home_page_and_the_case_pages_have_no_english_left(admin_client, wor
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_import_preview_with_an_error_has_no_english_left(admin_client, world, language):
     rows = [dict(KANAT_ROWS[0], event_date="sometime in spring", person_gender="unknown-x")]
-    response = admin_client.post(
+    queued = admin_client.post(
         reverse("admin:imports_importbatch_upload"),
         {
             "file": SimpleUploadedFile("list.csv", rows_to_csv(rows)),
             "group": world[Organisation].pk,
         },
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    job = job_of(queued)
+    run_jobs()
+    # The job's page, then the preview it leads to, in the uploader's language.
+    report = leftovers(admin_client, language, [queued.url], data_words())
+    assert not report, "\n".join(report)
+    response = admin_client.get(
+        reverse("admin:imports_importbatch_preview", args=[job.parameters["batch"]]),
         HTTP_ACCEPT_LANGUAGE=language,
     )
     assert response.status_code == 200
