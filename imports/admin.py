@@ -23,7 +23,7 @@ from imports.parsing import MAX_FILE_BYTES, MAX_ROWS
 from imports.tasks import check_file, import_file
 from imports.template import COLUMNS, SEPARATOR, template_csv, template_xlsx
 from jobs import services as jobs
-from jobs.models import Kind
+from jobs.models import OPEN_STATES, Job, Kind
 from people.models import Organisation
 
 # Who sees every import batch, not only their own: whoever may see every sensitive case
@@ -63,6 +63,8 @@ class UploadForm(forms.Form):
 
 def visible_batches(queryset, user):
     """The import batches of ``queryset`` that ``user`` may see (the admin's rule)."""
+    # Never the stored file and preview in lists: large, and decrypted for nothing.
+    queryset = queryset.defer("content", "preview")
     if user.has_perm(SEE_EVERY_CASE):
         return queryset
     return queryset.filter(created_by_id=user.pk)
@@ -232,7 +234,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         services.mark_interrupted_batches()
-        batch = self.get_queryset(request).filter(pk=unquote(object_id)).first()
+        if not str(object_id).isdigit():
+            raise Http404
+        batch = self.get_queryset(request).filter(pk=object_id).first()
         if batch is None:
             raise Http404
         return self._render(
@@ -261,7 +265,9 @@ class ImportBatchAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(
                 reverse("admin:imports_importbatch_change", args=[batch.pk])
             )
-        job = jobs.start(
+        job = Job.objects.filter(
+            kind=Kind.IMPORT, state__in=OPEN_STATES, parameters__batch=batch.pk
+        ).first() or jobs.start(
             import_file, Kind.IMPORT, user=request.user, parameters={"batch": batch.pk}
         )
         self.message_user(

@@ -412,10 +412,16 @@ def receive_file(data: bytes, file_name: str, *, user, group: Organisation) -> I
 
 
 def preview_batch(
-    batch: ImportBatch, user, *, progress: Callable[[str, int], None] | None = None
+    batch: ImportBatch,
+    user,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+    render: Callable[[Plan], str] | None = None,
 ) -> ImportResult:
     """Check a received file: previewed (its file kept for confirmation) or refused with its
-    errors. A check interrupted (its process died) may be run again."""
+    errors. ``render(plan)`` gives what the preview page shows of it, saved (encrypted) in the
+    same write as the outcome: a batch is never previewed without its preview. A check
+    interrupted (its process died) may be run again."""
     _check_allowed(user)
     _tidy_up()
     with transaction.atomic():
@@ -432,6 +438,8 @@ def preview_batch(
         batch.save(update_fields=["status", *_this_process()])
     with _working(batch):
         plan = validate(data, batch.file_name, user=user, group=batch.group, progress=progress)
+        if render is not None:
+            batch.preview = render(plan)
         return _finish(batch, plan, BatchStatus.PREVIEWED if plan.ok else BatchStatus.INVALID)
 
 
@@ -533,12 +541,18 @@ def expire_stale_previews(now=None) -> int:
     """Discard the file of every preview not confirmed within PREVIEW_KEPT (an abandoned
     upload), and mark it expired so that it cannot be confirmed; returns how many."""
     cutoff = (now or timezone.now()) - PREVIEW_KEPT
-    old = ImportBatch.objects.filter(created_at__lt=cutoff)
-    # A file never checked (its worker never came), or whose check was interrupted, too.
-    unchecked = old.filter(
-        status__in=[BatchStatus.QUEUED, BatchStatus.INTERRUPTED], dry_run=True
-    ).exclude(content=None)
-    unchecked.update(status=BatchStatus.EXPIRED, content=None, preview="")
+    # Counted from the end of the check (a check may wait for the worker), else the upload.
+    old = ImportBatch.objects.filter(
+        Q(finished_at__lt=cutoff) | Q(finished_at=None, created_at__lt=cutoff)
+    )
+    # A file never checked (its worker never came), or whose check was interrupted: expired.
+    old.filter(status__in=[BatchStatus.QUEUED, BatchStatus.INTERRUPTED], dry_run=True).exclude(
+        content=None
+    ).update(status=BatchStatus.EXPIRED, content=None, preview="")
+    # What a refused file's check kept of it.
+    old.filter(status__in=[BatchStatus.FAILED, BatchStatus.INVALID]).exclude(preview="").update(
+        content=None, preview=""
+    )
     return old.filter(status=BatchStatus.PREVIEWED).update(
         status=BatchStatus.EXPIRED, content=None, preview=""
     )
@@ -703,11 +717,13 @@ def _abandon(batch: ImportBatch, error: BaseException) -> None:
     now = timezone.now()
     try:
         with transaction.atomic():
+            failed = {} if interrupted else {"content": None, "preview": ""}
             ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.RUNNING).update(
                 status=BatchStatus.INTERRUPTED if interrupted else BatchStatus.FAILED,
-                failure="" if interrupted else f"{type(error).__name__}: {error}",
+                failure="" if interrupted else f"{type(error).__name__}: {error}".rstrip(": "),
                 finished_at=now,
                 last_seen_at=now,
+                **failed,
             )
     except Exception:  # the database may be what failed: the process's end will tell
         logger.warning("Import batch #%s stopped and could not be marked.", batch.pk, exc_info=True)
@@ -750,6 +766,9 @@ def _finish(batch: ImportBatch, plan: Plan, status: str, failure: str = "") -> I
     batch.errors = [error.as_dict() for error in plan.errors[:ERRORS_KEPT]]
     if status != BatchStatus.PREVIEWED:
         batch.content = None
+    if status not in (BatchStatus.PREVIEWED, BatchStatus.INVALID):
+        # Imported or failed: the records (or nothing) are what is left to see, not the file.
+        batch.preview = ""
     batch.save()
     return ImportResult(batch, plan)
 

@@ -52,11 +52,15 @@ def _batch(job: Job) -> ImportBatch:
 
 def check(job: Job, progress: jobs.Progress) -> dict:
     batch = _batch(job)
+    if batch.status in (BatchStatus.PREVIEWED, BatchStatus.INVALID) and batch.preview:
+        # Checked by an earlier run whose worker died before it could say so.
+        return {"batch": batch.pk, "rows": batch.rows, "errors": batch.error_count}
     try:
-        result = services.preview_batch(batch, job.requested_by, progress=reporter(progress))
+        result = services.preview_batch(
+            batch, job.requested_by, progress=reporter(progress), render=render_preview
+        )
     except services.ImportRefused as refused:
         raise jobs.JobFailed(str(refused)) from None
-    services.keep_preview(result.batch, render_preview(result.plan))
     return {"batch": batch.pk, "rows": result.plan.rows, "errors": len(result.plan.errors)}
 
 
@@ -71,7 +75,7 @@ def write(job: Job, progress: jobs.Progress) -> dict:
             gettext("Nothing was imported: %(failure)s") % {"failure": result.batch.failure}
         )
     if result.batch.status == BatchStatus.INVALID:
-        services.keep_preview(result.batch, render_preview(result.plan))
+        services.keep_preview(result.batch, render_preview(result.plan))  # its errors now
         raise jobs.JobFailed(
             gettext(
                 "Nothing was imported: the file no longer passes the checks (the records "

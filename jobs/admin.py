@@ -84,6 +84,13 @@ def startable(user) -> list[tuple[str, str, str]]:
     return kinds
 
 
+def batch_url(job, user) -> str:
+    if "batch" not in job.parameters or not user.has_perm("imports.view_importbatch"):
+        return ""
+    view = "preview" if job.kind == Kind.IMPORT_CHECK else "change"
+    return reverse(f"admin:imports_importbatch_{view}", args=[job.parameters["batch"]])
+
+
 def tasks_for():
     # Imported here: the tasks' apps import jobs.services.
     from people.tasks import scan_duplicates
@@ -200,12 +207,9 @@ class JobAdmin(ReadOnlyAdmin):
             "may_download": services.has_file(job) and services.may_download(job, request.user),
             "may_cancel": mine and job.is_open and not job.cancel_requested,
             "title": str(job),
-            # An import's batch: what the check found, and the button that imports it.
-            "batch_url": reverse(
-                "admin:imports_importbatch_preview", args=[job.parameters["batch"]]
-            )
-            if "batch" in job.parameters
-            else "",
+            # An import's batch: what its check found (and the button that imports it), or,
+            # once imported, the batch itself; for those who may open batches.
+            "batch_url": batch_url(job, request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

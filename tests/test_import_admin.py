@@ -1,12 +1,14 @@
 """Imports in the admin: upload → preview → confirm, template downloads, and who may use them."""
 
 import io
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from api.models import Partner
@@ -379,7 +381,8 @@ def test_confirming_a_stale_preview_is_refused_with_a_clear_message(client, data
 
     client.force_login(data_entry)
     batch = upload(client, atajurt).context["batch"]
-    ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    then = timezone.now() - timedelta(hours=25)  # checked then
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=then, finished_at=then)
     response = confirm(client, batch)
     assert response.status_code == 302
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
@@ -506,3 +509,74 @@ def test_an_import_interrupted_by_a_dead_worker_asks_for_the_file_again(
     assert job.state == JobState.FAILED
     assert "interrupted" in job.error and "Upload the file again" in job.error
     assert not Case.objects.exists()
+
+
+def test_a_check_that_fails_keeps_neither_the_file_nor_a_preview(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    file = SimpleUploadedFile("list.csv", rows_to_csv(KANAT_ROWS))
+    job = job_of(client.post(UPLOAD, {"file": file, "group": atajurt.pk}))
+    with mock.patch("imports.tasks.render_preview", side_effect=RuntimeError("template broke")):
+        run_jobs()
+    job.refresh_from_db()
+    batch = ImportBatch.objects.get(pk=job.parameters["batch"])
+    assert job.state == JobState.FAILED
+    assert batch.status == BatchStatus.FAILED and batch.content is None and batch.preview == ""
+    page = client.get(preview_url(batch.pk))
+    assert b"Import this file" not in page.content
+    assert "RuntimeError" in page.content.decode()
+
+
+def test_a_check_done_before_its_worker_died_is_not_done_twice(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    job = Job.objects.get(kind=Kind.IMPORT_CHECK)
+    Job.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING, host=this_host(), pid=4_194_305, attempts=1
+    )
+    jobs_services.recover()
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and job.outcome["rows"] == 2
+    assert ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.PREVIEWED
+
+
+def test_confirming_twice_shows_the_same_import(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    first = job_of(client.post(confirm_url(batch)))
+    assert job_of(client.post(confirm_url(batch))) == first
+    assert Job.objects.filter(kind=Kind.IMPORT).count() == 1
+
+
+def test_the_import_job_leads_to_the_batch_and_the_preview_is_gone(
+    client, data_entry, administrator, atajurt
+):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    job = job_of(client.post(confirm_url(batch)))
+    run_jobs()
+    page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    assert reverse("admin:imports_importbatch_change", args=[batch.pk]) in page
+    assert ImportBatch.objects.get(pk=batch.pk).preview == ""
+    client.force_login(administrator)  # sees every job, may not open import batches
+    page = client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    assert f"/imports/importbatch/{batch.pk}/" not in page
+
+
+def test_a_preview_address_that_is_not_a_number_is_not_found(client, data_entry):
+    client.force_login(data_entry)
+    assert client.get("/admin/imports/importbatch/abc/preview/").status_code == 404
+
+
+def test_a_preview_expires_a_day_after_its_check_not_its_upload(client, data_entry, atajurt):
+    client.force_login(data_entry)
+    batch = upload(client, atajurt).context["batch"]
+    checked = timezone.now()
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        created_at=checked - timedelta(days=2), finished_at=checked
+    )
+    services.expire_stale_previews()
+    assert ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.PREVIEWED
+    services.expire_stale_previews(now=checked + services.PREVIEW_KEPT + timedelta(seconds=1))
+    batch.refresh_from_db()
+    assert (batch.status, batch.content, batch.preview) == (BatchStatus.EXPIRED, None, "")

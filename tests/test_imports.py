@@ -296,7 +296,9 @@ def age(batch, **delta):
 
     from django.utils import timezone
 
-    ImportBatch.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(**delta))
+    # Expiry counts from the end of the check (the upload, for a file never checked).
+    then = timezone.now() - timedelta(**delta)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=then, finished_at=then)
 
 
 @pytest.mark.parametrize("to_bytes", [rows_to_csv, rows_to_xlsx])
