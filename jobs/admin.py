@@ -46,7 +46,8 @@ OUTCOME_LABELS = {
     "unchanged": _("Unchanged"),
     "kept": _("Already decided by staff, left so"),
     "withdrawn": _("No longer alike, withdrawn"),
-    "keys skipped": _("Name keys shared by too many people to compare pair by pair"),
+    "people changed": _("People added or changed since the last scan (with their families)"),
+    "big keys": _("Names so common that their bearers were compared in smaller groups"),
     "rows": _("Rows checked"),
     "errors": _("Errors found"),
     "people_created": _("People created"),
@@ -65,8 +66,10 @@ def startable(user) -> list[tuple[str, str, str]]:
                 Kind.DUPLICATES,
                 gettext("Scan for possible duplicates"),
                 gettext(
-                    "Compares every person with those who share a name key and lists the "
-                    "likely pairs under People › Possible duplicates."
+                    "Compares the people added or changed since the last scan (everyone, the "
+                    "first time) with those whose names may be theirs, and lists the likely "
+                    "pairs under People › Possible duplicates. A scan that stopped half-way "
+                    "is continued."
                 ),
             )
         )

@@ -3,9 +3,9 @@
 people.names scores two name strings; this module finds candidate people by their stored
 match keys (an indexed lookup, never a scan of everyone), scores whole people (their best
 pair of names, adjusted by birth date, place of origin and father's name where both sides
-know them), and records pairs for review. The duplicate finder, the admin's add-person
-warning, the admin's and the API's name search, and the bulk import all go through here, so
-that they agree on who may be whom.
+know them), and records pairs for review. The duplicate scan (people.scan), the admin's
+add-person warning, the admin's and the API's name search, and the bulk import all go
+through here, so that they agree on who may be whom.
 """
 
 import datetime
@@ -16,6 +16,7 @@ from itertools import product
 
 from django.apps import apps
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from casetracker.text import fold
@@ -65,10 +66,6 @@ REASON_TEMPLATES = (
     FATHERS_AGREE,
     FATHERS_DIFFER,
 )
-
-# Pairs of people sharing one key are compared; a key shared by more people than this (a
-# very common name, if names.match_keys ever yields such keys) is skipped by the full scan.
-MAX_BLOCK = 500
 
 # SQLite limits the number of parameters in one statement.
 CHUNK = 2000
@@ -125,11 +122,41 @@ def _years_apart(a, b) -> int:
     return 0
 
 
-def score_profiles(query: Profile, other: Profile) -> tuple[float, list[str], dict]:
-    """Score two people (or a name list and a person); symmetric in its two arguments."""
+def memoised_similarity():
+    """people.names.similarity_prepared remembering each pair of spellings it scored (its
+    two arguments' order does not matter): the candidates for a common name hold the same
+    few spellings many times over. Make one per search or block, not for a whole run."""
+    memo: dict[tuple[str, str], float] = {}
+    similarity = matcher.similarity_prepared
+
+    def memoised(a, b) -> float:
+        pair = (a.text, b.text) if a.text <= b.text else (b.text, a.text)
+        value = memo.get(pair)
+        if value is None:
+            value = memo[pair] = similarity(a, b)
+        return value
+
+    return memoised
+
+
+def births_rule_out(query: Profile, other: Profile) -> bool:
+    """Whether the birth dates alone keep the two below SAME_PERSON_THRESHOLD, however alike
+    their names: a clear conflict costs more than every other fact can give back. Cheap: the
+    duplicate scan asks it before scoring names."""
+    if not (query.birth and other.birth):
+        return False
+    outweighs = 1.0 + 2 * AGREES + BIRTH_CONFLICT < matcher.SAME_PERSON_THRESHOLD
+    return outweighs and _years_apart(query.birth, other.birth) > BIRTH_TOLERANCE_YEARS
+
+
+def score_profiles(
+    query: Profile, other: Profile, similarity=matcher.similarity_prepared
+) -> tuple[float, list[str], dict]:
+    """Score two people (or a name list and a person); symmetric in its two arguments.
+    ``similarity`` scores two prepared names (the scan passes a memoised one)."""
     best, pair = 0.0, None
     for (a, prep_a), (b, prep_b) in product(query.names, other.names):
-        value = matcher.similarity_prepared(prep_a, prep_b)
+        value = similarity(prep_a, prep_b)
         if value > best:
             best, pair = value, (a, b)
     if pair is None or best + 3 * AGREES < matcher.SAME_PERSON_THRESHOLD:
@@ -354,9 +381,11 @@ def _query_profile(names, birth_year, father_name, place_path, place_name) -> Pr
 
 def _best(query: Profile, candidates, limit: int | None) -> list[PersonMatch]:
     """The candidates (Person, Profile) scoring at or above the threshold, best first."""
-    matches = []
+    matches, similarity = [], memoised_similarity()
     for person, profile in candidates:
-        score, reasons, details = score_profiles(query, profile)
+        if births_rule_out(query, profile):
+            continue
+        score, reasons, details = score_profiles(query, profile, similarity)
         if score >= matcher.SAME_PERSON_THRESHOLD:
             matches.append(PersonMatch(person, score, tuple(reasons), details))
     matches.sort(key=lambda m: (-m.score, m.person.display_name, m.person.pk))
@@ -587,24 +616,27 @@ def shown_reasons(stored: dict | None) -> list[str]:
     return translated_reasons(shown)
 
 
-def store_candidate(first_id: int, second_id: int, score: float, reasons, details, existing=None):
+def store_candidate(first_id: int, second_id: int, score: float, reasons, details) -> str:
     """Create or update the pair's candidate. Returns what happened: "created", "updated",
     "unchanged" or "kept" (dismissed or merged pairs are left as staff decided)."""
     a, b = DuplicateCandidate.ordered(first_id, second_id)
     stored = {"reasons": list(reasons), **oriented(details, query_is_a=first_id == a)}
-    score = round(score, 4)
-    candidate = existing
+    score, now = round(score, 4), timezone.now()
+    candidate = DuplicateCandidate.objects.filter(person_a_id=a, person_b_id=b).first()
     if candidate is None:
-        candidate = DuplicateCandidate.objects.filter(person_a_id=a, person_b_id=b).first()
-    if candidate is None:
-        DuplicateCandidate.objects.create(person_a_id=a, person_b_id=b, score=score, reasons=stored)
+        DuplicateCandidate.objects.create(
+            person_a_id=a, person_b_id=b, score=score, reasons=stored, scored_at=now
+        )
         return "created"
     if candidate.status != CandidateStatus.OPEN:
         return "kept"
     if candidate.score == score and candidate.reasons == stored:
+        # Found alike again: the next scan must not withdraw it (people.scan). Bookkeeping
+        # left out of the history: no history row for it.
+        DuplicateCandidate._base_manager.filter(pk=candidate.pk).update(scored_at=now)
         return "unchanged"
-    candidate.score, candidate.reasons = score, stored
-    candidate.save(update_fields=["score", "reasons", "updated_at"])
+    candidate.score, candidate.reasons, candidate.scored_at = score, stored, now
+    candidate.save(update_fields=["score", "reasons", "updated_at", "scored_at"])
     return "updated"
 
 
@@ -624,86 +656,3 @@ def record_candidates(person: Person, matches: Iterable[PersonMatch]) -> int:
     for a, b in pairs:
         pair_filter |= Q(person_a_id=a, person_b_id=b)
     return DuplicateCandidate.objects.filter(pair_filter, status=CandidateStatus.OPEN).count()
-
-
-def candidates_for(person: Person, queryset=None, limit: int | None = 10) -> list[PersonMatch]:
-    """People likely to be ``person`` (by all its names and facts), excluding itself."""
-    profile = person_profile(person)
-    if queryset is None:
-        queryset = Person.objects.all()
-    ids = candidate_ids([name for name, _ in profile.names], queryset, [person.pk])
-    matches = []
-    for other, other_profile in load_profiles(ids).values():
-        score, reasons, details = score_profiles(profile, other_profile)
-        if score >= matcher.SAME_PERSON_THRESHOLD:
-            matches.append(PersonMatch(other, score, tuple(reasons), details))
-    matches.sort(key=lambda m: (-m.score, m.person.pk))
-    return matches if limit is None else matches[:limit]
-
-
-# --- The full scan (python manage.py find_duplicates) -------------------------------------
-
-
-def blocked_pairs() -> tuple[set[tuple[int, int]], int]:
-    """Pairs of people sharing a match key, (lower id, higher id); and how many keys were
-    skipped for being shared by more than MAX_BLOCK people."""
-    blocks: dict[str, set[int]] = {}
-    rows = PersonNameKey.objects.values_list("key", "name__person_id").order_by("key")
-    for key, person_id in rows.iterator(chunk_size=5000):
-        blocks.setdefault(key, set()).add(person_id)
-    pairs, skipped = set(), 0
-    for members in blocks.values():
-        if len(members) > MAX_BLOCK:
-            skipped += 1
-            continue
-        ordered = sorted(members)
-        for i, first in enumerate(ordered):
-            for second in ordered[i + 1 :]:
-                pairs.add((first, second))
-    return pairs, skipped
-
-
-def scan_duplicates(progress=lambda iterable, total: iterable) -> dict[str, int]:
-    """Score every pair of people sharing a match key and store the likely ones.
-
-    Re-running updates scores and reasons, never adds a pair twice; pairs staff dismissed
-    stay dismissed, merged pairs are gone with the merged record; open pairs that no longer
-    score high enough (names corrected since) are withdrawn. ``progress`` wraps the scoring
-    loop (a progress bar). Attribute the writes with casetracker.audit.acting_as().
-    """
-    pairs, skipped = blocked_pairs()
-    profiles = load_profiles({person_id for pair in pairs for person_id in pair})
-    existing = {
-        (c.person_a_id, c.person_b_id): c
-        for c in DuplicateCandidate.objects.filter(person_a__isnull=False, person_b__isnull=False)
-    }
-    counts = dict.fromkeys(["created", "updated", "unchanged", "kept", "withdrawn"], 0)
-    likely = set()
-    for a, b in progress(sorted(pairs), total=len(pairs)):
-        if a not in profiles or b not in profiles:
-            continue
-        score, reasons, details = score_profiles(profiles[a][1], profiles[b][1])
-        if score < matcher.SAME_PERSON_THRESHOLD:
-            continue
-        likely.add((a, b))
-        counts[store_candidate(a, b, score, reasons, details, existing.get((a, b)))] += 1
-    for pair, candidate in existing.items():
-        if pair not in likely and candidate.status == CandidateStatus.OPEN:
-            candidate.delete()
-            counts["withdrawn"] += 1
-    counts["pairs compared"] = len(pairs)
-    counts["keys skipped"] = skipped
-    return counts
-
-
-def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
-    """Recompute every stored match key (after people.names changes how keys are made)."""
-    names = PersonName.objects.only("pk", "name").order_by("pk")
-    total, batch = names.count(), []
-    for name in progress(names.iterator(chunk_size=2000), total=total):
-        batch.append(name)
-        if len(batch) >= 2000:
-            PersonNameKey.sync(batch)
-            batch = []
-    PersonNameKey.sync(batch)
-    return total

@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -765,8 +766,12 @@ class DuplicateCandidate(DomainModel):
         blank=True,
         help_text=_("After a merge: the uid of the record that was merged away."),
     )
+    # When a scan (or an import, or the add-person check) last found the pair alike: open
+    # pairs a complete scan did not find again are withdrawn at its end (people.scan).
+    # Bookkeeping, not content: left out of the history, which holds the score and reasons.
+    scored_at = models.DateTimeField(_("last found alike"), null=True, blank=True, editable=False)
 
-    history = AuditedHistory()
+    history = AuditedHistory(excluded_fields=["scored_at"])
 
     class Meta:
         ordering = ["status", "-score", "pk"]
@@ -803,6 +808,39 @@ class DuplicateCandidate(DomainModel):
     @staticmethod
     def ordered(first_id: int, second_id: int) -> tuple[int, int]:
         return (first_id, second_id) if first_id < second_id else (second_id, first_id)
+
+
+class DuplicateScan(models.Model):
+    """One run of the duplicate scan (people.scan): whom it covers, how far it has got and
+    what it found. A run that stopped half-way (a worker restarted, Ctrl-C) is continued
+    from ``done_through`` by the next one; the run after a finished one compares only the
+    people changed since the finished one started. Bookkeeping of the scan, not audited:
+    the pairs it writes are."""
+
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    changed_since = models.DateTimeField(
+        _("people changed since"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: everyone was compared."),
+    )
+    done_through = models.CharField(
+        _("compared through name key"),
+        max_length=MATCH_KEY_LENGTH,
+        blank=True,
+        help_text=_("The blocks of people up to this name key are done."),
+    )
+    counts = models.JSONField(_("figures"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+        default_permissions = ()
+
+    def __str__(self):
+        return gettext("Duplicate scan of %(started)s") % {"started": self.started_at}
 
 
 class PersonAlias(models.Model):

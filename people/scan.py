@@ -1,0 +1,502 @@
+"""The duplicate scan: everyone compared with whoever may be the same person, at any size.
+
+Who is compared. People who share a name match key (people.names.match_keys: two names
+scored the same always share one) form a block.
+
+- A block of at most BLOCK_PAIRWISE names: every pair of its people is scored.
+- A bigger block (a common name; the big keys are found once at the start of a run, by
+  one grouped read of the key index) is compared in sub-blocks: people who also share a
+  birth decade (their birth intervals widened by the years matching tolerates, so two
+  births close enough to agree always share one), a place of origin at prefecture level, a
+  father's name key, or the phonetic form of a name (the same name in any script); and
+  every person with the WINDOW people next to them in the order of their names' phonetic
+  forms. A sub-block of at most BLOCK_PAIRWISE: every pair; a bigger one: each person with
+  its WINDOW neighbours in that order. The work grows with the people, not with the square
+  of a common name's bearers, and nobody is left out.
+- A pair sharing several keys is scored once: in its first shared small block if it has
+  one, else in the block of its first shared key.
+- From one block each person keeps its TOP_K best candidates (a pair stays if either side
+  keeps it): four hundred bearers of one name with nothing else known would otherwise make
+  eighty thousand pairs to review.
+
+In bounded memory: blocks are read in key order, BATCH_ROWS key rows at a time (a bigger
+block alone); each batch is scored, its pairs written in bulk with their history and
+committed with the point reached (DuplicateScan.done_through), so that a run that stopped
+(a worker restarted, Ctrl-C) is continued where it was.
+
+The people changed only: the run after a finished one compares the people changed since
+that one started (their records, names or family ties, read from the audit history, so
+deletions count) with those sharing their keys, and nobody else.
+
+At the end of a run, the open pairs it compared and no longer found alike (a name
+corrected, a fact now conflicting) are withdrawn: deleted, with their history. Pairs staff
+decided stay as they are.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from people import matching
+from people import names as matcher
+from people.models import (
+    CandidateStatus,
+    DuplicateCandidate,
+    DuplicateScan,
+    Person,
+    PersonName,
+    PersonNameKey,
+    Relationship,
+    name_match_keys,
+)
+
+BLOCK_PAIRWISE = 300  # names sharing a key: at most this many, every pair is compared
+WINDOW = 20  # in bigger blocks, each person is compared with this many next in name order
+TOP_K = 10  # candidates a person keeps from one block
+BATCH_ROWS = 20_000  # key rows scored and committed together
+KEY_CHUNK = 500  # keys read at a time when only changed people are compared
+DECADES = 3  # a birth interval touching more decades than this does not sub-block
+
+CHUNK = matching.CHUNK  # SQLite's limit on parameters
+
+COUNTS = ("pairs compared", "created", "updated", "unchanged", "kept", "withdrawn")
+
+
+def _no_progress(total: int) -> Callable[..., None]:
+    return lambda n=1: None
+
+
+class ScanMovedOn(Exception):
+    """Another run of the same scan committed a batch meanwhile: this one stops."""
+
+
+@dataclass
+class Batch:
+    """Blocks read together: name key → the people bearing it; the last key they reach."""
+
+    blocks: dict[str, set[int]]
+    through: str
+    rows: int
+
+
+@dataclass
+class Run:
+    scan: DuplicateScan
+    changed: set[int] | None  # None: everyone
+    big: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def scan_duplicates(
+    *, everyone: bool = False, progress: Callable[[int], Callable[..., None]] = _no_progress
+) -> dict[str, int]:
+    """Run the scan, or continue the one that stopped half-way; returns its figures.
+
+    Compares the people changed since the last finished scan started (everyone the first
+    time, or with ``everyone``). ``progress(total)`` is called once with the number of key
+    rows to read and returns what is called with each batch's count. Attribute the writes
+    with casetracker.audit.acting_as(). Each batch commits on its own: do not call inside a
+    transaction that must stay whole.
+    """
+    run = _begin(everyone)
+    scan = run.scan
+    if run.changed is not None:
+        keys = _keys_of(run.changed, after=scan.done_through)
+        run.big = _big_keys(keys)
+        batches, total = _changed_batches(keys), _rows_of(keys)
+    else:
+        run.big = _big_keys()
+        batches = _all_batches(after=scan.done_through)
+        total = PersonNameKey.objects.filter(key__gt=scan.done_through).count()
+    advance = progress(total)
+    run.counts = {name: int(scan.counts.get(name, 0)) for name in COUNTS}
+    for batch in batches:
+        with transaction.atomic():
+            _claim(scan)
+            _add(run.counts, _score_batch(run, batch))
+            scan.done_through = batch.through
+            scan.counts = _figures(run)
+            scan.save(update_fields=["done_through", "counts"])
+            advance(batch.rows)  # a cancelled job stops here: the batch is rolled back
+    with transaction.atomic():
+        _claim(scan)
+        run.counts["withdrawn"] += _withdraw(run)
+        scan.finished_at = timezone.now()
+        scan.counts = _figures(run)
+        scan.save(update_fields=["finished_at", "counts"])
+    return scan.counts
+
+
+def _figures(run: Run) -> dict[str, int]:
+    figures = dict(run.counts)
+    figures["big keys"] = len(run.big)
+    if run.changed is not None:
+        figures["people changed"] = len(run.changed)
+    return figures
+
+
+def _add(counts: dict[str, int], more: dict[str, int]) -> None:
+    for name, value in more.items():
+        counts[name] = counts.get(name, 0) + value
+
+
+# --- Which run, and whom it covers ------------------------------------------------------------
+
+
+def _begin(everyone: bool) -> Run:
+    """The unfinished scan to continue (of the same reach), or a new one."""
+    unfinished = DuplicateScan.objects.filter(finished_at__isnull=True).first()
+    if unfinished is not None and (unfinished.changed_since is None or not everyone):
+        scan = unfinished
+    else:
+        # An abandoned narrower run is replaced: its pairs are found again or withdrawn.
+        DuplicateScan.objects.filter(finished_at__isnull=True).delete()
+        last = DuplicateScan.objects.filter(finished_at__isnull=False).first()
+        since = None if everyone or last is None else last.started_at
+        scan = DuplicateScan.objects.create(changed_since=since)
+    changed = None if scan.changed_since is None else changed_people(scan.changed_since)
+    return Run(scan, changed)
+
+
+def changed_people(since: datetime.datetime) -> set[int]:
+    """Ids of the people whose record, names or family ties changed after ``since`` (read
+    from the audit history: created, changed or deleted), and of their relatives (a
+    father's renamed record changes how his children are compared)."""
+    ids: set[int] = set()
+    ids |= set(
+        Person.history.filter(history_date__gt=since).values_list("id", flat=True).distinct()
+    )
+    ids |= set(
+        PersonName.history.filter(history_date__gt=since)
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    for pair in Relationship.history.filter(history_date__gt=since).values_list(
+        "from_person_id", "to_person_id"
+    ):
+        ids.update(pair)
+    ids.discard(None)
+    family: set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        for pair in Relationship.objects.filter(
+            Q(from_person__in=chunk) | Q(to_person__in=chunk)
+        ).values_list("from_person_id", "to_person_id"):
+            family.update(pair)
+    return ids | family
+
+
+def _keys_of(people: set[int], *, after: str) -> list[str]:
+    """The name keys of ``people``, sorted, those after ``after`` only."""
+    keys: set[str] = set()
+    for chunk in _chunks(sorted(people)):
+        keys |= set(
+            PersonNameKey.objects.filter(name__person__in=chunk, key__gt=after)
+            .order_by()
+            .values_list("key", flat=True)
+            .distinct()
+        )
+    return sorted(keys)
+
+
+def _rows_of(keys: list[str]) -> int:
+    rows = 0
+    for chunk in _chunks(keys):
+        rows += PersonNameKey.objects.filter(key__in=chunk).count()
+    return rows
+
+
+def _big_keys(keys: list[str] | None = None) -> set[str]:
+    """The keys borne by more than BLOCK_PAIRWISE names (of ``keys``, or of everyone): one
+    grouped read of the key index, held for the whole run so that every batch agrees on
+    which blocks are big."""
+    rows = PersonNameKey.objects.order_by()
+
+    def grouped(q):
+        return (
+            q.values("key")
+            .annotate(names=Count("pk"))
+            .filter(names__gt=BLOCK_PAIRWISE)
+            .values_list("key", flat=True)
+        )
+
+    if keys is None:
+        return set(grouped(rows))
+    big: set[str] = set()
+    for chunk in _chunks(keys):
+        big |= set(grouped(rows.filter(key__in=chunk)))
+    return big
+
+
+def _all_batches(*, after: str) -> Iterator[Batch]:
+    """Every block after the key ``after``, in key order, BATCH_ROWS key rows at a time
+    (each block whole: a block bigger than that is read alone)."""
+    rows_of = PersonNameKey.objects.order_by("key").values_list("key", "name__person_id")
+    while True:
+        rows = list(rows_of.filter(key__gt=after)[:BATCH_ROWS])
+        if not rows:
+            return
+        through = rows[-1][0]
+        if len(rows) == BATCH_ROWS:
+            whole = [row for row in rows if row[0] != through]
+            if whole:
+                through = whole[-1][0]
+            else:  # one block fills the batch
+                whole = list(rows_of.filter(key=through))
+            rows = whole
+        yield Batch(_group(rows), through, len(rows))
+        after = through
+
+
+def _changed_batches(keys: list[str]) -> Iterator[Batch]:
+    """The blocks of ``keys`` (sorted), KEY_CHUNK keys at a time."""
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        rows = list(
+            PersonNameKey.objects.filter(key__in=chunk).values_list("key", "name__person_id")
+        )
+        yield Batch(_group(rows), chunk[-1], len(rows))
+
+
+def _group(rows: Iterable[tuple[str, int]]) -> dict[str, set[int]]:
+    blocks: dict[str, set[int]] = defaultdict(set)
+    for key, person_id in rows:
+        blocks[key].add(person_id)
+    return blocks
+
+
+def _claim(scan: DuplicateScan) -> None:
+    """Lock the scan's row; stop if another run of it has moved on since this one read it."""
+    current = DuplicateScan.objects.select_for_update().filter(pk=scan.pk).first()
+    if (
+        current is None
+        or current.finished_at is not None
+        or current.done_through != scan.done_through
+    ):
+        raise ScanMovedOn
+
+
+# --- Scoring a batch of blocks --------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    score: float
+    reasons: list[str]
+    details: dict
+
+
+def _score_batch(run: Run, batch: Batch) -> dict[str, int]:
+    members = set().union(*batch.blocks.values()) if batch.blocks else set()
+    profiles = {pk: profile for pk, (_person, profile) in matching.load_profiles(members).items()}
+    keys = {pk: _keys(profile) for pk, profile in profiles.items()}
+    found: dict[tuple[int, int], Found] = {}
+    compared = 0
+    for key, people in batch.blocks.items():
+        people = sorted(pk for pk in people if pk in profiles)
+        big = key in run.big
+        pairs = _neighbour_pairs(people, profiles) if big else combinations(people, 2)
+        scored, similarity = [], matching.memoised_similarity()
+        for a, b in pairs:
+            if run.changed is not None and a not in run.changed and b not in run.changed:
+                continue
+            if not _scored_here(key, keys[a] & keys[b], run.big):
+                continue
+            compared += 1
+            if matching.births_rule_out(profiles[a], profiles[b]):
+                continue
+            score, reasons, details = matching.score_profiles(profiles[a], profiles[b], similarity)
+            if score >= matcher.SAME_PERSON_THRESHOLD:
+                scored.append((a, b, Found(score, reasons, details)))
+        for a, b, result in _top(scored):
+            found.setdefault((a, b), result)
+    counts = _store(found, run.scan.started_at)
+    counts["pairs compared"] = compared
+    return counts
+
+
+def _keys(profile: matching.Profile) -> frozenset[str]:
+    return frozenset().union(*(prepared.keys for _name, prepared in profile.names))
+
+
+def _scored_here(key: str, shared: frozenset[str], big: set[str]) -> bool:
+    """Whether a pair sharing the keys ``shared`` is scored in the block of ``key``: its
+    first shared small block, or, with none, its first shared key's block."""
+    shared = shared | {key}  # keys stored under older rules still count where stored
+    small = shared - big
+    return key == min(small or shared)
+
+
+def _neighbour_pairs(people: list[int], profiles: dict) -> set[tuple[int, int]]:
+    """The pairs a big block's sub-blocks and name order bring together (module docstring)."""
+    order = {pk: _order(profiles[pk]) for pk in people}
+    ranked = sorted(people, key=order.__getitem__)
+    pairs = _window(ranked)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for pk in ranked:
+        for sub in _subkeys(profiles[pk]):
+            groups[sub].append(pk)
+    for group in groups.values():
+        if len(group) <= BLOCK_PAIRWISE:
+            pairs.update(combinations(sorted(group), 2))
+        else:
+            pairs |= _window(group)
+    return pairs
+
+
+def _window(ranked: list[int]) -> set[tuple[int, int]]:
+    pairs = set()
+    for i, a in enumerate(ranked):
+        for b in ranked[i + 1 : i + 1 + WINDOW]:
+            pairs.add((a, b) if a < b else (b, a))
+    return pairs
+
+
+def _order(profile: matching.Profile) -> tuple:
+    forms = sorted(prepared.romanised for _name, prepared in profile.names)
+    birth = profile.birth[0] if profile.birth and profile.birth[0] else datetime.date.min
+    return (forms[0] if forms else "", birth, profile.place_path)
+
+
+def _subkeys(profile: matching.Profile) -> set[str]:
+    subkeys = {"n" + prepared.romanised for _name, prepared in profile.names}
+    if profile.birth and profile.birth[0] and profile.birth[1]:
+        tolerance = matching.BIRTH_TOLERANCE_YEARS
+        first = (profile.birth[0].year - tolerance) // 10
+        last = (profile.birth[1].year + tolerance) // 10
+        if last - first < DECADES:
+            subkeys |= {f"y{decade}" for decade in range(first, last + 1)}
+    levels = profile.place_path.strip("/").split("/")
+    if len(levels) >= 3:  # prefecture or below
+        subkeys.add("o" + "/".join(levels[:3]))
+    for father in profile.fathers:
+        subkeys |= {"f" + key for key in name_match_keys(father)}
+    return subkeys
+
+
+def _top(scored: list[tuple[int, int, Found]]) -> list[tuple[int, int, Found]]:
+    """The pairs among ``scored`` that one of their two people keeps among its TOP_K best."""
+    by_person: dict[int, list[tuple[float, int, int]]] = defaultdict(list)
+    for index, (a, b, result) in enumerate(scored):
+        by_person[a].append((-result.score, b, index))
+        by_person[b].append((-result.score, a, index))
+    kept = set()
+    for rows in by_person.values():
+        rows.sort()
+        kept.update(index for _score, _other, index in rows[:TOP_K])
+    return [scored[index] for index in sorted(kept)]
+
+
+# --- Writing the pairs -----------------------------------------------------------------------
+
+
+def _store(found: dict[tuple[int, int], Found], stamp: datetime.datetime) -> dict[str, int]:
+    """Create, update or confirm the pairs ``found``, in bulk, with their history."""
+    counts = dict.fromkeys(["created", "updated", "unchanged", "kept"], 0)
+    if not found:
+        return counts
+    existing = {}
+    for chunk in _chunks(sorted({a for a, _b in found})):
+        for candidate in DuplicateCandidate.objects.filter(person_a__in=chunk).defer(
+            "decision_reason"
+        ):
+            pair = (candidate.person_a_id, candidate.person_b_id)
+            if pair in found:
+                existing[pair] = candidate
+    new, changed, confirmed = [], [], []
+    now = timezone.now()
+    for (a, b), result in sorted(found.items()):
+        stored = {"reasons": list(result.reasons), **matching.oriented(result.details, True)}
+        score = round(result.score, 4)
+        candidate = existing.get((a, b))
+        if candidate is None:
+            new.append(
+                DuplicateCandidate(
+                    person_a_id=a, person_b_id=b, score=score, reasons=stored, scored_at=stamp
+                )
+            )
+        elif candidate.status != CandidateStatus.OPEN:
+            counts["kept"] += 1
+        elif candidate.score == score and candidate.reasons == stored:
+            confirmed.append(candidate.pk)
+        else:
+            candidate.score, candidate.reasons = score, stored
+            candidate.updated_at, candidate.scored_at = now, stamp
+            changed.append(candidate)
+    counts["created"] = _create(new, stamp)
+    if changed:
+        # With their history (DomainQuerySet): the score and reasons changed.
+        DuplicateCandidate.objects.bulk_update(
+            changed, ["score", "reasons", "updated_at", "scored_at"], batch_size=500
+        )
+        counts["updated"] = len(changed)
+    for chunk in _chunks(confirmed):
+        # Bookkeeping only (left out of the history): no history row for "found again".
+        DuplicateCandidate._base_manager.filter(pk__in=chunk).update(scored_at=stamp)
+    counts["unchanged"] = len(confirmed)
+    return counts
+
+
+def _create(new: list[DuplicateCandidate], stamp) -> int:
+    """Insert ``new`` pairs in bulk; if one was recorded meanwhile (an import, the
+    add-person check), one by one."""
+    if not new:
+        return 0
+    try:
+        with transaction.atomic():
+            DuplicateCandidate.objects.bulk_create(new, batch_size=500)  # with history
+        return len(new)
+    except IntegrityError:
+        created = 0
+        for candidate in new:
+            candidate.pk, candidate._state.adding = None, True
+            try:
+                with transaction.atomic():
+                    candidate.save()
+            except IntegrityError:
+                continue  # recorded meanwhile: that record stands
+            created += 1
+        return created
+
+
+def _withdraw(run: Run) -> int:
+    """Delete, with history, the open pairs this run covered and did not find again."""
+    stale = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).filter(
+        Q(scored_at__isnull=True) | Q(scored_at__lt=run.scan.started_at)
+    )
+    if run.changed is None:
+        stale_ids = list(stale.values_list("pk", flat=True))
+    else:
+        stale_ids = []
+        for chunk in _chunks(sorted(run.changed)):
+            covered = stale.filter(Q(person_a__in=chunk) | Q(person_b__in=chunk))
+            stale_ids += covered.values_list("pk", flat=True)
+    withdrawn = 0
+    for chunk in _chunks(sorted(set(stale_ids))):
+        for candidate in DuplicateCandidate.objects.filter(pk__in=chunk).defer("decision_reason"):
+            candidate.delete()
+            withdrawn += 1
+    return withdrawn
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
+    """Recompute every stored match key (after people.names changes how keys are made)."""
+    names = PersonName.objects.only("pk", "name").order_by("pk")
+    total, batch = names.count(), []
+    for name in progress(names.iterator(chunk_size=2000), total=total):
+        batch.append(name)
+        if len(batch) >= 2000:
+            PersonNameKey.sync(batch)
+            batch = []
+    PersonNameKey.sync(batch)
+    return total
