@@ -45,6 +45,7 @@ OUTCOME_LABELS = {
     "updated": _("Updated"),
     "unchanged": _("Unchanged"),
     "kept": _("Already decided by staff, left so"),
+    "rechecked": _("Earlier pairs not listed again, scored once more"),
     "withdrawn": _("No longer alike, withdrawn"),
     "people changed": _("People added or changed since the last scan (with their families)"),
     "big keys": _("Names so common that their bearers were compared in smaller groups"),

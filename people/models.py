@@ -767,7 +767,8 @@ class DuplicateCandidate(DomainModel):
         help_text=_("After a merge: the uid of the record that was merged away."),
     )
     # When a scan (or an import, or the add-person check) last found the pair alike: open
-    # pairs a complete scan did not find again are withdrawn at its end (people.scan).
+    # pairs a scan covered and did not list again are scored once more at its end, and
+    # withdrawn if no longer alike (people.scan).
     # Bookkeeping, not content: left out of the history, which holds the score and reasons.
     scored_at = models.DateTimeField(_("last found alike"), null=True, blank=True, editable=False)
 

@@ -7,33 +7,43 @@ scored the same always share one) form a block.
 - A bigger block (a common name; the big keys are found once at the start of a run, by
   one grouped read of the key index) is compared in sub-blocks: people who also share a
   birth decade (their birth intervals widened by the years matching tolerates, so two
-  births close enough to agree always share one), a place of origin at prefecture level, a
-  father's name key, or the phonetic form of a name (the same name in any script); and
-  every person with the WINDOW people next to them in the order of their names' phonetic
-  forms. A sub-block of at most BLOCK_PAIRWISE: every pair; a bigger one: each person with
-  its WINDOW neighbours in that order. The work grows with the people, not with the square
-  of a common name's bearers, and nobody is left out.
-- A pair sharing several keys is scored once: in its first shared small block if it has
-  one, else in the block of its first shared key.
+  births close enough to agree always share one, and meet there if it is small), a place
+  of origin at prefecture level, a father's name key, or the phonetic form of a name (the
+  same name in any script); and every person with the WINDOW people next to them in the
+  order of their names' phonetic forms, then births, then places. A sub-block of at most
+  BLOCK_PAIRWISE: every pair; a bigger one: each person with its WINDOW neighbours in that
+  order. The work grows with the people, not with the square of a common name's bearers,
+  and nobody is left out.
+- A pair sharing a small block is scored there once (its first shared small key, read from
+  the stored keys). A pair sharing only big blocks is scored in each of them that brings
+  it together, so that no block's sub-blocks and order are missed; big blocks of the very
+  same people (the key variants of one name) are compared once.
+- In a big block, a pair whose only agreement is the name is not listed: a name borne by
+  hundreds is no evidence by itself (a birth date, place of origin or father must agree as
+  well). The import and the add-person check still show such namesakes where they look.
 - From one block each person keeps its TOP_K best candidates (a pair stays if either side
-  keeps it): four hundred bearers of one name with nothing else known would otherwise make
-  eighty thousand pairs to review.
+  keeps it): four hundred bearers of one name would otherwise make eighty thousand pairs
+  to review.
 
 In bounded memory: blocks are read in key order, BATCH_ROWS key rows at a time (a bigger
-block alone); each batch is scored, its pairs written in bulk with their history and
-committed with the point reached (DuplicateScan.done_through), so that a run that stopped
-(a worker restarted, Ctrl-C) is continued where it was.
+block alone); each batch is scored (reads only), then its pairs are written in bulk with
+their history and committed with the point reached (DuplicateScan.done_through), so that
+a run that stopped (a worker restarted, Ctrl-C) is continued where it was.
 
 The people changed only: the run after a finished one compares the people changed since
 that one started (their records, names or family ties, read from the audit history, so
-deletions count) with those sharing their keys, and nobody else.
+deletions count; with a margin for long imports, whose history is dated when their
+transaction began) with those sharing their keys, and nobody else.
 
-At the end of a run, the open pairs it compared and no longer found alike (a name
-corrected, a fact now conflicting) are withdrawn: deleted, with their history. Pairs staff
+At the end of a run, the open pairs it covered and did not list again (a pair kept by
+neither side's TOP_K, compared in no block any more, or listed before by an import) are
+scored once more on their own: those no longer alike (a name corrected, a fact now
+conflicting) are withdrawn, deleted with their history; the others stay. Pairs staff
 decided stay as they are.
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,10 +72,21 @@ TOP_K = 10  # candidates a person keeps from one block
 BATCH_ROWS = 20_000  # key rows scored and committed together
 KEY_CHUNK = 500  # keys read at a time when only changed people are compared
 DECADES = 3  # a birth interval touching more decades than this does not sub-block
+# How far before the last scan's start the people changed are read: an import's history is
+# dated when its transaction began, and may commit after a scan started.
+SINCE_MARGIN = datetime.timedelta(hours=2)
 
 CHUNK = matching.CHUNK  # SQLite's limit on parameters
 
-COUNTS = ("pairs compared", "created", "updated", "unchanged", "kept", "withdrawn")
+COUNTS = (
+    "pairs compared",
+    "created",
+    "updated",
+    "unchanged",
+    "kept",
+    "rechecked",
+    "withdrawn",
+)
 
 
 def _no_progress(total: int) -> Callable[..., None]:
@@ -90,6 +111,9 @@ class Run:
     scan: DuplicateScan
     changed: set[int] | None  # None: everyone
     big: set[str] = field(default_factory=set)
+    # Fingerprints of the big blocks compared: a name's key variants (people.names) make
+    # blocks of the same people, whose pairs are the same; each is compared once.
+    big_done: set[bytes] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -107,8 +131,10 @@ def scan_duplicates(
     run = _begin(everyone)
     scan = run.scan
     if run.changed is not None:
-        keys = _keys_of(run.changed, after=scan.done_through)
-        run.big = _big_keys(keys)
+        keys = _keys_of(run.changed)
+        run.big = _big_keys(keys)  # all of them, also when continuing past some
+        # Compared in Python, as they were sorted: the database's collation may differ.
+        keys = [key for key in keys if key > scan.done_through]
         batches, total = _changed_batches(keys), _rows_of(keys)
     else:
         run.big = _big_keys()
@@ -117,16 +143,20 @@ def scan_duplicates(
     advance = progress(total)
     run.counts = {name: int(scan.counts.get(name, 0)) for name in COUNTS}
     for batch in batches:
+        # Scored outside the transaction (reads only): SQLite holds its one write lock for
+        # the store alone.
+        found, compared = _score_batch(run, batch)
         with transaction.atomic():
             _claim(scan)
-            _add(run.counts, _score_batch(run, batch))
+            _add(run.counts, _store(found, scan.started_at))
+            run.counts["pairs compared"] += compared
             scan.done_through = batch.through
             scan.counts = _figures(run)
             scan.save(update_fields=["done_through", "counts"])
             advance(batch.rows)  # a cancelled job stops here: the batch is rolled back
+    _recheck(run)
     with transaction.atomic():
         _claim(scan)
-        run.counts["withdrawn"] += _withdraw(run)
         scan.finished_at = timezone.now()
         scan.counts = _figures(run)
         scan.save(update_fields=["finished_at", "counts"])
@@ -160,26 +190,23 @@ def _begin(everyone: bool) -> Run:
         last = DuplicateScan.objects.filter(finished_at__isnull=False).first()
         since = None if everyone or last is None else last.started_at
         scan = DuplicateScan.objects.create(changed_since=since)
-    changed = None if scan.changed_since is None else changed_people(scan.changed_since)
+    changed = None
+    if scan.changed_since is not None:
+        changed = changed_people(scan.changed_since - SINCE_MARGIN, scan.started_at)
     return Run(scan, changed)
 
 
-def changed_people(since: datetime.datetime) -> set[int]:
-    """Ids of the people whose record, names or family ties changed after ``since`` (read
-    from the audit history: created, changed or deleted), and of their relatives (a
-    father's renamed record changes how his children are compared)."""
+def changed_people(since: datetime.datetime, until: datetime.datetime) -> set[int]:
+    """Ids of the people whose record, names or family ties changed after ``since`` and no
+    later than ``until`` (read from the audit history: created, changed or deleted), and of
+    their relatives (a father's renamed record changes how his children are compared).
+    Bounded by ``until`` (the run's start), a continued run covers the same people; later
+    changes are the next run's."""
     ids: set[int] = set()
-    ids |= set(
-        Person.history.filter(history_date__gt=since).values_list("id", flat=True).distinct()
-    )
-    ids |= set(
-        PersonName.history.filter(history_date__gt=since)
-        .values_list("person_id", flat=True)
-        .distinct()
-    )
-    for pair in Relationship.history.filter(history_date__gt=since).values_list(
-        "from_person_id", "to_person_id"
-    ):
+    window = {"history_date__gt": since, "history_date__lte": until}
+    ids |= set(Person.history.filter(**window).values_list("id", flat=True).distinct())
+    ids |= set(PersonName.history.filter(**window).values_list("person_id", flat=True).distinct())
+    for pair in Relationship.history.filter(**window).values_list("from_person_id", "to_person_id"):
         ids.update(pair)
     ids.discard(None)
     family: set[int] = set()
@@ -191,12 +218,12 @@ def changed_people(since: datetime.datetime) -> set[int]:
     return ids | family
 
 
-def _keys_of(people: set[int], *, after: str) -> list[str]:
-    """The name keys of ``people``, sorted, those after ``after`` only."""
+def _keys_of(people: set[int]) -> list[str]:
+    """The name keys of ``people``, sorted (in Python)."""
     keys: set[str] = set()
     for chunk in _chunks(sorted(people)):
         keys |= set(
-            PersonNameKey.objects.filter(name__person__in=chunk, key__gt=after)
+            PersonNameKey.objects.filter(name__person__in=chunk)
             .order_by()
             .values_list("key", flat=True)
             .distinct()
@@ -291,45 +318,66 @@ class Found:
     details: dict
 
 
-def _score_batch(run: Run, batch: Batch) -> dict[str, int]:
+def _score_batch(run: Run, batch: Batch) -> tuple[dict[tuple[int, int], Found], int]:
+    """The pairs of the batch's blocks to list, and how many pairs were compared."""
     members = set().union(*batch.blocks.values()) if batch.blocks else set()
     profiles = {pk: profile for pk, (_person, profile) in matching.load_profiles(members).items()}
-    keys = {pk: _keys(profile) for pk, profile in profiles.items()}
+    keys = _stored_keys(profiles)
     found: dict[tuple[int, int], Found] = {}
+    seen: set[tuple[int, int]] = set()
     compared = 0
     for key, people in batch.blocks.items():
         people = sorted(pk for pk in people if pk in profiles)
         big = key in run.big
+        if big:
+            fingerprint = _fingerprint(people)
+            if fingerprint in run.big_done:
+                continue
+            run.big_done.add(fingerprint)
         pairs = _neighbour_pairs(people, profiles) if big else combinations(people, 2)
         scored, similarity = [], matching.memoised_similarity()
         for a, b in pairs:
             if run.changed is not None and a not in run.changed and b not in run.changed:
                 continue
-            if not _scored_here(key, keys[a] & keys[b], run.big):
+            if not _scored_here(key, keys[a] & keys[b], run.big) or (a, b) in seen:
                 continue
+            seen.add((a, b))
             compared += 1
             if matching.births_rule_out(profiles[a], profiles[b]):
                 continue
             score, reasons, details = matching.score_profiles(profiles[a], profiles[b], similarity)
-            if score >= matcher.SAME_PERSON_THRESHOLD:
+            if score >= matcher.SAME_PERSON_THRESHOLD and (not big or _corroborated(details)):
                 scored.append((a, b, Found(score, reasons, details)))
         for a, b, result in _top(scored):
             found.setdefault((a, b), result)
-    counts = _store(found, run.scan.started_at)
-    counts["pairs compared"] = compared
-    return counts
+    return found, compared
 
 
-def _keys(profile: matching.Profile) -> frozenset[str]:
-    return frozenset().union(*(prepared.keys for _name, prepared in profile.names))
+def _fingerprint(people: list[int]) -> bytes:
+    return hashlib.blake2b(",".join(map(str, people)).encode(), digest_size=16).digest()
+
+
+def _stored_keys(profiles: dict) -> dict[int, frozenset[str]]:
+    """Each person's name keys as stored (the blocks they are in), all of them."""
+    keys: dict[int, set[str]] = {pk: set() for pk in profiles}
+    for chunk in _chunks(sorted(profiles)):
+        for person_id, key in PersonNameKey.objects.filter(name__person__in=chunk).values_list(
+            "name__person_id", "key"
+        ):
+            keys[person_id].add(key)
+    return {pk: frozenset(found) for pk, found in keys.items()}
 
 
 def _scored_here(key: str, shared: frozenset[str], big: set[str]) -> bool:
-    """Whether a pair sharing the keys ``shared`` is scored in the block of ``key``: its
-    first shared small block, or, with none, its first shared key's block."""
-    shared = shared | {key}  # keys stored under older rules still count where stored
+    """Whether a pair sharing the keys ``shared`` is scored in the block of ``key``: in its
+    first shared small block; with none, in each shared big block."""
     small = shared - big
-    return key == min(small or shared)
+    return key == min(small) if small else key in big
+
+
+def _corroborated(details: dict) -> bool:
+    """Whether a fact besides the name agrees (or nearly: a birth a year or two apart)."""
+    return any(row["verdict"] in ("agrees", "close") for row in details["facts"])
 
 
 def _neighbour_pairs(people: list[int], profiles: dict) -> set[tuple[int, int]]:
@@ -464,24 +512,72 @@ def _create(new: list[DuplicateCandidate], stamp) -> int:
         return created
 
 
-def _withdraw(run: Run) -> int:
-    """Delete, with history, the open pairs this run covered and did not find again."""
+def _recheck(run: Run) -> None:
+    """Score once more, on their own, the open pairs this run covered and did not list again
+    (a chunk at a time, each committed with the figures); withdraw, with their history,
+    those no longer alike, and keep the others."""
     stale = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).filter(
         Q(scored_at__isnull=True) | Q(scored_at__lt=run.scan.started_at)
     )
     if run.changed is None:
-        stale_ids = list(stale.values_list("pk", flat=True))
+        reaches = [stale]
     else:
-        stale_ids = []
-        for chunk in _chunks(sorted(run.changed)):
-            covered = stale.filter(Q(person_a__in=chunk) | Q(person_b__in=chunk))
-            stale_ids += covered.values_list("pk", flat=True)
+        reaches = (
+            stale.filter(Q(person_a__in=chunk) | Q(person_b__in=chunk))
+            for chunk in _chunks(sorted(run.changed))
+        )
+    for reach in reaches:
+        after = 0
+        while True:
+            # Each pair of a chunk leaves the reach (scored again, or deleted): read on by id.
+            pairs = list(
+                reach.filter(pk__gt=after)
+                .order_by("pk")
+                .values_list("pk", "person_a_id", "person_b_id")[:CHUNK]
+            )
+            if not pairs:
+                break
+            after = pairs[-1][0]
+            _recheck_pairs(run, pairs)
+
+
+def _recheck_pairs(run: Run, pairs: list[tuple[int, int, int]]) -> None:
+    profiles = {
+        pk: profile
+        for pk, (_person, profile) in matching.load_profiles(
+            {person for _pk, a, b in pairs for person in (a, b)}
+        ).items()
+    }
+    alike: dict[tuple[int, int], Found] = {}
+    gone: list[int] = []
+    similarity = matching.memoised_similarity()
+    for pk, a, b in pairs:
+        if a not in profiles or b not in profiles:
+            continue  # a person deleted: the pair went with them
+        if not matching.births_rule_out(profiles[a], profiles[b]):
+            score, reasons, details = matching.score_profiles(profiles[a], profiles[b], similarity)
+            if score >= matcher.SAME_PERSON_THRESHOLD:
+                alike[(a, b)] = Found(score, reasons, details)
+                continue
+        gone.append(pk)
     withdrawn = 0
-    for chunk in _chunks(sorted(set(stale_ids))):
-        for candidate in DuplicateCandidate.objects.filter(pk__in=chunk).defer("decision_reason"):
+    with transaction.atomic():
+        _claim(run.scan)
+        _store(alike, run.scan.started_at)
+        # Locked, and read again as open and not found meanwhile: a pair staff decided while
+        # this ran, or that another scan or an import found alike since, stays.
+        for candidate in (
+            DuplicateCandidate.objects.select_for_update()
+            .filter(pk__in=gone, status=CandidateStatus.OPEN)
+            .filter(Q(scored_at__isnull=True) | Q(scored_at__lt=run.scan.started_at))
+            .defer("decision_reason")
+        ):
             candidate.delete()
             withdrawn += 1
-    return withdrawn
+        run.counts["rechecked"] += len(pairs)
+        run.counts["withdrawn"] += withdrawn
+        run.scan.counts = _figures(run)
+        run.scan.save(update_fields=["counts"])
 
 
 def _chunks(items: list) -> Iterator[list]:
@@ -490,7 +586,8 @@ def _chunks(items: list) -> Iterator[list]:
 
 
 def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
-    """Recompute every stored match key (after people.names changes how keys are made)."""
+    """Recompute every stored match key (after people.names changes how keys are made), and
+    forget any stopped scan: the next one starts afresh."""
     names = PersonName.objects.only("pk", "name").order_by("pk")
     total, batch = names.count(), []
     for name in progress(names.iterator(chunk_size=2000), total=total):
@@ -499,4 +596,6 @@ def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
             PersonNameKey.sync(batch)
             batch = []
     PersonNameKey.sync(batch)
+    # A stopped scan's place in the key order means nothing once the keys change.
+    DuplicateScan.objects.filter(finished_at__isnull=True).delete()
     return total

@@ -5,6 +5,7 @@ history; the scan as a background job, continued after its worker stopped."""
 
 import datetime
 from io import StringIO
+from itertools import combinations
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -28,6 +29,14 @@ from tests.factories import person_named
 from tests.jobs import run_jobs
 
 pytestmark = pytest.mark.django_db
+
+MARGIN = duplicate_scan.SINCE_MARGIN
+
+
+@pytest.fixture(autouse=True)
+def no_margin(monkeypatch):
+    """Here everyone is recorded a moment before the scans: no margin (but where tested)."""
+    monkeypatch.setattr(duplicate_scan, "SINCE_MARGIN", datetime.timedelta(0))
 
 
 def pairs() -> set[tuple[int, int]]:
@@ -78,6 +87,66 @@ def test_a_block_too_big_for_every_pair_is_compared_not_skipped(monkeypatch):
     counts = duplicate_scan.scan_duplicates()
     assert counts["big keys"] > 0
     assert pairs() == {pair(first, second)}
+
+
+def test_in_a_big_block_a_shared_name_alone_is_no_evidence(monkeypatch):
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 2)
+    bearers = [person_named("Kanat Yerezhep") for _ in range(4)]
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["pairs compared"] == 6  # all compared (the order brings them together)
+    assert pairs() == set()  # none listed: nothing but the common name agrees
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 300)
+    duplicate_scan.scan_duplicates(everyone=True)
+    assert len(pairs()) == 6  # a rarer name is evidence enough to list them
+    assert pairs() == {pair(a, b) for a, b in combinations(bearers, 2)}
+
+
+def test_big_blocks_of_the_same_people_are_compared_once(monkeypatch):
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 2)
+    for _ in range(5):
+        person_named("Kanat Yerezhep", birth_date="1960")
+    keys = PersonNameKey.objects.values("key").distinct().count()
+    assert keys == 3  # one name's key variants: three blocks of the same five people
+    monkeypatch.setattr(duplicate_scan, "BATCH_ROWS", 5)  # each block a batch of its own
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["big keys"] == 3
+    assert counts["pairs compared"] == 10
+    assert len(pairs()) == 10
+
+
+def test_a_pair_sharing_only_big_blocks_is_compared_in_each_that_brings_it_together(
+    monkeypatch,
+):
+    """Two common names shared: whichever block's order brings the pair together counts."""
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 2)
+    first = person_named("Kanat Yerezhep", "Serik Bekov", birth_date="1960")
+    second = person_named("Қанат Ережеп", "Serik Bekov", birth_date="1960")
+    for _ in range(3):
+        person_named("Kanat Yerezhep")
+    person_named("Serik Bekov")
+    first_block = {first.pk, second.pk} | {
+        p.pk for p in Person.objects.filter(names__name="Kanat Yerezhep")
+    }
+    brought = []
+
+    def only_in_the_second_name(people, profiles):
+        if set(people) == first_block:
+            return set()  # the first name's block does not bring them together
+        brought.append(set(people))
+        return set(combinations(people, 2))
+
+    monkeypatch.setattr(duplicate_scan, "_neighbour_pairs", only_in_the_second_name)
+    duplicate_scan.scan_duplicates()
+    assert brought and pair(first, second) in pairs()
+
+
+def test_the_blocks_are_the_stored_keys_even_from_older_rules(twins):
+    """Keys stored under earlier matching rules (before --rebuild-keys) still block."""
+    names_ = PersonName.objects.filter(person__in=twins)
+    PersonNameKey.objects.filter(name__in=names_).delete()
+    PersonNameKey.objects.bulk_create(PersonNameKey(name=name, key="zOLDRULE") for name in names_)
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["pairs compared"] == 1 and pairs() == {pair(*twins)}
 
 
 def profile(name: str, year: int | None = None, place: str = "") -> matching.Profile:
@@ -176,7 +245,61 @@ def test_a_relative_whose_record_changed_counts_as_changed():
     duplicate_scan.scan_duplicates()
     since = DuplicateScan.objects.get().started_at
     father.save()
-    assert duplicate_scan.changed_people(since) == {child.pk, father.pk}
+    later = father.history.latest().history_date
+    assert duplicate_scan.changed_people(since, later) == {child.pk, father.pk}
+
+
+def test_changes_after_a_run_began_are_the_next_runs():
+    person = person_named("Kanat Yerezhep")
+    begun = person.history.latest().history_date
+    later = person_named("Serik Bekov")
+    assert later.pk not in duplicate_scan.changed_people(begun - datetime.timedelta(1), begun)
+    assert person.pk in duplicate_scan.changed_people(begun - datetime.timedelta(1), begun)
+
+
+def test_an_import_that_committed_after_the_last_scan_began_is_compared(monkeypatch, twins):
+    """An import's history is dated when its transaction began, perhaps before the last
+    scan started though committed after: the margin takes its people in."""
+    duplicate_scan.scan_duplicates()
+    begun = DuplicateScan.objects.get().started_at
+    imported = person_named("Kanat Yerezhep", birth_date="1960")
+    for model in (Person, PersonName):
+        model.history.filter(history_date__gt=begun).update(
+            history_date=begun - datetime.timedelta(minutes=30)
+        )
+    monkeypatch.setattr(duplicate_scan, "SINCE_MARGIN", MARGIN)
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["people changed"] >= 1
+    assert pair(imported, twins[0]) in pairs()
+
+
+def test_a_pair_not_listed_again_but_still_alike_stays(monkeypatch):
+    """Listed by an import (or kept by neither side's TOP_K now): scored again, it stays."""
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 2)
+    first, second, _third = (person_named("Kanat Yerezhep") for _ in range(3))
+    profiles = matching.load_profiles([first.pk, second.pk])
+    score, reasons, details = matching.score_profiles(profiles[first.pk][1], profiles[second.pk][1])
+    assert matching.store_candidate(first.pk, second.pk, score, reasons, details) == "created"
+    DuplicateCandidate.objects.update(scored_at=None)
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["rechecked"] == 1 and counts["withdrawn"] == 0
+    assert pairs() == {pair(first, second)}
+
+
+def test_a_pair_staff_decide_while_it_is_rechecked_is_not_withdrawn(monkeypatch, twins):
+    duplicate_scan.scan_duplicates()
+    PersonName.objects.filter(person=twins[1]).delete()
+    PersonName.objects.create(person=twins[1], name="Gulnar Tokhtarova", language="en")
+    original = duplicate_scan._recheck_pairs
+
+    def decided_meanwhile(run, rows):
+        DuplicateCandidate.objects.update(status=CandidateStatus.DISMISSED)
+        original(run, rows)
+
+    monkeypatch.setattr(duplicate_scan, "_recheck_pairs", decided_meanwhile)
+    counts = duplicate_scan.scan_duplicates()
+    assert counts["rechecked"] == 1 and counts["withdrawn"] == 0
+    assert DuplicateCandidate.objects.get().status == CandidateStatus.DISMISSED
 
 
 def test_all_compares_everyone_again(twins, others):
@@ -232,6 +355,7 @@ def test_a_scan_stopped_half_way_keeps_its_batches_and_is_continued(monkeypatch,
     stopped = DuplicateScan.objects.get()
     assert stopped.finished_at is None and stopped.done_through
     kept = pairs()
+    assert 0 < len(kept) < 3  # some pairs found before the stop, not all
     counts = duplicate_scan.scan_duplicates()
     assert DuplicateScan.objects.get() == stopped  # the same scan, continued
     assert kept <= pairs() and len(pairs()) == 3
@@ -269,8 +393,52 @@ def test_a_scan_stops_when_another_run_of_it_moved_on(monkeypatch, twins):
     assert DuplicateScan.objects.get().finished_at is None
 
 
-def test_the_command_continues_a_stopped_scan_and_says_whom_it_compared(twins):
+def test_a_stopped_scan_of_the_people_changed_is_continued_whole(monkeypatch, twins, others):
     duplicate_scan.scan_duplicates()
+    newcomers = [
+        person_named("Kanat Yerezhep", birth_date="1960"),
+        person_named("Yerlan Nurlanov"),
+        person_named("Gulnar Tokhtarova", birth_date="1990"),
+    ]
+    monkeypatch.setattr(duplicate_scan, "KEY_CHUNK", 2)
+    monkeypatch.setattr(duplicate_scan, "BLOCK_PAIRWISE", 3)  # the twins' name is big now
+    with pytest.raises(Stop):
+        duplicate_scan.scan_duplicates(progress=stopping_after(1))
+    stopped = DuplicateScan.objects.get(finished_at__isnull=True)
+    assert stopped.done_through
+    counts = duplicate_scan.scan_duplicates()
+    stopped.refresh_from_db()
+    assert stopped.finished_at is not None
+    # Every big key of the people changed counted, not only those after the stop.
+    assert counts["big keys"] == 3
+    assert counts["people changed"] == 3
+    assert {pair(newcomers[0], twins[0]), pair(newcomers[0], twins[1])} <= pairs()
+    assert {pair(newcomers[1], others[2]), pair(newcomers[1], others[3])} <= pairs()
+    assert pair(newcomers[2], others[4]) in pairs()
+
+
+def test_rebuilding_the_keys_starts_the_scan_afresh(monkeypatch, twins, others):
+    monkeypatch.setattr(duplicate_scan, "BATCH_ROWS", 4)
+    with pytest.raises(Stop):
+        duplicate_scan.scan_duplicates(progress=stopping_after(1))
+    stopped = DuplicateScan.objects.get()
+    call_command("find_duplicates", "--rebuild-keys", stdout=StringIO())
+    assert not DuplicateScan.objects.filter(pk=stopped.pk).exists()
+    fresh = DuplicateScan.objects.get()
+    assert fresh.finished_at is not None and fresh.counts["pairs compared"] == 3
+    assert len(pairs()) == 3
+
+
+def test_the_command_continues_a_stopped_scan_and_says_whom_it_compared(monkeypatch, twins, others):
+    monkeypatch.setattr(duplicate_scan, "BATCH_ROWS", 4)
+    with pytest.raises(Stop):
+        duplicate_scan.scan_duplicates(progress=stopping_after(1))
+    stopped = DuplicateScan.objects.get()
+    out = StringIO()
+    call_command("find_duplicates", stdout=out)
+    assert DuplicateScan.objects.get() == stopped
+    assert "Compared 3 pairs" in out.getvalue()
+    assert len(pairs()) == 3
     person_named("Kanat Yerezhep", birth_date="1960")
     out = StringIO()
     call_command("find_duplicates", stdout=out)
@@ -278,7 +446,7 @@ def test_the_command_continues_a_stopped_scan_and_says_whom_it_compared(twins):
     out = StringIO()
     call_command("find_duplicates", "--all", stdout=out)
     assert "added or changed" not in out.getvalue()
-    assert "Compared 3 pairs" in out.getvalue()
+    assert "Compared 5 pairs" in out.getvalue()
 
 
 def test_the_command_refuses_while_a_scan_job_is_waiting(twins):

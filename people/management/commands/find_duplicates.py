@@ -97,6 +97,7 @@ class Command(BaseCommand):
                 f"Compared {counts['pairs compared']} pairs of people sharing a name key: "
                 f"{counts['created']} new possible duplicates, {counts['updated']} updated, "
                 f"{counts['unchanged']} unchanged, {counts['kept']} already decided by staff "
-                f"and left so, {counts['withdrawn']} no longer alike and withdrawn."
+                f"and left so; of {counts['rechecked']} earlier pairs not listed again, "
+                f"{counts['withdrawn']} no longer alike and withdrawn."
             )
         )
