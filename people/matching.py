@@ -379,14 +379,24 @@ def _query_profile(names, birth_year, father_name, place_path, place_name) -> Pr
     return query
 
 
+def alike(
+    query: Profile, other: Profile, similarity=matcher.similarity_prepared
+) -> tuple[float, list[str], dict] | None:
+    """score_profiles' (score, reasons, details) if the two score at or above
+    SAME_PERSON_THRESHOLD, else None; births that rule the pair out skip the scoring."""
+    if births_rule_out(query, other):
+        return None
+    scored = score_profiles(query, other, similarity)
+    return scored if scored[0] >= matcher.SAME_PERSON_THRESHOLD else None
+
+
 def _best(query: Profile, candidates, limit: int | None) -> list[PersonMatch]:
     """The candidates (Person, Profile) scoring at or above the threshold, best first."""
     matches, similarity = [], memoised_similarity()
     for person, profile in candidates:
-        if births_rule_out(query, profile):
-            continue
-        score, reasons, details = score_profiles(query, profile, similarity)
-        if score >= matcher.SAME_PERSON_THRESHOLD:
+        scored = alike(query, profile, similarity)
+        if scored is not None:
+            score, reasons, details = scored
             matches.append(PersonMatch(person, score, tuple(reasons), details))
     matches.sort(key=lambda m: (-m.score, m.person.display_name, m.person.pk))
     return matches if limit is None else matches[:limit]

@@ -54,7 +54,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from people import matching
-from people import names as matcher
 from people.models import (
     CandidateStatus,
     DuplicateCandidate,
@@ -343,11 +342,9 @@ def _score_batch(run: Run, batch: Batch) -> tuple[dict[tuple[int, int], Found], 
                 continue
             seen.add((a, b))
             compared += 1
-            if matching.births_rule_out(profiles[a], profiles[b]):
-                continue
-            score, reasons, details = matching.score_profiles(profiles[a], profiles[b], similarity)
-            if score >= matcher.SAME_PERSON_THRESHOLD and (not big or _corroborated(details)):
-                scored.append((a, b, Found(score, reasons, details)))
+            result = matching.alike(profiles[a], profiles[b], similarity)
+            if result is not None and (not big or _corroborated(result[2])):
+                scored.append((a, b, Found(*result)))
         for a, b, result in _top(scored):
             found.setdefault((a, b), result)
     return found, compared
@@ -554,12 +551,11 @@ def _recheck_pairs(run: Run, pairs: list[tuple[int, int, int]]) -> None:
     for pk, a, b in pairs:
         if a not in profiles or b not in profiles:
             continue  # a person deleted: the pair went with them
-        if not matching.births_rule_out(profiles[a], profiles[b]):
-            score, reasons, details = matching.score_profiles(profiles[a], profiles[b], similarity)
-            if score >= matcher.SAME_PERSON_THRESHOLD:
-                alike[(a, b)] = Found(score, reasons, details)
-                continue
-        gone.append(pk)
+        result = matching.alike(profiles[a], profiles[b], similarity)
+        if result is None:
+            gone.append(pk)
+        else:
+            alike[(a, b)] = Found(*result)
     withdrawn = 0
     with transaction.atomic():
         _claim(run.scan)
