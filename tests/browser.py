@@ -161,9 +161,19 @@ class Browser:
         return page
 
     def wait_until(self, condition, timeout: float = PAGE_LOAD_TIMEOUT) -> None:
+        """Wait for ``condition``; an element it read going stale or missing (the page
+        reloaded meanwhile, as the jobs page does by itself) means "not yet"."""
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
         from selenium.webdriver.support.wait import WebDriverWait
 
-        WebDriverWait(self.driver, timeout).until(condition)
+        WebDriverWait(
+            self.driver,
+            timeout,
+            ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+        ).until(condition)
         self.wait_until_loaded(timeout)
 
     def wait_until_loaded(self, timeout: float = PAGE_LOAD_TIMEOUT) -> None:
