@@ -32,6 +32,21 @@ SNAPSHOT_PATHS = {
     "incident": "case__incidents__uid",
 }
 
+# The filters that read the live records through the case's key (events, incidents, names).
+# A held snapshot (a correction in review: snapshots.writer.hold) shows the last verified
+# version; when the live records no longer say what it shows, these filters leave it out
+# rather than answer from content not yet verified.
+LIVE_FILTERS = (
+    "charge",
+    "location",
+    "facility",
+    "incident",
+    "event_kind",
+    "date_from",
+    "date_to",
+    "search",
+)
+
 # What a value of each filter is, for the answer to an empty one. Filters with choices list
 # them after the message ("Accepted: …"), so they need no more here.
 ACCEPTS = {
@@ -338,6 +353,8 @@ class CaseFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
+        if self.on_snapshots and any(self.form.cleaned_data.get(name) for name in LIVE_FILTERS):
+            queryset = queryset.filter(Q(held_since__isnull=True) | Q(filters_current=True))
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if not (start or end):
             return queryset

@@ -334,8 +334,10 @@ class CaseViewSet(PartnerViewSet):
     @extend_schema(
         summary="Cases withdrawn from partners",
         description="Cases that left the published set at or after `since` (unpublished, "
-        "consent withdrawn, back in review, archived) and are not published again. Delete "
-        "them from local copies. Use with `updated_since` on the case list.",
+        "consent withdrawn, marked sensitive, archived) and are not published again. Delete "
+        "them from local copies. Use with `updated_since` on the case list. A correction in "
+        "review does not withdraw a case: its last verified version stays until the "
+        "correction is verified, then the case is listed as changed.",
         parameters=[
             OpenApiParameter(
                 "since",

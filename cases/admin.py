@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -438,6 +439,16 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
             extra_context["readiness"] = readiness(case, request.user)
             if case.review_state == ReviewState.VERIFIED:
                 extra_context["verified_warning"] = VERIFIED_WARNING
+            held = (
+                Case.objects.filter(pk=case.pk, snapshot__held_since__isnull=False)
+                .values_list("snapshot__held_since", flat=True)
+                .first()
+            )
+            if held and case.verified_at:
+                extra_context["held_notice"] = HELD_NOTICE % {
+                    "verified": formats.date_format(timezone.localtime(case.verified_at)),
+                    "since": formats.date_format(timezone.localtime(held)),
+                }
         return super().change_view(request, object_id, form_url, extra_context)
 
     def workflow_view(self, request, object_id, action):
@@ -525,7 +536,14 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
 
 VERIFIED_WARNING = _(
     "This case is verified. Saving any change to it, its events, citations, person or names "
-    "sends it back to review and withdraws it from partners until it is verified again."
+    "sends it back to review; until it is verified again, partners keep seeing the version "
+    "last verified. To take it away from partners at once, a Verifier unpublishes it."
+)
+
+HELD_NOTICE = _(
+    "A correction of this published case is in review (since %(since)s). Partners still see "
+    "the version verified on %(verified)s until a Verifier verifies the correction. To take "
+    "the case away from partners at once, a Verifier unpublishes it."
 )
 
 

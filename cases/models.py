@@ -384,8 +384,18 @@ class CaseQuerySet(DomainQuerySet):
         """The single definition of what partners may ever see. Every partner-visible output
         (API, exports) starts from here. Synthetic cases (the synthetic app) are never in it,
         but in a database made for measuring (PUBLISH_SYNTHETIC_DATA)."""
+        return self._meant_for_partners().filter(review_state=ReviewState.VERIFIED)
+
+    def in_correction(self):
+        """Published cases that an edit sent back to review (or that were returned for
+        changes since): their new content is not verified yet, and nothing has withdrawn
+        them. Partners keep seeing the version last verified (snapshots.writer holds its
+        snapshot) until a verifier verifies the correction, unpublishes the case, or the
+        case is archived, marked sensitive or loses consent, which take it away at once."""
+        return self._meant_for_partners().exclude(review_state=ReviewState.VERIFIED)
+
+    def _meant_for_partners(self):
         published = self.filter(
-            review_state=ReviewState.VERIFIED,
             is_published=True,
             archived_at__isnull=True,
             sensitive=False,
@@ -739,11 +749,12 @@ class CaseTransition(models.Model):
 
 
 class PublicationRecord(models.Model):
-    """One stretch of time during which a case was in ``Case.objects.published()``.
+    """One stretch of time during which partners could see a case (it had a published
+    snapshot: ``Case.objects.published()``, and a correction of it in review since).
 
-    Kept by cases.publication.sync() after every write that can change it, so that partners
+    Kept by cases.publication.record() after every write that can change it, so that partners
     who keep copies learn when a case leaves the published set (withdrawn: unpublished,
-    consent withdrawn, back in review, archived) and remove it."""
+    consent withdrawn, marked sensitive, archived) and remove it."""
 
     case = models.ForeignKey(
         Case, on_delete=models.PROTECT, related_name="publication_records", verbose_name=_("case")

@@ -58,7 +58,7 @@ def steps_for(case: Case, user) -> list[Step]:
     the service would refuse it now."""
     return [
         Step(action, str(STEPS[action][1]), services.step_problems(case, user, action))
-        for action in services.ACTIONS_BY_STATE[case.workflow_state]
+        for action in services.actions_for(case)
         if user.has_perm(STEPS[action][0])
     ]
 

@@ -221,7 +221,8 @@ def archive(case: Case, user, reason: str) -> CaseTransition:
 
 def reopen_after_edit(case: Case, user, what: str) -> CaseTransition | None:
     """An edit to a verified case, its events, citations, person or names sends it back to
-    review and out of partner outputs until it is verified again."""
+    review. If it is published, partners keep seeing the version last verified until the
+    correction is verified (snapshots.writer.hold)."""
     if _in_transition.get():
         return None
     reason = f"{what} changed after verification."
@@ -423,6 +424,16 @@ ACTIONS_BY_STATE = {
     "published": (TransitionAction.UNPUBLISH, TransitionAction.ARCHIVE),
     "archived": (),
 }
+
+
+def actions_for(case: Case) -> tuple[str, ...]:
+    """The workflow steps a case offers: its state's, and unpublishing while a correction
+    of a published case is in review or returned (partners still see its last verified
+    version until then: snapshots.writer.hold)."""
+    actions = ACTIONS_BY_STATE[case.workflow_state]
+    if case.is_published and not case.archived_at and TransitionAction.UNPUBLISH not in actions:
+        actions = (*actions[:-1], TransitionAction.UNPUBLISH, actions[-1])
+    return actions
 
 
 def publication_problems(case: Case) -> list[str]:

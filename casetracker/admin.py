@@ -94,8 +94,9 @@ class ReopenGuardForm(forms.ModelForm):
         label=_("Send these verified cases back to review"),
         required=False,
         help_text=_(
-            "They leave partner outputs until a verifier verifies them again. Untick and "
-            "change your edit if that is not what you meant."
+            "Until a verifier verifies them again, partners keep seeing the version last "
+            "verified of those that are published. Untick and change your edit if that is not "
+            "what you meant."
         ),
     )
     reopen_pending: tuple[str, ...] = ()
@@ -274,7 +275,7 @@ class DomainAdmin(ReopenGuard, HiddenIsNotFound, SimpleHistoryAdmin):
 
 VERIFIED_WARNING = _(
     "This is part of a verified case (%(references)s). Saving a change sends the case back to "
-    "review and withdraws it from partners until it is verified again."
+    "review; until it is verified again, partners keep seeing the version last verified."
 )
 
 

@@ -115,9 +115,13 @@ def export_queryset(*, include_unpublished: bool = False, user=None):
 
 def not_published_reasons(cases) -> dict[str, int]:
     """Why cases are not published, for the admin's "left out" message: reason (translated)
-    → count. Reads case.person: select_related("person")."""
+    → count. Reads case.person: select_related("person"). A case partners see has a
+    published snapshot (a correction in review keeps its last verified version): it is
+    exported, not left out."""
     published = set(
-        Case.objects.published().filter(pk__in=[c.pk for c in cases]).values_list("pk", flat=True)
+        Case.objects.filter(pk__in=[c.pk for c in cases], snapshot__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
     reasons: dict[str, int] = {}
     for case in cases:

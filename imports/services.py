@@ -1326,7 +1326,8 @@ def _match_existing(plan: Plan, user, group) -> None:
             plan.warnings.append(
                 gettext(
                     "%(reference)s is verified: if this file changes it, it goes back to "
-                    "review and out of partner outputs."
+                    "review, and partners keep seeing the version last verified until it is "
+                    "verified again."
                 )
                 % {"reference": existing.reference}
             )

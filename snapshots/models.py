@@ -39,6 +39,12 @@ class PublishedCase(models.Model):
     # encrypted at rest like the columns it is made from (a source's author and address).
     document = EncryptedTextField(_("document"))
     written_at = models.DateTimeField(_("written at"))
+    # Set while the case's correction is in review: the document is the last verified
+    # version, kept (snapshots.writer.hold) until the correction is verified.
+    held_since = models.DateTimeField(_("correction in review since"), null=True, blank=True)
+    # False when, during a correction, the live names, events or incidents no longer say
+    # what the held document shows: the filters that read them leave the case out.
+    filters_current = models.BooleanField(_("filters read what it shows"), default=True)
 
     class Meta:
         verbose_name = _("published snapshot")

@@ -102,6 +102,11 @@ def source_changed(sender, instances, **kwargs):
         Q(case__citations__source__in=ids),
         Q(case__events__citations__source__in=ids),
         Q(case__person__citations__source__in=ids),
+        # A held snapshot (a correction in review) shows the sources of the last verified
+        # version, which the live citations may no longer name: every held one is checked
+        # again (they are few), so that a source made restricted, archived or deleted leaves
+        # it at once (writer.hold).
+        Q(held_since__isnull=False),
     )
 
 

@@ -1,7 +1,11 @@
 """Writes the published snapshots (snapshots.models.PublishedCase): the only code that does.
 
 Which cases partners may see is ``Case.objects.published()``; what they may see of a case is
-``api.public``'s allow-list. This module applies both, once per change, and stores the result:
+``api.public``'s allow-list. This module applies both, once per change, and stores the result.
+A published case that an edit sent back to review (``Case.objects.in_correction()``) keeps
+the snapshot of its last verified version, *held*, until the correction is verified, unless
+a source it cites has been taken away from partners meanwhile (``hold``). Whether a case has a
+snapshot is whether partners see it: the publication records follow (``publication.record``).
 
 - ``refresh(case_ids)`` after every write that can change a case's public document or move it
   in or out of the published set (cases.publication.sync, and changes to the places, charges,
@@ -29,6 +33,7 @@ from cases import publication
 from cases.models import Case, PublicationRecord
 from casetracker import integrity
 from snapshots.models import PublishedCase, SnapshotState
+from sources.models import Access, Source
 
 # Cases rendered per query round (and under SQLite's limit on query parameters).
 CHUNK = 500
@@ -47,6 +52,8 @@ FIELDS = [
     "gender",
     "document",
     "written_at",
+    "held_since",
+    "filters_current",
 ]
 
 # Addresses are stored as paths: "url":"/api/v1/…". Inside a JSON string a quote is always
@@ -110,36 +117,126 @@ def rendered(case_ids: list[int]) -> list[PublishedCase]:
 
 
 @transaction.atomic
-def refresh(case_ids: Iterable[int]) -> int:
-    """Rewrite the snapshots of ``case_ids``: stored for the published ones, removed for the
-    others. Returns how many are stored."""
+def refresh(case_ids: Iterable[int], hold_corrections: bool = True) -> int:
+    """Rewrite the snapshots of ``case_ids``: stored for the published ones, held for those
+    in correction (unless ``hold_corrections`` is off, or the held documents were written
+    under other rules: ``is_current``), removed for the others; then their publication
+    records. Returns how many are stored."""
+    return len(_refresh(case_ids, hold_corrections)[0])
+
+
+def _refresh(case_ids: Iterable[int], hold_corrections: bool = True) -> tuple[set, set]:
+    """refresh(): the cases stored (rendered now) and the cases partners see after it."""
     ids = sorted(set(case_ids))
+    stored: set[int] = set()
+    visible: set[int] = set()
     if not ids:
-        return 0
+        return stored, visible
     # The audit chain's lock (held by every audited write until it commits) before reading:
     # a write that commits while a rebuild renders would otherwise have its own fresh
     # snapshot overwritten by the rebuild's, rendered before it (a source just made
     # confidential, back in a document).
     integrity.lock_chain()
-    stored = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = rendered(chunk)
-        kept = [row.case_id for row in rows]
-        PublishedCase.objects.filter(case_id__in=chunk).exclude(case_id__in=kept).delete()
+        kept = {row.case_id for row in rows}
+        held = hold(set(chunk) - kept) if hold_corrections else set()
+        PublishedCase.objects.filter(case_id__in=chunk).exclude(case_id__in=kept | held).delete()
         PublishedCase.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["case"], update_fields=FIELDS
         )
-        stored += len(rows)
-    return stored
+        publication.record(chunk, kept | held)
+        stored |= kept
+        visible |= kept | held
+    return stored, visible
+
+
+def facets(document: dict) -> str:
+    """What of a document the filters that read the live records look at (names, events'
+    kind, date, places and charges, incidents), in one comparable text."""
+    person = document.get("person") or {}
+    events = [
+        [
+            event.get("kind"),
+            event.get("date"),
+            (event.get("location") or {}).get("uid"),
+            (event.get("facility") or {}).get("uid"),
+            sorted(charge.get("uid") for charge in event.get("charges") or []),
+        ]
+        for event in document.get("events") or []
+    ]
+    basis = {
+        "names": sorted(name.get("name") for name in person.get("names") or []),
+        "events": sorted(events, key=lambda event: json.dumps(event, sort_keys=True)),
+        "incidents": sorted(incident.get("uid") for incident in document.get("incidents") or []),
+    }
+    return json.dumps(basis, sort_keys=True)
+
+
+def hold(case_ids: set[int]) -> set[int]:
+    """Of ``case_ids``, the cases in correction whose stored snapshot stays (the ones
+    returned); each is marked held, and whether the live records that filters read still
+    say what it shows (``filters_current``: if not, those filters leave the case out, so
+    that no filter answers from content not yet verified). Not kept, so that the case
+    leaves partners until verified: a held snapshot citing a source no longer public,
+    archived or deleted; one showing another person than the case's now; and every one
+    while the snapshots were written under other rules (``is_current``)."""
+    if not case_ids:
+        return set()
+    correcting = Case.objects.in_correction().filter(pk__in=case_ids)
+    held = list(PublishedCase.objects.filter(case__in=correcting).only("case_id", "document"))
+    if not held or not is_current():
+        # Written under another allow-list or other settings: what they show may no longer
+        # be public, and they cannot be written again without the unverified correction.
+        return set()
+    documents = {row.case_id: json.loads(row.document) for row in held}
+    cited = {
+        source["uid"] for document in documents.values() for source in document.get("sources") or []
+    }
+    public_sources = {
+        str(uid)
+        for uid in Source.objects.filter(
+            uid__in=cited, access=Access.PUBLIC, archived_at__isnull=True
+        ).values_list("uid", flat=True)
+    }
+    serializer = public.CaseSerializer(context={})
+    live, people = {}, {}
+    for case in public.case_queryset(correcting.filter(pk__in=documents)):
+        live[case.pk] = facets(json.loads(document_text(serializer.to_representation(case))))
+        people[case.pk] = str(case.person.uid)
+    now = timezone.now()
+    kept: dict[bool, list[int]] = {True: [], False: []}
+    for case_id, document in documents.items():
+        sources = {source["uid"] for source in document.get("sources") or []}
+        # The person it shows is still the case's (whose consent in_correction() checks):
+        # a case moved to another person no longer shows the first one's details.
+        same_person = (document.get("person") or {}).get("uid") == people.get(case_id)
+        if sources <= public_sources and same_person:
+            kept[facets(document) == live.get(case_id)].append(case_id)
+    for current, ids in kept.items():
+        PublishedCase.objects.filter(case_id__in=ids).update(filters_current=current)
+    PublishedCase.objects.filter(case_id__in=kept[True] + kept[False], held_since=None).update(
+        held_since=now
+    )
+    return set(kept[True] + kept[False])
 
 
 def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> dict[str, int]:
     """Every snapshot again from the live data, a chunk at a time (each its own transaction,
     so that a rebuild of millions neither holds one long transaction nor starts over after an
-    interruption), through cases.publication.sync, so that the publication records follow
-    too; then the cases no longer published are withdrawn, and the fingerprint stored.
+    interruption), with the publication records; then the cases no longer published are
+    withdrawn, and the fingerprint stored. Held snapshots (cases in correction) stay while
+    the fingerprint is unchanged; written under another allow-list or other settings, they
+    cannot be rendered again without the unverified correction, so they go.
     ``progress(total)`` returns a function called with each chunk's size."""
+    hold_corrections, dropped = is_current(), set()
+    if not hold_corrections:
+        # Held documents written under other rules go first, before anything else is read.
+        held = set(
+            PublishedCase.objects.filter(held_since__isnull=False).values_list("pk", flat=True)
+        )
+        dropped = held - _refresh(held, hold_corrections=False)[1]
     published = Case.objects.published().order_by("pk").values_list("pk", flat=True)
     advance = progress(published.count()) if progress else (lambda size: None)
     written, last = 0, 0
@@ -147,7 +244,7 @@ def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> d
         chunk = list(published.filter(pk__gt=last)[:CHUNK])
         if not chunk:
             break
-        publication.sync(chunk)  # writes the snapshots (snapshots.signals)
+        refresh(chunk)
         written += len(chunk)
         advance(len(chunk))
         last = chunk[-1]
@@ -157,7 +254,11 @@ def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> d
         still_open = PublicationRecord.objects.filter(withdrawn_at__isnull=True).exclude(
             case__in=live
         )
-        publication.sync(stale | set(still_open.values_list("case_id", flat=True)))
+        _stored, visible = _refresh(
+            stale | set(still_open.values_list("case_id", flat=True)),
+            hold_corrections=hold_corrections,
+        )
+        removed = len(dropped) + len(stale - visible)
         SnapshotState.objects.all().delete()
         SnapshotState.objects.create(fingerprint=fingerprint(), written_at=timezone.now())
     if connection.vendor == "postgresql":
@@ -166,7 +267,7 @@ def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> d
         # walking the list's index (a filtered page of 50: 90 ms instead of under 1).
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {PublishedCase._meta.db_table}")
-    return {"written": written, "removed": len(stale)}
+    return {"written": written, "removed": removed}
 
 
 def is_current() -> bool:

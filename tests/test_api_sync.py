@@ -120,8 +120,6 @@ WITHDRAWALS = {
     "unpublished": unpublish,
     "consent withdrawn": withdraw_consent,
     "consent withdrawn, nothing else": withdraw_consent_alone,
-    "an event edited back into review": edit_event,
-    "the case edited back into review": edit_case,
     "archived": archive,
     "marked sensitive": mark_sensitive,
 }
@@ -226,16 +224,25 @@ def test_a_case_published_again_is_not_listed_as_withdrawn(client, key, publish_
     assert case.reference in references(client, key)
 
 
-def test_a_case_edited_and_verified_again_is_not_listed_as_withdrawn(
+def test_a_case_edited_back_into_review_is_not_withdrawn_and_its_correction_arrives_verified(
     client, key, publish_case, data_entry, verifier
 ):
+    """A correction in review keeps the last verified version with partners: not withdrawn,
+    not listed as changed; once verified, the case is listed as changed, corrected."""
     case = publish_case()
     before = timezone.now()
-    edit_event(case, data_entry, verifier)
-    assert withdrawn_references(client, key, before) == [case.reference]
+    for edit in (edit_event, edit_case):
+        edit(case, data_entry, verifier)
+        assert withdrawn(client, key, before) == []
+        assert references(client, key, {"updated_since": before.isoformat()}) == []
+        assert case.reference in references(client, key)
+        assert get_json(client, f"cases/{case.reference}/", key)["public_summary"] != "Rewritten."
     services.verify(case, staff_in(VERIFIER, "second_verifier"))
     assert withdrawn(client, key, before) == []
     assert references(client, key, {"updated_since": before.isoformat()}) == [case.reference]
+    document = get_json(client, f"cases/{case.reference}/", key)
+    assert document["public_summary"] == "Rewritten."
+    assert document["events"][0]["description"] == "A correction."
 
 
 def test_a_case_withdrawn_twice_is_listed_once_with_the_last_time(
