@@ -726,7 +726,8 @@ def cursor_links(result, generator, request, public):
 
 # --- The export bundle (exports/api.py) ---------------------------------------------------
 
-EXPORT_DESCRIPTION = """\
+DIRECT_LIMIT = settings.PARTNER_DIRECT_EXPORT_MAX_CASES
+EXPORT_DESCRIPTION = f"""\
 Every published case matching the filters (the same filters as `/api/v1/cases/`; no paging)
 as one zip file: `cases.csv`, `events.csv`, `names.csv`, `sources.csv` (joined by case
 reference and uid), `cases.json` (each case exactly as `/api/v1/cases/<reference>/` gives
@@ -734,8 +735,10 @@ it), `cases.xlsx` (the same tables as sheets, with a data dictionary), `DATA-DIC
 (every column: meaning, type, allowed values; EDTF dates explained) and `manifest.json`
 (when, filters, record counts, and the SHA-256 of every file). Files are ordered by case
 reference; the same data and filters give the same bytes, apart from `manifest.json`'s
-`generated_at`. Record addresses (`url`) point at this server. Large exports take a while:
-the zip is built before the answer starts."""
+`generated_at`. Record addresses (`url`) point at this server. The zip is built before the
+answer starts, so this endpoint takes up to {DIRECT_LIMIT:,} cases; more are refused (400,
+`export`) with the way to ask for them: `POST /api/v1/exports/`, a background export of any
+size."""
 
 EXPORT_PARAMETERS = [
     OpenApiParameter(
@@ -792,3 +795,122 @@ def export_responses() -> dict:
         401: UNAUTHORIZED,
         429: THROTTLED,
     }
+
+
+# --- Exports as background jobs (exports/api.py: ExportJobViewSet) ---------------------------
+
+
+class ExportProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Cases written so far.")
+    total = serializers.IntegerField(allow_null=True, help_text="Cases to write; null until known.")
+    percent = serializers.IntegerField(allow_null=True)
+
+
+class ExportFileSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="Download the zip here (GET, with your token).")
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes.")
+    sha256 = serializers.CharField(help_text="SHA-256 of the zip file.")
+    manifest_sha256 = serializers.CharField(help_text="SHA-256 of its manifest.json.")
+    expires_at = serializers.DateTimeField(help_text="The file is deleted after this time.")
+
+
+class ExportJobSerializer(serializers.Serializer):
+    uid = serializers.UUIDField(help_text="The export's key, as in its `url`.")
+    url = serializers.URLField(help_text="Follow the export here.")
+    state = serializers.ChoiceField(
+        choices=["queued", "running", "succeeded", "failed", "cancelled", "interrupted"],
+        help_text="queued and running: wait and ask again; succeeded: `file` is ready; "
+        "failed, cancelled, interrupted: `error` says why; ask again.",
+    )
+    requested_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    progress = ExportProgressSerializer()
+    formats = serializers.ListField(child=serializers.CharField())
+    jsonl = serializers.BooleanField()
+    language = serializers.CharField()
+    cases = serializers.IntegerField(allow_null=True, help_text="Cases in the bundle, once made.")
+    error = serializers.CharField(allow_null=True)
+    file = ExportFileSerializer(allow_null=True, help_text="Null until made, and once deleted.")
+
+
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    "The export has no file: not made yet (follow it), or it did not succeed.",
+    _examples(
+        (
+            "Not made yet",
+            {
+                "detail": "The export is not made yet (Running): follow it at "
+                f"{API}/exports/3f0c9a52-5d1e-4b8e-9a47-0b3d2c1e7f10/."
+            },
+        )
+    ),
+)
+GONE = OpenApiResponse(
+    ErrorSerializer,
+    "The file was deleted when its time was up (`file.expires_at`): ask for the export again.",
+)
+EXPORT_JOB_NOT_FOUND = OpenApiResponse(
+    ErrorSerializer,
+    "No export of yours with this id: another partner's exports are not found either.",
+    _examples(("Unknown id", {"detail": "No PartnerExport matches the given query."})),
+)
+
+EXPORT_JOB_SCHEMAS = {
+    "list": {
+        "operation_id": "exports_list",
+        "summary": "Your recent exports",
+        "description": "The last 50 exports you asked for, newest first, as `GET "
+        "/api/v1/exports/{uid}/` describes each.",
+        "parameters": ERROR_HEADERS,
+        "responses": {200: ExportJobSerializer(many=True), 401: UNAUTHORIZED, 429: THROTTLED},
+    },
+    "create": {
+        "operation_id": "exports_create",
+        "summary": "Ask for a bundle of published cases, of any size",
+        "description": "The same bundle as `GET /api/v1/exports/cases.zip`, with the same "
+        "parameters, given in the query string (no body), written by a background job. "
+        "The answer (202) describes the export; `Location` and `url` are where to follow it. "
+        "Ask again every few seconds until `state` is `succeeded`, then download "
+        "`file.url`. The file is kept for a day (`file.expires_at`). You may have "
+        f"{settings.PARTNER_EXPORTS_AT_ONCE} exports waiting or running at once; another is "
+        "refused with 429 until one ends.",
+        "parameters": EXPORT_PARAMETERS,
+        "request": None,
+        "responses": {
+            202: ExportJobSerializer,
+            400: bad_request(CASE_FILTER_ERRORS[0], CASE_FILTER_ERRORS[1]),
+            401: UNAUTHORIZED,
+            429: THROTTLED,
+        },
+    },
+    "retrieve": {
+        "operation_id": "exports_retrieve",
+        "summary": "Follow an export",
+        "description": "Its state, how far it has got and, once made, its file.",
+        "parameters": ERROR_HEADERS,
+        "responses": {
+            200: ExportJobSerializer,
+            401: UNAUTHORIZED,
+            404: EXPORT_JOB_NOT_FOUND,
+            429: THROTTLED,
+        },
+    },
+    "file": {
+        "operation_id": "exports_file",
+        "summary": "Download an export's bundle",
+        "description": "The zip, as an attachment. Check it against `file.sha256` and the "
+        "hashes in its `manifest.json`.",
+        "parameters": ERROR_HEADERS,
+        "responses": {
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, "The bundle."),
+            401: UNAUTHORIZED,
+            404: EXPORT_JOB_NOT_FOUND,
+            409: CONFLICT,
+            410: GONE,
+            429: THROTTLED,
+        },
+    },
+}

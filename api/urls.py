@@ -8,7 +8,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import views
 from api.authentication import IsPartnerOrStaff, PartnerTokenAuthentication
-from exports.api import CaseExportView
+from exports.api import CaseExportView, ExportJobViewSet
 
 app_name = "api"
 
@@ -62,11 +62,23 @@ urlpatterns = [
     # as data: SVG images (an image runs no script).
     path("docs/", csp_update({"img-src": [SELF, "data:"]})(DocsPage.as_view()), name="docs"),
     path("", include(router.urls)),
-    # The export bundle (exports/api.py): every published case as a zip of files.
+    # The export bundle (exports/api.py): published cases as a zip of files, written while
+    # the partner waits (small exports) or by a background job the partner follows.
     path(
         "exports/cases.zip",
         CaseExportView.as_view({"get": "list"}),
         name="export-cases",
+    ),
+    path(
+        "exports/",
+        ExportJobViewSet.as_view({"get": "list", "post": "create"}),
+        name="export-jobs",
+    ),
+    path("exports/<uuid:uid>/", ExportJobViewSet.as_view({"get": "retrieve"}), name="export-job"),
+    path(
+        "exports/<uuid:uid>/file/",
+        ExportJobViewSet.as_view({"get": "file"}),
+        name="export-job-file",
     ),
     # [\s\S], not ".": an address with a line break in it is not found here too, in JSON.
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),

@@ -296,9 +296,15 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 _rates = REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+# Partner exports (exports/api.py): GET /api/v1/exports/cases.zip writes the bundle inside the
+# request for up to this many cases (more are refused with the way to ask for them as a job:
+# POST /api/v1/exports/), and a partner may have this many exports waiting or running at once.
+PARTNER_DIRECT_EXPORT_MAX_CASES = env_int("PARTNER_DIRECT_EXPORT_MAX_CASES", 10_000)
+PARTNER_EXPORTS_AT_ONCE = env_int("PARTNER_EXPORTS_AT_ONCE", 2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "casetracker partner API",
-    "DESCRIPTION": f"""Verified, published detainee cases for partner groups. Read-only.
+    "DESCRIPTION": f"""Verified, published detainee cases for partner groups. Read-only, but
+for asking for an export (`POST /api/v1/exports/`).
 
 You get the public part of published cases: the person and every recorded spelling of their
 name, the detention events with dates (EDTF, with earliest and latest days), places, charges
@@ -315,7 +321,14 @@ restricted or confidential sources, evidence files, or who on the staff did what
 (default 50).
 
 **Keeping a copy.** Ask `/api/v1/cases/?updated_since=<start of your last sync>` for the cases
-that changed, and `/api/v1/cases/withdrawn/?since=<the same time>` for those to delete.
+that changed, and `/api/v1/cases/withdrawn/?since=<the same time>` for those to delete. A
+case whose correction is in review stays as it was last verified until the correction is
+verified; it then comes as changed.
+
+**Exports.** Every published case (or those the case filters pick) as a zip of CSV, JSON and
+XLSX files: `GET /api/v1/exports/cases.zip` for up to {PARTNER_DIRECT_EXPORT_MAX_CASES:,}
+cases, written while you wait; `POST /api/v1/exports/` for any number, written by a
+background job you follow, then download.
 
 **Errors.** A 400 names each refused parameter: `{{"date_from": ["…"]}}`; unknown parameters
 are refused, not ignored. 401, 404 and 429 say why in `{{"detail": "…"}}`. A record that is not

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from casetracker.fields import EncryptedTextField
+
 
 class Channel(models.TextChoices):
     COMMAND = "command", _("manage.py export_cases")
@@ -116,3 +118,35 @@ class ExportLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The export log is append-only.")
+
+
+class PartnerExport(models.Model):
+    """An export a partner asked for through the API (``POST /api/v1/exports/``), made by a
+    background job (``exports.tasks.partner_bundle``) that the partner follows and whose file
+    it downloads. Only that partner sees it (exports.api)."""
+
+    # (A key of its own, a number: key rotation walks encrypted tables by numeric key.)
+    job = models.OneToOneField(
+        "jobs.Job",
+        on_delete=models.CASCADE,
+        related_name="partner_export",
+        verbose_name=_("background job"),
+    )
+    partner = models.ForeignKey(
+        "api.Partner",
+        on_delete=models.PROTECT,
+        related_name="background_exports",
+        verbose_name=_("partner"),
+    )
+    # The case filters asked for, as JSON (name → values). Encrypted, and emptied once the
+    # export is made: a search holds a name the partner looked for, which is kept nowhere
+    # else (the export log and the request log keep only that a search was given).
+    filters = EncryptedTextField(_("filters"), blank=True)
+
+    class Meta:
+        verbose_name = _("partner export")
+        verbose_name_plural = _("partner exports")
+        default_permissions = ()
+
+    def __str__(self):
+        return str(self.job_id)

@@ -1,17 +1,21 @@
-"""The export of cases as a background job: the admin's export page queues it, the worker
-writes the bundle, and the person who asked downloads it from the job's page."""
+"""The export of cases as a background job: the admin's export page queues it (the person who
+asked downloads the bundle from the job's page), and so does a partner's
+``POST /api/v1/exports/`` (the partner follows it and downloads the bundle through the API:
+exports.api)."""
 
+import json
 import shutil
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django_tasks import task
 
 from cases.models import Case
 from exports import bundle, services
-from exports.models import Channel
+from exports.models import Channel, PartnerExport
 from jobs import services as jobs
-from jobs.models import Job
+from jobs.models import Job, State
 
 VIEW_CASES = "cases.view_case"
 
@@ -79,3 +83,72 @@ def rights_needed(user, selected, unpublished: bool) -> dict:
         "permissions": [VIEW_CASES, services.UNPUBLISHED_PERMISSION],
         "cases": sorted(sensitive),
     }
+
+
+@task()
+def partner_bundle(job_id: str) -> None:
+    jobs.run(job_id, write_partner_bundle)
+
+
+def write_partner_bundle(job: Job, progress: jobs.Progress) -> dict:
+    """``job.parameters``: formats, jsonl, language, base_url; the filters are on the
+    PartnerExport (encrypted, emptied once the export has ended). The partner is checked
+    again now and before the file is kept: cut off since it asked, it gets nothing."""
+    export = PartnerExport.objects.select_related("partner").get(job=job)
+    partner, options = export.partner, job.parameters
+    try:
+        if not partner.is_active:
+            raise jobs.JobFailed(gettext("This partner's access has been cut off."))
+        name = file_name(unpublished=False)
+        work = jobs.work_dir(job)
+        try:
+            result = services.export_cases(
+                work / name,
+                channel=Channel.API,
+                formats=options["formats"],
+                jsonl=options.get("jsonl", False),
+                as_zip=True,
+                filters=json.loads(export.filters or "{}"),
+                partner=partner,
+                base_url=options.get("base_url", ""),
+                language=options.get("language") or None,
+                progress=progress.counter(gettext_noop("Writing the cases")),
+            )
+            partner.refresh_from_db(fields=["is_active"])
+            if not partner.is_active:
+                raise jobs.JobFailed(gettext("This partner's access has been cut off."))
+            jobs.keep_file(job, result.path, name, requires={"partner": partner.pk})
+        # Filters were checked when the partner asked; one may fail now (a place named in
+        # them that partners no longer see): the message says which.
+        except (services.ExportError, bundle.BundleError) as error:
+            raise jobs.JobFailed(str(error)) from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    except jobs.JobFailed:
+        forget_filters(export)
+        raise
+    forget_filters(export)
+    older_files_expire(partner, job)
+    return {"cases": result.case_count, "manifest_sha256": result.manifest_sha256}
+
+
+def forget_filters(export: PartnerExport) -> None:
+    """A search holds a name the partner looked for: kept only while the export may run."""
+    PartnerExport.objects.filter(pk=export.pk).update(filters="")
+
+
+def older_files_expire(partner, job: Job) -> None:
+    """A partner keeps its newest files alone (as many as it may have exports running):
+    the older ones expire now, and the worker's housekeeping deletes them."""
+    kept = (
+        Job.objects.filter(
+            partner_export__partner=partner,
+            state=State.SUCCEEDED,
+            file_expires_at__gt=timezone.now(),
+        )
+        .exclude(pk=job.pk)
+        .order_by("-finished_at", "-requested_at")
+        .values_list("pk", flat=True)
+    )
+    older = list(kept[max(settings.PARTNER_EXPORTS_AT_ONCE - 1, 0) :])
+    Job.objects.filter(pk__in=older).update(file_expires_at=timezone.now())

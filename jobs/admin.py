@@ -17,7 +17,7 @@ import uuid
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -114,13 +114,14 @@ class JobAdmin(ReadOnlyAdmin):
     list_display = (
         "kind",
         "state_and_progress",
-        "requested_by",
+        "requester",
         "requested_at",
         "finished_at",
         "download",
     )
     list_filter = ("state", "kind")
-    list_select_related = ("requested_by",)
+    # A partner's export (exports.PartnerExport) names the partner who asked for it.
+    list_select_related = ("requested_by", "partner_export__partner")
     change_list_template = "admin/jobs/job/change_list.html"
     change_form_template = "admin/jobs/job/change_form.html"
     date_hierarchy = None
@@ -128,7 +129,7 @@ class JobAdmin(ReadOnlyAdmin):
     fields = (
         "kind",
         "state",
-        "requested_by",
+        "requester",
         "requested_at",
         "started_at",
         "finished_at",
@@ -142,6 +143,16 @@ class JobAdmin(ReadOnlyAdmin):
         "downloads",
     )
 
+    @admin.display(description=_("requested by"), ordering="requested_by")
+    def requester(self, job):
+        if job.requested_by_id:
+            return job.requested_by
+        try:
+            partner = job.partner_export.partner
+        except ObjectDoesNotExist:
+            return gettext("the command line")
+        return gettext("Partner: %(partner)s (partner API)") % {"partner": partner}
+
     def has_view_permission(self, request, obj=None):
         user = request.user
         # Staff with a role (every role sees cases); a staff account without one, nothing.
@@ -154,7 +165,14 @@ class JobAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         mine = ExpressionWrapper(Q(requested_by_id=request.user.pk), output_field=BooleanField())
-        return super().get_queryset(request).visible_to(request.user).annotate(is_mine=mine)
+        jobs = super().get_queryset(request).visible_to(request.user).annotate(is_mine=mine)
+        # A partner export's partner by name alone: its contact and notes stay encrypted.
+        return jobs.defer(
+            "partner_export__filters",
+            "partner_export__partner__contact_name",
+            "partner_export__partner__contact_email",
+            "partner_export__partner__notes",
+        )
 
     def get_list_filter(self, request):
         return self.list_filter
