@@ -44,23 +44,38 @@ def write_bundle(job: Job, progress: jobs.Progress) -> dict:
     if options.get("selected") is not None:
         # Need to know, as of now: only the cases of the selection this user may still see.
         selected = Case.objects.visible_to(user).filter(pk__in=options["selected"])
-    name = file_name(unpublished)
+    return write_and_keep(
+        job,
+        progress,
+        file_name(unpublished),
+        keep=lambda result: {"requires": rights_needed(user, selected, unpublished)},
+        channel=Channel.ADMIN,
+        selected=selected,
+        include_unpublished=unpublished,
+        user=user,
+    )
+
+
+def write_and_keep(job: Job, progress: jobs.Progress, name: str, keep, **export) -> dict:
+    """Write the bundle ``job.parameters`` describe (formats, jsonl, language, base_url) with
+    ``export_cases(**export)`` in the job's work directory, and keep it as the job's file
+    with what ``keep(result)`` returns (``requires``), or fail the job with the reason."""
+    options = job.parameters
     work = jobs.work_dir(job)
     try:
         result = services.export_cases(
             work / name,
-            channel=Channel.ADMIN,
             formats=options["formats"],
             jsonl=options.get("jsonl", False),
             as_zip=True,
-            selected=selected,
-            include_unpublished=unpublished,
-            user=user,
             base_url=options.get("base_url", ""),
             language=options.get("language") or None,
             progress=progress.counter(gettext_noop("Writing the cases")),
+            **export,
         )
-        jobs.keep_file(job, result.path, name, requires=rights_needed(user, selected, unpublished))
+        jobs.keep_file(job, result.path, name, **keep(result))
+    # A partner's filters were checked when it asked; one may fail now (a place named in
+    # them that partners no longer see): the message says which.
     except (services.ExportError, bundle.BundleError) as error:
         raise jobs.JobFailed(str(error)) from None
     finally:
@@ -95,41 +110,32 @@ def write_partner_bundle(job: Job, progress: jobs.Progress) -> dict:
     PartnerExport (encrypted, emptied once the export has ended). The partner is checked
     again now and before the file is kept: cut off since it asked, it gets nothing."""
     export = PartnerExport.objects.select_related("partner").get(job=job)
-    partner, options = export.partner, job.parameters
+    partner = export.partner
+
+    def still_active(result) -> dict:
+        partner.refresh_from_db(fields=["is_active"])
+        if not partner.is_active:
+            raise jobs.JobFailed(gettext("This partner's access has been cut off."))
+        return {"requires": {"partner": partner.pk}}
+
     try:
         if not partner.is_active:
             raise jobs.JobFailed(gettext("This partner's access has been cut off."))
-        name = file_name(unpublished=False)
-        work = jobs.work_dir(job)
-        try:
-            result = services.export_cases(
-                work / name,
-                channel=Channel.API,
-                formats=options["formats"],
-                jsonl=options.get("jsonl", False),
-                as_zip=True,
-                filters=json.loads(export.filters or "{}"),
-                partner=partner,
-                base_url=options.get("base_url", ""),
-                language=options.get("language") or None,
-                progress=progress.counter(gettext_noop("Writing the cases")),
-            )
-            partner.refresh_from_db(fields=["is_active"])
-            if not partner.is_active:
-                raise jobs.JobFailed(gettext("This partner's access has been cut off."))
-            jobs.keep_file(job, result.path, name, requires={"partner": partner.pk})
-        # Filters were checked when the partner asked; one may fail now (a place named in
-        # them that partners no longer see): the message says which.
-        except (services.ExportError, bundle.BundleError) as error:
-            raise jobs.JobFailed(str(error)) from None
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        outcome = write_and_keep(
+            job,
+            progress,
+            file_name(unpublished=False),
+            keep=still_active,
+            channel=Channel.API,
+            filters=json.loads(export.filters or "{}"),
+            partner=partner,
+        )
     except jobs.JobFailed:
         forget_filters(export)
         raise
     forget_filters(export)
     older_files_expire(partner, job)
-    return {"cases": result.case_count, "manifest_sha256": result.manifest_sha256}
+    return outcome
 
 
 def forget_filters(export: PartnerExport) -> None:
