@@ -4,6 +4,7 @@
 import json
 from collections import Counter
 from datetime import date
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -263,3 +264,15 @@ def test_several_workers_write_one_unbroken_chain():
     assert Person.objects.filter(synthetic=True).count() == 60
     report = verify_chain()
     assert report.ok, report.problem
+
+
+def test_statistics_are_brought_up_to_date_each_time_the_people_have_doubled():
+    from synthetic.management.commands import generate_synthetic as command
+
+    with mock.patch.object(command, "analyse", wraps=command.analyse) as analyse:
+        generate(persons=80, batch=10)  # 10 at first: 20, 40 and 80 people are doublings
+    assert analyse.call_count == 3
+    with mock.patch.object(command, "analyse", wraps=command.analyse) as analyse:
+        generate(persons=150, batch=10)  # 80 here already: the next doubling is at 160
+    assert Person.objects.filter(synthetic=True).count() == 150
+    assert analyse.call_count == 0
