@@ -117,15 +117,22 @@ def rendered(case_ids: list[int]) -> list[PublishedCase]:
 
 
 @transaction.atomic
-def refresh(case_ids: Iterable[int], hold_corrections: bool = True) -> int:
+def refresh(case_ids: Iterable[int], hold_corrections: bool = True, *, lock: bool = True) -> int:
     """Rewrite the snapshots of ``case_ids``: stored for the published ones, held for those
     in correction (unless ``hold_corrections`` is off, or the held documents were written
     under other rules: ``is_current``), removed for the others; then their publication
-    records. Returns how many are stored."""
-    return len(_refresh(case_ids, hold_corrections)[0])
+    records. Returns how many are stored.
+
+    ``lock=False`` renders without the audit chain's lock, so that audited writes elsewhere
+    go on meanwhile. Only for cases that nothing else can be changing: generate_synthetic's
+    batch, just written by the same process. Anywhere else a write committed during the
+    rendering could have its fresh snapshot overwritten by an older one."""
+    return len(_refresh(case_ids, hold_corrections, lock=lock)[0])
 
 
-def _refresh(case_ids: Iterable[int], hold_corrections: bool = True) -> tuple[set, set]:
+def _refresh(
+    case_ids: Iterable[int], hold_corrections: bool = True, *, lock: bool = True
+) -> tuple[set, set]:
     """refresh(): the cases stored (rendered now) and the cases partners see after it."""
     ids = sorted(set(case_ids))
     stored: set[int] = set()
@@ -136,7 +143,8 @@ def _refresh(case_ids: Iterable[int], hold_corrections: bool = True) -> tuple[se
     # a write that commits while a rebuild renders would otherwise have its own fresh
     # snapshot overwritten by the rebuild's, rendered before it (a source just made
     # confidential, back in a document).
-    integrity.lock_chain()
+    if lock:
+        integrity.lock_chain()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = rendered(chunk)

@@ -320,14 +320,18 @@ class BulkWriter:
         count = self.pending() + len(self.links)
         if not count:
             return 0
+        # Converted (encrypted, adapted) before the transaction: another process's batch
+        # waits for the chain's lock while this one holds it, so it holds it only to copy.
+        # The lock still comes first in the transaction (integrity.lock_chain: before any
+        # row lock, such as an insert's on the rows it refers to).
+        ready = [(table, list(table.prepared())) for table in self.tables.values() if table.rows]
         with transaction.atomic(using=self.using):
             integrity.lock_chain(self.using)
             position, previous = integrity.chain_head(self.using)
-            for table in self.tables.values():
-                if table.rows:
-                    self._write(table.model, table.columns, table.prepared())
-                    table.written += len(table.rows)
-                    table.rows = []
+            for table, rows in ready:
+                self._write(table.model, table.columns, rows)
+                table.written += len(rows)
+                table.rows = []
             links = []
             created_at = self.connection.ops.adapt_datetimefield_value(self.now)
             for label, pk, content in self.links:

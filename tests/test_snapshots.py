@@ -5,6 +5,7 @@ what the changes wrote one by one."""
 
 import json
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -116,6 +117,20 @@ def test_publishing_stores_the_case_as_the_allow_list_renders_it(data_entry, ver
     # Addresses are stored as paths, never with a host.
     assert snapshot_of(case)["url"] == f"/api/v1/cases/{case.reference}/"
     assert_in_step()
+
+
+def test_rendering_takes_the_audit_chains_lock_unless_told_nothing_else_writes(
+    data_entry, verifier
+):
+    case = published(data_entry, verifier)
+    PublishedCase.objects.all().delete()
+    with mock.patch.object(writer.integrity, "lock_chain") as lock:
+        writer.refresh([case.pk])
+    assert lock.call_count == 1
+    with mock.patch.object(writer.integrity, "lock_chain") as lock:
+        writer.refresh([case.pk], lock=False)  # generate_synthetic's new batch
+    assert lock.call_count == 0
+    assert snapshot_of(case) == rendered_now(case)
 
 
 @pytest.mark.parametrize(
