@@ -295,7 +295,8 @@ class ExportJobViewSet(PartnerViewSet):
                     "url": request.build_absolute_uri(reverse("api:export-job", args=[job.pk])),
                 }
             )
-        reader = jobs.read_file(job)
+        # A HEAD (a client checking the size first) is not a download.
+        reader = jobs.read_file(job, count=request.method != "HEAD")
         if reader is None:
             raise Gone(
                 gettext(

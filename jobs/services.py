@@ -524,14 +524,16 @@ def open_file(job: Job, user):
     return read_file(job)
 
 
-def read_file(job: Job):
-    """The decrypted file of ``job``, counting the download; None if there is no file (any
-    more). Whoever calls it has checked that the caller may have it (open_file for staff,
+def read_file(job: Job, *, count: bool = True):
+    """The decrypted file of ``job``, counting the download (unless ``count`` is off: a HEAD
+    request, which is answered without the file); None if there is no file (any more).
+    Whoever calls it has checked that the caller may have it (open_file for staff,
     exports.api for the partner who asked)."""
     if not has_file(job):
         return None
     reader = crypto.DecryptingReader(_file_path(job).open("rb"), FILE_PURPOSE)
-    Job.objects.filter(pk=job.pk).update(downloads=F("downloads") + 1)
+    if count:
+        Job.objects.filter(pk=job.pk).update(downloads=F("downloads") + 1)
     return reader
 
 

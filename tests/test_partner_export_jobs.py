@@ -116,6 +116,20 @@ def test_a_partner_asks_follows_and_downloads_an_export(client, key, cases):
     assert hashlib.sha256(manifest).hexdigest() == done["file"]["manifest_sha256"]
 
 
+def test_a_head_request_is_not_counted_as_a_download(client, key, cases):
+    export = asked(client, key)
+    run_jobs()
+    done = follow(client, key, export)
+    head = client.head(done["file"]["url"], **token_header(key))
+    assert head.status_code == 200
+    assert head["Content-Type"] == "application/zip"
+    job = Job.objects.get(pk=done["uid"])
+    assert job.downloads == 0
+    assert download(client, key, done).status_code == 200
+    job.refresh_from_db()
+    assert job.downloads == 1
+
+
 def test_the_same_bundle_as_the_direct_export(client, key, cases):
     direct = b"".join(client.get(DIRECT, **token_header(key)).streaming_content)
     export = asked(client, key)
