@@ -6,7 +6,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import SimpleRouter
 
-from api import views
+from api import statistics, views
 from api.authentication import IsPartnerOrStaff, PartnerTokenAuthentication
 from exports.api import CaseExportView, ExportJobViewSet
 
@@ -62,6 +62,9 @@ urlpatterns = [
     # as data: SVG images (an image runs no script).
     path("docs/", csp_update({"img-src": [SELF, "data:"]})(DocsPage.as_view()), name="docs"),
     path("", include(router.urls)),
+    path(
+        "statistics/", statistics.StatisticsViewSet.as_view({"get": "summary"}), name="statistics"
+    ),
     # The export bundle (exports/api.py): published cases as a zip of files, written while
     # the partner waits (small exports) or by a background job the partner follows.
     path(

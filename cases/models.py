@@ -279,8 +279,12 @@ class Location(DomainModel):
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
+            if self.pk is not None:
+                # Moved: the new paths first, so that the save's receivers (the statistics
+                # count a case in the prefecture its places lie in) read where it lies now.
+                self._refresh_path()
             super().save(*args, **kwargs)
-            self._refresh_path()
+            self._refresh_path()  # a new place: its own id ends its path
 
     def _refresh_path(self) -> None:
         prefix = self.parent.path if self.parent_id else "/"

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "languages",
     "synthetic",
     "snapshots",
+    "figures",
     "django_tasks",
     "django_tasks_db",
     "jobs",
@@ -375,8 +376,22 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": VAR_DIR / "cache",
-    }
+    },
+    # The statistics partners and the public read (figures.cache): kept apart, so that
+    # clearing it clears nothing else, and shared by every server process.
+    "statistics": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR_DIR / "cache" / "statistics",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
 }
+
+# Statistics (figures; README "Statistics"): in what partners and the public see, a count
+# from 1 to this minus one is hidden, so that a small count cannot point at one person.
+STATISTICS_MIN_CELL = env_int("STATISTICS_MIN_CELL", 5)
+if STATISTICS_MIN_CELL < 2:
+    raise ImproperlyConfigured("STATISTICS_MIN_CELL must be 2 or more: 1 hides nothing.")
 
 # Background jobs (jobs app; README "Background jobs"): django-tasks with its queue in this
 # database, worked by `manage.py run_worker`. A file a job makes (an export) is kept, encrypted,

@@ -33,13 +33,23 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from exports import dictionary
 from exports.tables import Table, cell, tables
+from figures import breakdowns
 
 FORMATS = ("csv", "json", "xlsx")
 CSV_FILES = ["cases.csv", "events.csv", "names.csv", "sources.csv"]
 JSON_FILE, JSONL_FILE, XLSX_FILE = "cases.json", "cases.jsonl", "cases.xlsx"
 DICTIONARY_FILE, MANIFEST_FILE = "DATA-DICTIONARY.md", "manifest.json"
+STATISTICS_FILE, STATISTICS_SHEET = "statistics.csv", "Statistics"
 # The order of the files in a zip, and in the manifest.
-FILE_ORDER = [*CSV_FILES, JSON_FILE, JSONL_FILE, XLSX_FILE, DICTIONARY_FILE, MANIFEST_FILE]
+FILE_ORDER = [
+    *CSV_FILES,
+    JSON_FILE,
+    JSONL_FILE,
+    XLSX_FILE,
+    STATISTICS_FILE,
+    DICTIONARY_FILE,
+    MANIFEST_FILE,
+]
 MANIFEST_FORMAT = "casetracker case export"
 # Zip entries and XLSX document properties carry this date, not the time of the export: the
 # same data must give the same bytes. The export's own time is in manifest.json.
@@ -213,7 +223,13 @@ class XlsxFile:
                 finally:
                     sheet._writer.cleanup()
 
-    def close(self, staff: bool) -> dict:
+    def close(self, staff: bool, statistics: list[list] | None = None) -> dict:
+        if statistics is not None:
+            sheet = self.workbook.create_sheet(STATISTICS_SHEET)
+            self._header(sheet, breakdowns.TABLE_HEADER)
+            for row in statistics:
+                sheet.append([cell(value) if isinstance(value, str) else value for value in row])
+            self.counts[STATISTICS_SHEET] = len(statistics)
         sheet = self.workbook.create_sheet("Data dictionary")
         self._header(sheet, dictionary.sheet_header())
         rows = 0
@@ -295,9 +311,11 @@ def write_files(
     jsonl: bool = False,
     staff: bool = False,
     progress: Callable[[], None] | None = None,
+    statistics: list[list] | None = None,
 ) -> Written:
     """Write the data files and the data dictionary of ``cases`` (their API representations,
-    in order, or their stored text) into ``directory``."""
+    in order, or their stored text) into ``directory``; and ``statistics`` (the rows of
+    figures.breakdowns.table()) as statistics.csv and an XLSX sheet, when given."""
     formats = set(formats)
     table_list = tables(staff)
     writers = []
@@ -324,7 +342,13 @@ def write_files(
         raise
     counts = {}
     for writer in writers:
-        counts.update(writer.close(staff) if writer is xlsx else writer.close())
+        counts.update(writer.close(staff, statistics) if writer is xlsx else writer.close())
+    if statistics is not None:
+        with (directory / STATISTICS_FILE).open("w", encoding="utf-8-sig", newline="") as file:
+            out = csv.writer(file)
+            out.writerow(breakdowns.TABLE_HEADER)
+            out.writerows([cell(value) for value in row] for row in statistics)
+        counts[STATISTICS_FILE] = len(statistics)
     (directory / DICTIONARY_FILE).write_text(dictionary.markdown(staff), encoding="utf-8")
     counts[DICTIONARY_FILE] = None
     names = [name for name in FILE_ORDER if name in counts]

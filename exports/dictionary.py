@@ -209,12 +209,81 @@ OTHER_FILES = [
 ]
 
 
+STATISTICS_FILE = (
+    "statistics.csv",
+    _(
+        "the statistics of the exported cases, as /api/v1/statistics/ gives them, one row per "
+        "count (also the “Statistics” sheet of cases.xlsx)"
+    ),
+)
+# statistics.csv's columns (figures.breakdowns.TABLE_HEADER): (name, type, meaning).
+STATISTICS_COLUMNS = [
+    ("breakdown", _("code"), _("Which breakdown: total, detention_year, status, charges, …")),
+    (
+        "value",
+        _("text"),
+        _(
+            "What the row counts: a code (detained), a band (18-29), a year, the uid of a place "
+            "or charge, uncertain (too uncertain for one row) or unknown."
+        ),
+    ),
+    (
+        "detail",
+        _("text"),
+        _(
+            "detention_year: exact (dated within the year) or range (a range covering the "
+            "year, so these overlap and must not be added up); charges: the article."
+        ),
+    ),
+    ("label", _("text"), _("The row's name in the export's language.")),
+    (
+        "count",
+        _("integer"),
+        _("Cases in the row; empty when hidden (see suppressed)."),
+    ),
+    (
+        "suppressed",
+        _("boolean (true/false)"),
+        _(
+            "true when the count is hidden: too small to show without pointing at a person, or "
+            "one that could be worked out from the others."
+        ),
+    ),
+]
+
+
+def _statistics_section() -> str:
+    """statistics.csv's columns, like a table's (``_table_section``)."""
+    name, what = STATISTICS_FILE
+    heading = gettext("`%(file)s` (sheet “%(sheet)s”): %(what)s") % {
+        "file": name,
+        "sheet": "Statistics",
+        "what": what,
+    }
+    lines = [
+        f"## {heading}",
+        "",
+        f"| {gettext('column')} | {gettext('type')} | {gettext('meaning')} | "
+        f"{gettext('allowed values')} |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| `{n}` | {kind} | {_md(meaning)} | |" for n, kind, meaning in STATISTICS_COLUMNS]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(staff: bool = False) -> str:
     table_list = tables(staff)
-    files = [
-        (t.filename, gettext("%(what)s (sheet “%(sheet)s”)") % {"what": t.what, "sheet": t.sheet})
-        for t in table_list
-    ] + OTHER_FILES
+    files = (
+        [
+            (
+                t.filename,
+                gettext("%(what)s (sheet “%(sheet)s”)") % {"what": t.what, "sheet": t.sheet},
+            )
+            for t in table_list
+        ]
+        + ([] if staff else [STATISTICS_FILE])
+        + OTHER_FILES
+    )
     files = "\n".join(f"| `{name}` | {what} |" for name, what in files)
     parts = [intro(files)]
     if staff:
@@ -232,6 +301,8 @@ def markdown(staff: bool = False) -> str:
         )
     for table in table_list:
         parts.append(_table_section(table))
+    if not staff:
+        parts.append(_statistics_section())
     return "\n".join(parts)
 
 
@@ -265,3 +336,6 @@ def sheet_rows(staff: bool = False):
                 str(column.meaning),
                 _allowed(column),
             ]
+    if not staff:
+        for name, kind, meaning in STATISTICS_COLUMNS:
+            yield ["statistics.csv", name, name, str(kind), str(meaning), ""]

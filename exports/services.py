@@ -31,6 +31,7 @@ from cases.models import PUBLISHABLE_CONSENT, Case, ReviewState
 from casetracker import integrity
 from exports import bundle
 from exports.models import ExportLog, Scope
+from figures import breakdowns
 from languages.services import supported
 from snapshots import writer
 from snapshots.models import PublishedCase
@@ -290,6 +291,9 @@ def export_cases(
                     jsonl=jsonl,
                     staff=staff,
                     progress=tick,
+                    statistics=None
+                    if staff
+                    else statistics_of(None if not recorded and selected is None else cases),
                 )
         if selected is not None:
             selection = {"selected": len(references), "exported": total}
@@ -334,6 +338,16 @@ def export_cases(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(destination, manifest, manifest_sha256, log, total)
+
+
+def statistics_of(snapshots) -> list[list]:
+    """The statistics of the published cases exported (``snapshots``; None: all of them) as
+    figures.breakdowns counts them, small counts hidden as for partners, as statistics.csv's
+    rows."""
+    if snapshots is not None:
+        snapshots = PublishedCase.objects.filter(pk__in=snapshots.values("pk"))
+    counted = breakdowns.compute(snapshots)
+    return breakdowns.table(breakdowns.suppress(counted, settings.STATISTICS_MIN_CELL))
 
 
 class LanguageError(ExportError):

@@ -118,6 +118,9 @@ def cases_naming(model, ids) -> set[int]:
             Q(case__events__location__in=ids),
             Q(case__events__facility__in=ids),
             Q(case__person__place_of_origin__in=ids),
+            # The statistics count a case in the prefecture and county its places lie in
+            # (figures.facts): a change to one of those (moved, made another level) too.
+            Q(facts__places__location__in=ids),
         ],
         Charge: [Q(case__events__charges__in=ids)],
         Incident: [Q(case__incidents__in=ids)],

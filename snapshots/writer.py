@@ -11,6 +11,7 @@ snapshot is whether partners see it: the publication records follow (``publicati
   in or out of the published set (cases.publication.sync, and changes to the places, charges,
   organisations and incidents that documents name: snapshots.signals); in the transaction of
   the write, so that a change and its snapshot commit or roll back together;
+- the statistics' facts of each document written (figures.facts), with it;
 - ``rebuild()`` from the live data, by the ``rebuild_snapshots`` command and by ``migrate``
   when the allow-list or the publication settings changed (``fingerprint()``).
 
@@ -32,6 +33,7 @@ from api import public
 from cases import publication
 from cases.models import Case, PublicationRecord
 from casetracker import integrity
+from figures import cache, facts
 from snapshots.models import PublishedCase, SnapshotState
 from sources.models import Access, Source
 
@@ -145,18 +147,29 @@ def _refresh(
     # confidential, back in a document).
     if lock:
         integrity.lock_chain()
+    changed = False
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = rendered(chunk)
         kept = {row.case_id for row in rows}
         held = hold(set(chunk) - kept) if hold_corrections else set()
-        PublishedCase.objects.filter(case_id__in=chunk).exclude(case_id__in=kept | held).delete()
+        removed, _ = (
+            PublishedCase.objects.filter(case_id__in=chunk)
+            .exclude(case_id__in=kept | held)
+            .delete()
+        )
+        changed = changed or bool(rows or held or removed)
         PublishedCase.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["case"], update_fields=FIELDS
         )
+        # The statistics' facts of the documents just written (a held one keeps its own).
+        facts.write((row.case_id, row.document) for row in rows)
         publication.record(chunk, kept | held)
         stored |= kept
         visible |= kept | held
+    if changed:
+        # The statistics cached for partners were counted before this write (figures.cache).
+        transaction.on_commit(cache.bump)
     return stored, visible
 
 

@@ -25,4 +25,10 @@ STORAGES = {
 # request for django-axes to key lockouts on. tests/test_security.py turns both back on.
 REQUIRE_2FA = False
 AXES_ENABLED = False
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "statistics": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "statistics",
+    },
+}

@@ -17,6 +17,7 @@ from casetracker.demo import uid
 from exports import bundle, services
 from exports.models import Channel, ExportLog, Scope
 from exports.tables import tables
+from figures import breakdowns
 from people.models import Consent
 from tests import partner_api
 from tests.exports import (
@@ -53,6 +54,7 @@ DATA_FILES = [
     "sources.csv",
     "cases.json",
     "cases.xlsx",
+    "statistics.csv",
     "DATA-DICTIONARY.md",
 ]
 
@@ -102,7 +104,7 @@ def test_verify_export_confirms_the_demo_bundle(demo, tmp_path):
     bundle_path = export(tmp_path, "demo", "--zip")
     out = StringIO()
     call_command("verify_export", str(bundle_path), stdout=out)
-    assert "all 7 files match manifest.json" in out.getvalue()
+    assert "all 8 files match manifest.json" in out.getvalue()
 
 
 def test_a_bundle_holds_every_file_of_the_issue(demo, tmp_path):
@@ -348,6 +350,7 @@ def test_the_xlsx_has_a_data_dictionary_sheet_describing_every_column(cases, tmp
     sheets = xlsx_sheets(files_of(export(tmp_path))["cases.xlsx"])
     described = {(row[0], row[1]) for row in sheets["Data dictionary"][1:]}
     expected = {(t.filename, c.name) for t in tables() for c in t.columns}
+    expected |= {("statistics.csv", name) for name in breakdowns.TABLE_HEADER}
     assert described == expected
 
 
@@ -451,7 +454,8 @@ def test_a_cell_too_long_for_excel_fails_the_export_and_leaves_nothing(
 
 def test_only_the_formats_asked_for_are_written(cases, tmp_path):
     files = files_of(export(tmp_path, "b", format="csv"))
-    assert sorted(files) == sorted([*CSV, "DATA-DICTIONARY.md", "manifest.json"])
+    # The statistics come with every format: they are what the bundle's cases add up to.
+    assert sorted(files) == sorted([*CSV, "statistics.csv", "DATA-DICTIONARY.md", "manifest.json"])
 
 
 def test_an_unknown_format_is_refused(cases, tmp_path):

@@ -375,7 +375,12 @@ def test_the_api_export_takes_the_case_filters(client, key, world):
 
 def test_the_api_export_takes_formats_and_jsonl(client, key, world):
     response = client.get(EXPORT_URL, {"formats": "json", "jsonl": "true"}, **token_header(key))
-    assert sorted(zip_files(response)) == ["DATA-DICTIONARY.md", "cases.jsonl", "manifest.json"]
+    assert sorted(zip_files(response)) == [
+        "DATA-DICTIONARY.md",
+        "cases.jsonl",
+        "manifest.json",
+        "statistics.csv",
+    ]
 
 
 @pytest.mark.parametrize(

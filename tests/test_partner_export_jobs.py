@@ -109,6 +109,7 @@ def test_a_partner_asks_follows_and_downloads_an_export(client, key, cases):
             "manifest.json",
             "names.csv",
             "sources.csv",
+            "statistics.csv",
         ]
         manifest = archive.read("manifest.json")
         # Record addresses point at the server the partner asked.

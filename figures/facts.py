@@ -1,0 +1,212 @@
+"""The facts of a published case, read off its public document (figures.models).
+
+``facts_of`` is pure: a document in (as ``api.public.CaseSerializer`` writes it, parsed from
+its JSON text), the values the statistics count out. ``write`` stores them for snapshots just
+written; ``snapshots.writer`` calls it in the same transaction, so the statistics and the
+published documents never disagree.
+"""
+
+import datetime
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from cases.models import Charge, ChargeBasis, EventKind, Location, LocationKind
+from figures import sentences
+from figures.models import (
+    ChargesState,
+    PlaceRole,
+    Precision,
+    PublishedFactCharge,
+    PublishedFactPlace,
+    PublishedFacts,
+)
+
+# The events that start a detention, and those that say where a person was held.
+DETENTION_STARTS = {EventKind.DETAINED, EventKind.ARRESTED}
+HELD_AT = {
+    EventKind.DETAINED,
+    EventKind.ARRESTED,
+    EventKind.CHARGED,
+    EventKind.TRIED,
+    EventKind.SENTENCED,
+    EventKind.TRANSFERRED,
+    EventKind.SIGHTED,
+}
+
+
+@dataclass
+class Facts:
+    values: dict
+    charges: set[str] = field(default_factory=set)  # charge uids
+    places: set[tuple[str, str]] = field(default_factory=set)  # (role, place uid)
+
+
+def day(text: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(text) if text else None
+
+
+def bounds(date: dict | None) -> tuple[datetime.date | None, datetime.date | None]:
+    if not date:
+        return None, None
+    return day(date.get("earliest")), day(date.get("latest"))
+
+
+def first(events: list[dict]) -> tuple[datetime.date | None, datetime.date | None] | None:
+    """When the first of ``events`` happened: no earlier than the earliest earliest day, no
+    later than the earliest latest day. None if none is dated; an open start (one event
+    without an earliest day) leaves the earliest unknown, an open end every latest."""
+    dated = [bounds(event.get("date")) for event in events if event.get("date")]
+    if not dated:
+        return None
+    earliest = None if any(low is None for low, _ in dated) else min(low for low, _ in dated)
+    latests = [high for _, high in dated if high is not None]
+    return earliest, min(latests) if latests else None
+
+
+def years_between(start: datetime.date, end: datetime.date) -> int:
+    """Whole years from ``start`` to ``end`` (an age)."""
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def facts_of(document: dict) -> Facts:
+    person = document.get("person") or {}
+    events = document.get("events") or []
+    values = {
+        "status": document.get("status") or "",
+        "evidence_level": document.get("evidence_level"),
+        "ethnicity": person.get("ethnicity") or "",
+        "gender": person.get("gender") or "",
+    }
+    detained = first([event for event in events if event.get("kind") in DETENTION_STARTS])
+    det_low, det_high = detained if detained else (None, None)
+    values |= {
+        "detained_earliest": det_low,
+        "detained_latest": det_high,
+        "detained_year_low": det_low.year if det_low else None,
+        "detained_year_high": det_high.year if det_high else None,
+    }
+    if det_low is None:
+        # Not known from when: the first detention has no year, only (perhaps) an end.
+        values |= {"detained_latest": None, "detained_year_high": None}
+        det_high = None
+    birth_low, birth_high = bounds(person.get("birth_date"))
+    values["age_low"] = values["age_high"] = None
+    if det_low and det_high and birth_low and birth_high:
+        values["age_low"] = max(0, years_between(birth_high, det_low))
+        values["age_high"] = max(0, years_between(birth_low, det_high))
+    notified = first([e for e in events if e.get("kind") == EventKind.FAMILY_NOTIFIED])
+    values["notified_low"] = values["notified_high"] = None
+    if notified and det_low and det_high and all(notified):
+        longest = (notified[1] - det_low).days
+        if longest >= 0:
+            values["notified_low"] = max(0, (notified[0] - det_high).days)
+            values["notified_high"] = longest
+    values |= sentence_of(events)
+    values["charges_state"] = ChargesState.NOT_STATED
+    facts = Facts(values)
+    for event in events:
+        uids = {charge["uid"] for charge in event.get("charges") or []}
+        facts.charges |= uids
+        if not uids and event.get("charge_basis") == ChargeBasis.NONE:
+            values["charges_state"] = ChargesState.NONE_DISCLOSED
+        if event.get("kind") in HELD_AT:
+            for place in (event.get("location"), event.get("facility")):
+                if place:
+                    facts.places.add((PlaceRole.DETENTION, place["uid"]))
+    if facts.charges:
+        values["charges_state"] = ChargesState.NAMED
+    origin = person.get("place_of_origin")
+    if origin:
+        facts.places.add((PlaceRole.ORIGIN, origin["uid"]))
+    return facts
+
+
+def sentence_of(events: list[dict]) -> dict:
+    """The last sentence passed: of the sentenced events with a sentence written, the one
+    dated latest (undated ones count as before the dated ones, in the document's order)."""
+    given = [
+        (bounds(event.get("date"))[0] or datetime.date.min, index, event["sentence"])
+        for index, event in enumerate(events)
+        if event.get("kind") == EventKind.SENTENCED and (event.get("sentence") or "").strip()
+    ]
+    if not given:
+        return {"sentence_kind": "", "sentence_months": None}
+    sentence = sentences.parse_sentence(max(given)[2])
+    return {"sentence_kind": sentence.kind, "sentence_months": sentence.months}
+
+
+# What write() writes and reads; a migration gives its historical models instead.
+MODELS = SimpleNamespace(
+    facts=PublishedFacts,
+    charge=PublishedFactCharge,
+    place=PublishedFactPlace,
+    location=Location,
+    charge_of=Charge,
+)
+
+
+def write(documents: Iterable[tuple[int, str]], models=None) -> int:
+    """Store the facts of these snapshots (case id, document text), replacing any stored.
+    ``models`` are the migration's historical models when a migration calls it."""
+    m = models or MODELS
+    read = {case_id: facts_of(json.loads(text)) for case_id, text in documents}
+    if not read:
+        return 0
+    m.facts.objects.filter(snapshot_id__in=list(read)).delete()
+    charge_uids = {uid for facts in read.values() for uid in facts.charges}
+    charge_ids = {
+        str(uid): pk
+        for uid, pk in m.charge_of.objects.filter(uid__in=charge_uids).values_list("uid", "pk")
+    }
+    place_uids = {uid for facts in read.values() for _, uid in facts.places}
+    paths = dict(m.location.objects.filter(uid__in=place_uids).values_list("uid", "path"))
+    # A place and every place it lies in, by the ids in its path, with their levels.
+    above = {int(pk) for path in paths.values() for pk in path.strip("/").split("/") if pk}
+    kinds = dict(m.location.objects.filter(pk__in=above).values_list("pk", "kind"))
+    within = {
+        str(uid): [(int(pk), kinds[int(pk)]) for pk in path.strip("/").split("/") if pk]
+        for uid, path in paths.items()
+    }
+    charges, places, rows = [], set(), []
+    for case_id, facts in read.items():
+        charges += [
+            m.charge(facts_id=case_id, charge_id=charge_ids[uid])
+            for uid in sorted(facts.charges)
+            if uid in charge_ids
+        ]
+        precision = dict.fromkeys(PlaceRole.values, Precision.NONE)
+        for role, uid in facts.places:
+            levels = within.get(uid, [])
+            if levels:
+                precision[role] = max(precision[role], precision_of({k for _, k in levels}))
+            places |= {(case_id, role, kind, pk) for pk, kind in levels if kind in COUNTED_LEVELS}
+        rows.append(
+            m.facts(
+                snapshot_id=case_id,
+                detention_precision=precision[PlaceRole.DETENTION],
+                origin_precision=precision[PlaceRole.ORIGIN],
+                **facts.values,
+            )
+        )
+    m.facts.objects.bulk_create(rows)
+    m.charge.objects.bulk_create(charges)
+    m.place.objects.bulk_create(
+        m.place(facts_id=case_id, role=role, kind=kind, location_id=pk)
+        for case_id, role, kind, pk in sorted(places)
+    )
+    return len(read)
+
+
+# The levels the statistics break places down by.
+COUNTED_LEVELS = {LocationKind.PREFECTURE, LocationKind.COUNTY}
+
+
+def precision_of(levels: set[str]) -> int:
+    """How precisely a place is known, from the levels of it and the places it lies in."""
+    if LocationKind.COUNTY in levels:
+        return Precision.COUNTY
+    if LocationKind.PREFECTURE in levels:
+        return Precision.PREFECTURE
+    return Precision.ABOVE_PREFECTURE

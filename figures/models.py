@@ -1,0 +1,144 @@
+"""The facts the statistics count, one row per published case (and its charges and places).
+
+Each row is read off the case's published document (snapshots.models.PublishedCase), never
+off the live records: the statistics partners see count what partners can see, a held
+correction included as its last verified version. ``figures.facts`` derives the rows and
+only ``snapshots.writer`` writes them, in the transaction that writes the snapshot; a
+snapshot's deletion takes its facts with it. Nothing here is restricted: every value comes
+from the public document.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import CaseStatus, Charge, EvidenceLevel, Location, LocationKind
+from people.models import Ethnicity, Gender
+from snapshots.models import PublishedCase
+
+
+class SentenceKind(models.TextChoices):
+    TERM = "term", _("Prison term")
+    LIFE = "life", _("Life imprisonment")
+    DEATH_SUSPENDED = "death_suspended", _("Death sentence, suspended")
+    DEATH = "death", _("Death sentence")
+    UNREAD = "unread", _("Sentence as written could not be read")
+
+
+class ChargesState(models.TextChoices):
+    NAMED = "named", _("Charges named")
+    NONE_DISCLOSED = "none", _("No charges disclosed")
+    NOT_STATED = "not_stated", _("Not stated")
+
+
+class PlaceRole(models.TextChoices):
+    DETENTION = "detention", _("Place of detention")
+    ORIGIN = "origin", _("Place of origin")
+
+
+class Precision(models.IntegerChoices):
+    """How precisely a case's places of one role are known: the finest level of any."""
+
+    NONE = 0, _("No place recorded")
+    ABOVE_PREFECTURE = 1, _("Known only above prefecture level")
+    PREFECTURE = 2, _("Prefecture known, not the county")
+    COUNTY = 3, _("County known")
+
+
+class PublishedFacts(models.Model):
+    snapshot = models.OneToOneField(
+        PublishedCase,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="facts",
+        verbose_name=_("published snapshot"),
+    )
+    status = models.CharField(_("current situation"), max_length=30, choices=CaseStatus)
+    evidence_level = models.PositiveSmallIntegerField(
+        _("evidence level"), choices=EvidenceLevel, null=True
+    )
+    ethnicity = models.CharField(_("ethnicity"), max_length=20, choices=Ethnicity)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender)
+    # First detention (the earliest detained or arrested event): no earlier than the
+    # earliest of their earliest days, no later than the earliest of their latest days.
+    # Null when no such event is dated; detained_latest null alone: open-ended ("2019/..").
+    detained_earliest = models.DateField(_("first detained, earliest"), null=True)
+    detained_latest = models.DateField(_("first detained, latest"), null=True)
+    detained_year_low = models.PositiveSmallIntegerField(_("first detained, from year"), null=True)
+    detained_year_high = models.PositiveSmallIntegerField(_("first detained, to year"), null=True)
+    # Whole years of age at the first detention, youngest and oldest possible (from the
+    # birth date's and the detention's bounds); null when either is unknown.
+    age_low = models.PositiveSmallIntegerField(_("age at detention, youngest"), null=True)
+    age_high = models.PositiveSmallIntegerField(_("age at detention, oldest"), null=True)
+    # Days from the first detention to the family's first notification, shortest and longest.
+    notified_low = models.PositiveIntegerField(_("days to family notified, fewest"), null=True)
+    notified_high = models.PositiveIntegerField(_("days to family notified, most"), null=True)
+    # The last sentence given (sentenced events), read by figures.sentences.
+    sentence_kind = models.CharField(
+        _("sentence"), max_length=20, choices=SentenceKind, blank=True, default=""
+    )
+    sentence_months = models.PositiveIntegerField(_("sentence in months"), null=True)
+    charges_state = models.CharField(
+        _("charges"), max_length=12, choices=ChargesState, default=ChargesState.NOT_STATED
+    )
+    detention_precision = models.PositiveSmallIntegerField(
+        _("places of detention known to"), choices=Precision, default=Precision.NONE
+    )
+    origin_precision = models.PositiveSmallIntegerField(
+        _("place of origin known to"), choices=Precision, default=Precision.NONE
+    )
+
+    class Meta:
+        verbose_name = _("published case facts")
+        verbose_name_plural = _("published case facts")
+        indexes = [
+            models.Index(fields=["status"], name="figures_status_idx"),
+            models.Index(
+                fields=["detained_year_low", "detained_year_high"], name="figures_year_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.snapshot_id)
+
+
+class PublishedFactCharge(models.Model):
+    """A charge a published case names (once per case, however many events name it)."""
+
+    facts = models.ForeignKey(PublishedFacts, on_delete=models.CASCADE, related_name="charges")
+    charge = models.ForeignKey(Charge, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("charge of a published case")
+        verbose_name_plural = _("charges of published cases")
+        constraints = [
+            models.UniqueConstraint(fields=["facts", "charge"], name="figures_charge_once")
+        ]
+        indexes = [models.Index(fields=["charge", "facts"], name="figures_charge_idx")]
+
+    def __str__(self):
+        return f"{self.facts_id}: {self.charge_id}"
+
+
+class PublishedFactPlace(models.Model):
+    """The prefecture or county of a place a published case names as where the person was
+    held or comes from (a facility or village counts in its county and prefecture), once per
+    case, role and place. The levels the statistics break down by, and only those."""
+
+    facts = models.ForeignKey(PublishedFacts, on_delete=models.CASCADE, related_name="places")
+    role = models.CharField(_("role"), max_length=10, choices=PlaceRole)
+    kind = models.CharField(_("level"), max_length=20, choices=LocationKind)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("place of a published case")
+        verbose_name_plural = _("places of published cases")
+        constraints = [
+            models.UniqueConstraint(fields=["facts", "role", "location"], name="figures_place_once")
+        ]
+        # A breakdown reads (role, kind) and groups by place, from the index alone.
+        indexes = [
+            models.Index(fields=["role", "kind", "location", "facts"], name="figures_place_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.facts_id}: {self.role} {self.location_id}"
