@@ -332,6 +332,10 @@ def restore_backup(path: Path, *, using: str, media_root: Path) -> dict:
                 f"files could not be put into {media_root}: {_reason(error)}. The media folder "
                 "is as it was. Fix the cause, then restore again into a new, empty database."
             ) from None
+    # Statistics cached from the database this one replaces are never served from it.
+    from figures import cache
+
+    cache.bump()
     return backup.manifest
 
 

@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.core import serializers
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import translation
@@ -24,6 +25,15 @@ def site_language():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def statistics_cache_cleared():
+    """The statistics are cached under a generation token that only a commit replaces
+    (figures.cache); a test's rolled-back data would otherwise be answered in the next."""
+    caches["statistics"].clear()
+    yield
+    caches["statistics"].clear()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from casetracker import backups, crypto
+from figures import cache as statistics_cache
 from people.models import Person
 from sources.models import EvidenceFile
 from tests.factories import make_person, make_source
@@ -95,10 +96,13 @@ def test_a_backup_leaves_no_temporary_file_beside_it(backup_file):
 
 
 def test_a_backup_restores_into_an_empty_database_exactly(backup_file, tmp_path):
+    generation = statistics_cache.generation()
     with empty_database(tmp_path) as alias:
         restore_into(backup_file, alias, tmp_path / "media")
         assert backups.table_fingerprints(alias) == backups.table_fingerprints("default")
         assert Person.objects.using(alias).get().contact_details == CONTACT
+    # Statistics cached before are not served from the restored database.
+    assert statistics_cache.generation() != generation
 
 
 def test_a_restored_evidence_file_opens_to_its_original_bytes(backup_file, records, tmp_path):
