@@ -81,47 +81,43 @@ def row(value, label, count, **extra) -> dict:
     return {"value": value, "label": str(label), "count": count, "suppressed": False, **extra}
 
 
-def _facts(snapshots):
-    facts = PublishedFacts.objects.all()
-    return facts if snapshots is None else facts.filter(snapshot__in=snapshots.values("pk"))
-
-
-# Each breakdown: (the facts counted, whether they are all of them, today) -> Breakdown.
+# Each breakdown: (the facts counted, the keys of the snapshots selected or None for all of
+# them, today) -> Breakdown. Facts, charges and places are keyed by the snapshot's key.
 BREAKDOWNS = {
-    "detention_year": lambda facts, everything, today: detention_years(facts, today),
-    "status": lambda facts, everything, today: choices(
+    "detention_year": lambda facts, selected, today: detention_years(facts, today),
+    "status": lambda facts, selected, today: choices(
         facts, "status", "status", gettext_lazy("Current situation"), CaseStatus
     ),
-    "charges": lambda facts, everything, today: charges(facts, everything),
-    "charges_disclosed": lambda facts, everything, today: choices(
+    "charges": lambda facts, selected, today: charges(facts, selected),
+    "charges_disclosed": lambda facts, selected, today: choices(
         facts,
         "charges_disclosed",
         "charges_state",
         gettext_lazy("Whether charges are known"),
         ChargesState,
     ),
-    "detention_prefecture": lambda facts, everything, today: places(
-        facts, everything, PlaceRole.DETENTION, LocationKind.PREFECTURE
+    "detention_prefecture": lambda facts, selected, today: places(
+        facts, selected, PlaceRole.DETENTION, LocationKind.PREFECTURE
     ),
-    "detention_county": lambda facts, everything, today: places(
-        facts, everything, PlaceRole.DETENTION, LocationKind.COUNTY
+    "detention_county": lambda facts, selected, today: places(
+        facts, selected, PlaceRole.DETENTION, LocationKind.COUNTY
     ),
-    "origin_prefecture": lambda facts, everything, today: places(
-        facts, everything, PlaceRole.ORIGIN, LocationKind.PREFECTURE
+    "origin_prefecture": lambda facts, selected, today: places(
+        facts, selected, PlaceRole.ORIGIN, LocationKind.PREFECTURE
     ),
-    "origin_county": lambda facts, everything, today: places(
-        facts, everything, PlaceRole.ORIGIN, LocationKind.COUNTY
+    "origin_county": lambda facts, selected, today: places(
+        facts, selected, PlaceRole.ORIGIN, LocationKind.COUNTY
     ),
-    "ethnicity": lambda facts, everything, today: choices(
+    "ethnicity": lambda facts, selected, today: choices(
         facts, "ethnicity", "ethnicity", gettext_lazy("Ethnicity"), Ethnicity
     ),
-    "gender": lambda facts, everything, today: choices(
+    "gender": lambda facts, selected, today: choices(
         facts, "gender", "gender", gettext_lazy("Gender"), Gender
     ),
-    "age_at_detention": lambda facts, everything, today: age_at_detention(facts),
-    "sentence": lambda facts, everything, today: sentence(facts),
-    "family_notified": lambda facts, everything, today: family_notified(facts),
-    "time_held": lambda facts, everything, today: time_held(facts, today),
+    "age_at_detention": lambda facts, selected, today: age_at_detention(facts),
+    "sentence": lambda facts, selected, today: sentence(facts),
+    "family_notified": lambda facts, selected, today: family_notified(facts),
+    "time_held": lambda facts, selected, today: time_held(facts, today),
 }
 NAMES = list(BREAKDOWNS)
 
@@ -130,11 +126,14 @@ def compute(snapshots=None, only: set[str] | None = None, today=None) -> Statist
     """Every breakdown of the published cases in ``snapshots`` (all when None), or those
     named in ``only``. ``today`` is for time in detention so far (default: today)."""
     today = today or timezone.localdate()
-    facts = _facts(snapshots)
+    selected = None if snapshots is None else snapshots.values("pk")
+    facts = PublishedFacts.objects.all()
+    if selected is not None:
+        facts = facts.filter(snapshot_id__in=selected)
     return Statistics(
         total=facts.count(),
         breakdowns={
-            name: make(facts, snapshots is None, today)
+            name: make(facts, selected, today)
             for name, make in BREAKDOWNS.items()
             if only is None or name in only
         },
@@ -251,10 +250,10 @@ def detention_years(facts, today) -> Breakdown:
     )
 
 
-def charges(facts, everything: bool) -> Breakdown:
+def charges(facts, selected) -> Breakdown:
     named = PublishedFactCharge.objects.all()
-    if not everything:  # only the charges of the cases selected
-        named = named.filter(facts__in=facts.values("pk"))
+    if selected is not None:  # only the charges of the cases selected
+        named = named.filter(facts_id__in=selected)
     counts = named.values_list("charge").annotate(n=Count("facts")).values_list("charge", "n")
     counts = dict(counts)
     serializer = public.ChargeSerializer(context={})  # addresses as paths
@@ -280,10 +279,10 @@ def charges(facts, everything: bool) -> Breakdown:
     )
 
 
-def places(facts, everything: bool, role: str, kind: str) -> Breakdown:
+def places(facts, selected, role: str, kind: str) -> Breakdown:
     in_kind = PublishedFactPlace.objects.filter(role=role, kind=kind)
-    if not everything:  # only the places of the cases selected
-        in_kind = in_kind.filter(facts__in=facts.values("pk"))
+    if selected is not None:  # only the places of the cases selected
+        in_kind = in_kind.filter(facts_id__in=selected)
     counts = dict(
         in_kind.values_list("location").annotate(n=Count("facts")).values_list("location", "n")
     )
@@ -332,7 +331,9 @@ def places(facts, everything: bool, role: str, kind: str) -> Breakdown:
         if role == PlaceRole.DETENTION
         else ""
     )
-    return Breakdown(f"{role}_{kind}", labels[role, kind], False, rows, note)
+    # A person comes from one place: each case is in one row of the origin breakdowns, which
+    # therefore add up to the total (so a hidden count needs another hidden with it).
+    return Breakdown(f"{role}_{kind}", labels[role, kind], role == PlaceRole.ORIGIN, rows, note)
 
 
 def band_label(low: int, high: int | None, unit: str) -> str:
@@ -358,9 +359,13 @@ def band_label(low: int, high: int | None, unit: str) -> str:
 
 
 def band_of(low, high, bands) -> SQLCase:
-    """SQL: the index of the band that holds both ``low`` and ``high`` (expressions), -1
-    when they fall in different bands, None when either is unknown."""
-    whens = [When(Q(**{f"{low}__isnull": True}) | Q(**{f"{high}__isnull": True}), then=None)]
+    """SQL: the index of the band that holds both ``low`` and ``high`` (columns); -1 when
+    they fall in different bands or one of them cannot be known (an open end); None when
+    neither is known."""
+    whens = [
+        When(Q(**{f"{low}__isnull": True}) & Q(**{f"{high}__isnull": True}), then=None),
+        When(Q(**{f"{low}__isnull": True}) | Q(**{f"{high}__isnull": True}), then=Value(-1)),
+    ]
     for index, (start, end) in enumerate(bands):
         inside = Q(**{f"{low}__gte": start})
         if end is not None:

@@ -34,6 +34,8 @@ HELD_AT = {
     EventKind.TRANSFERRED,
     EventKind.SIGHTED,
 }
+# The levels the statistics break places down by.
+COUNTED_LEVELS = {LocationKind.PREFECTURE, LocationKind.COUNTY}
 
 
 @dataclass
@@ -91,18 +93,24 @@ def facts_of(document: dict) -> Facts:
         # Not known from when: the first detention has no year, only (perhaps) an end.
         values |= {"detained_latest": None, "detained_year_high": None}
         det_high = None
+    # Bounds of the age and of the days until the family was told: a bound that cannot be
+    # known (an open end) is None, and the statistics count such a case as too uncertain
+    # for one band, never as unknown; both None when there is nothing to go on.
     birth_low, birth_high = bounds(person.get("birth_date"))
     values["age_low"] = values["age_high"] = None
-    if det_low and det_high and birth_low and birth_high:
+    if det_low and birth_low and birth_high:
         values["age_low"] = max(0, years_between(birth_high, det_low))
-        values["age_high"] = max(0, years_between(birth_low, det_high))
-    notified = first([e for e in events if e.get("kind") == EventKind.FAMILY_NOTIFIED])
+        if det_high:
+            values["age_high"] = max(0, years_between(birth_low, det_high))
+    told = [e for e in events if e.get("kind") == EventKind.FAMILY_NOTIFIED]
+    notified = first(told)
     values["notified_low"] = values["notified_high"] = None
-    if notified and det_low and det_high and all(notified):
-        longest = (notified[1] - det_low).days
-        if longest >= 0:
-            values["notified_low"] = max(0, (notified[0] - det_high).days)
-            values["notified_high"] = longest
+    if det_low and told:
+        told_low, told_high = notified or (None, None)
+        longest = (told_high - det_low).days if told_high else None
+        if longest is None or longest >= 0:  # told before the detention: a mistake, left out
+            shortest = (told_low - det_high).days if told_low and det_high else 0
+            values["notified_low"], values["notified_high"] = max(0, shortest), longest
     values |= sentence_of(events)
     values["charges_state"] = ChargesState.NOT_STATED
     facts = Facts(values)
@@ -197,10 +205,6 @@ def write(documents: Iterable[tuple[int, str]], models=None) -> int:
         for case_id, role, kind, pk in sorted(places)
     )
     return len(read)
-
-
-# The levels the statistics break places down by.
-COUNTED_LEVELS = {LocationKind.PREFECTURE, LocationKind.COUNTY}
 
 
 def precision_of(levels: set[str]) -> int:

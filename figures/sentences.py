@@ -32,9 +32,13 @@ LIFE_PATTERN = re.compile(r"无期|\blife\b|пожизненн|өмір бойы
 
 YEARS = r"(?:years?|yrs?|год|года|лет|жыл|年)"
 MONTHS = r"(?:months?|mos?|месяц\w*|мес|ай|个月|個月|月)"
+# A number of years or months: one or two digits (never part of a longer number, such as the
+# year in "2019年" or "в 2019 году"), Chinese numerals, or an English word standing alone (not
+# the "five" of "twenty-five").
 NUMBER = (
-    r"(\d+(?:[.,]5)?|[一二两兩三四五六七八九十]+|half a|a|one|two|three|four|five|six|seven|"
-    r"eight|nine|ten|eleven|twelve|fifteen|twenty)"
+    r"((?<![\d.,])\d{1,2}(?:[.,]5)?(?![\d])|[一二两兩三四五六七八九十]+|"
+    r"(?<![\w-])(?:half a|a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty)(?![\w-]))"
 )
 TERM_YEARS = re.compile(NUMBER + r"\s*-?\s*" + YEARS, re.IGNORECASE)
 TERM_MONTHS = re.compile(NUMBER + r"\s*-?\s*" + MONTHS, re.IGNORECASE)
@@ -94,22 +98,18 @@ def parse_sentence(text: str) -> Sentence | None:
         return Sentence(DEATH)
     if LIFE_PATTERN.search(text):
         return Sentence(LIFE)
-    months = 0.0
-    found = False
     # Months first, and taken out: "6个月" must not read as six years' "月" nor "年".
-    for match in TERM_MONTHS.finditer(text):
-        value = number(match.group(1))
-        if value is not None:
-            months += value
-            found = True
-    rest = TERM_MONTHS.sub(" ", text)
-    for match in TERM_YEARS.finditer(rest):
-        value = number(match.group(1))
-        if value is not None:
-            months += value * 12
-            found = True
-    if found and HALF.search(text):
+    month_values = [number(m.group(1)) for m in TERM_MONTHS.finditer(text)]
+    year_values = [number(m.group(1)) for m in TERM_YEARS.finditer(TERM_MONTHS.sub(" ", text))]
+    if None in month_values or None in year_values:
+        return Sentence(UNREAD)
+    # One term: "N years", "N months" or "N years M months". Two of either ("10 years,
+    # reduced to 8 years on appeal") is more than one sentence: not guessed between.
+    if len(month_values) > 1 or len(year_values) > 1 or not (month_values or year_values):
+        return Sentence(UNREAD)
+    months = sum(month_values) + 12 * sum(year_values)
+    if year_values and HALF.search(text):
         months += 6
-    if not found or months <= 0:
+    if months <= 0:
         return Sentence(UNREAD)
     return Sentence(TERM, round(months))

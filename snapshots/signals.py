@@ -110,17 +110,23 @@ def source_changed(sender, instances, **kwargs):
     )
 
 
-def cases_naming(model, ids) -> set[int]:
-    """The stored snapshots that name these places, charges, incidents or organisations."""
+def cases_naming(model, ids, regrouped=()) -> set[int]:
+    """The stored snapshots that name these places, charges, incidents or organisations;
+    with ``regrouped`` (places moved or made another level), every place inside those too:
+    the statistics count a case in the prefecture and county its places lie in
+    (figures.facts). A place's save writes the new paths before its signals
+    (cases.models.Location), so the places inside are found where they are now."""
     ids = list(ids)
+    if regrouped:
+        inside = Q()
+        for path in Location.objects.filter(pk__in=regrouped).values_list("path", flat=True):
+            inside |= Q(path__startswith=path)
+        ids += list(Location.objects.filter(inside).values_list("pk", flat=True))
     conditions = {
         Location: [
             Q(case__events__location__in=ids),
             Q(case__events__facility__in=ids),
             Q(case__person__place_of_origin__in=ids),
-            # The statistics count a case in the prefecture and county its places lie in
-            # (figures.facts): a change to one of those (moved, made another level) too.
-            Q(facts__places__location__in=ids),
         ],
         Charge: [Q(case__events__charges__in=ids)],
         Incident: [Q(case__incidents__in=ids)],
@@ -141,7 +147,8 @@ NAMED_BY = "_named_by_snapshots"
 
 
 def named_record_changed(sender, instances, **kwargs):
-    cases = cases_naming(sender, _pks(instances))
+    regrouped = [i.pk for i in instances if getattr(i, REGROUPED, False)]
+    cases = cases_naming(sender, _pks(instances), regrouped)
     for instance in instances:
         cases |= getattr(instance, NAMED_BY, set())
     writer.refresh(cases)
@@ -149,6 +156,19 @@ def named_record_changed(sender, instances, **kwargs):
 
 def remember_naming(sender, instance, **kwargs):
     setattr(instance, NAMED_BY, cases_naming(sender, [instance.pk]))
+
+
+# Set before a place's save when it moves or changes level: the cases of every place inside
+# it then count elsewhere in the statistics.
+REGROUPED = "_regrouped_for_statistics"
+
+
+@receiver(pre_save, sender=Location)
+def remember_regrouping(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    before = sender._base_manager.filter(pk=instance.pk).values_list("kind", "parent_id").first()
+    setattr(instance, REGROUPED, before != (instance.kind, instance.parent_id))
 
 
 for _model in (Location, Charge, Incident, Organisation):

@@ -153,17 +153,22 @@ def _refresh(
         rows = rendered(chunk)
         kept = {row.case_id for row in rows}
         held = hold(set(chunk) - kept) if hold_corrections else set()
+        # Only the keys are read to delete (not the documents, which would be decrypted):
+        # the statistics' facts go with their snapshots.
         removed, _ = (
             PublishedCase.objects.filter(case_id__in=chunk)
             .exclude(case_id__in=kept | held)
+            .only("case")
             .delete()
         )
         changed = changed or bool(rows or held or removed)
         PublishedCase.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["case"], update_fields=FIELDS
         )
-        # The statistics' facts of the documents just written (a held one keeps its own).
+        # The statistics' facts of the documents just written; a held one's again from its
+        # stored document (the places it names may have moved in the gazetteer).
         facts.write((row.case_id, row.document) for row in rows)
+        facts.write(PublishedCase.objects.filter(case_id__in=held).values_list("pk", "document"))
         publication.record(chunk, kept | held)
         stored |= kept
         visible |= kept | held
@@ -257,7 +262,8 @@ def rebuild(progress: Callable[[int], Callable[[int], None]] | None = None) -> d
         held = set(
             PublishedCase.objects.filter(held_since__isnull=False).values_list("pk", flat=True)
         )
-        dropped = held - _refresh(held, hold_corrections=False)[1]
+        with transaction.atomic():
+            dropped = held - _refresh(held, hold_corrections=False)[1]
     published = Case.objects.published().order_by("pk").values_list("pk", flat=True)
     advance = progress(published.count()) if progress else (lambda size: None)
     written, last = 0, 0

@@ -15,6 +15,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from cases.models import CaseStatus, ChargeBasis, EventKind, LocationKind
+from casetracker.audit import acting_as
 from figures import breakdowns, cache, facts
 from figures.models import PublishedFactCharge, PublishedFactPlace, PublishedFacts
 from figures.sentences import Sentence, parse_sentence
@@ -28,6 +29,7 @@ from tests.factories import (
     make_charge,
     make_event,
     make_person,
+    make_user,
     place,
     publish,
     seeded_place,
@@ -70,7 +72,12 @@ TODAY = datetime.date(2026, 12, 7)
         ("死缓", Sentence("death_suspended")),
         ("death with a two-year reprieve", Sentence("death_suspended")),
         ("смертная казнь с отсрочкой исполнения", Sentence("death_suspended")),
+        ("2019年判处有期徒刑十五年", Sentence("term", 180)),  # the year is not the term
+        ("в 2019 году приговорён к 10 годам", Sentence("term", 120)),
+        ("1 year and 6 months", Sentence("term", 18)),
         ("unknown term", Sentence("unread")),
+        ("10 years, reduced to 8 years on appeal", Sentence("unread")),  # two: not guessed
+        ("twenty-five years", Sentence("unread")),  # not "five years"
         ("", None),
     ],
 )
@@ -140,6 +147,26 @@ def test_age_and_notification_take_every_possible_value_into_account():
     assert (values["age_low"], values["age_high"]) == (37, 38)
     # From 31 March to 1 May (31 days) up to from 1 March to 31 May (91 days).
     assert (values["notified_low"], values["notified_high"]) == (31, 91)
+
+
+def test_an_open_end_makes_a_band_uncertain_not_unknown():
+    values = facts.facts_of(
+        document(
+            [
+                ("detained", ("2019-01-01", None), {}),  # 2019/..
+                ("family_notified", ("2019-03-01", "2019-03-31"), {}),
+            ],
+            birth=("1980-01-01", "1980-12-31"),
+        )
+    ).values
+    # Told some day in March 2019: 0 to 89 days after a detention from 2019 on.
+    assert (values["notified_low"], values["notified_high"]) == (0, 89)
+    # 38 at the youngest; the oldest has no end.
+    assert (values["age_low"], values["age_high"]) == (38, None)
+    undated = facts.facts_of(
+        document([("detained", ("2019-01-01", "2019-01-31"), {}), ("family_notified", None, {})])
+    ).values
+    assert (undated["notified_low"], undated["notified_high"]) == (0, None)
 
 
 def test_the_last_sentence_passed_counts():
@@ -636,12 +663,17 @@ def test_the_minimum_holds_in_the_bundle(many, tmp_path):
 
 
 def test_the_backfill_migration_writes_the_facts_of_every_snapshot(cases):
-    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
     migration = importlib.import_module("figures.migrations.0002_backfill")
+    historical = (
+        MigrationExecutor(connection).loader.project_state(("figures", "0002_backfill")).apps
+    )
     before = facts_table()
+    assert len(before[0]) == 5 and before[1] and before[2]
     PublishedFacts.objects.all().delete()
-    migration.backfill(apps, None)
+    migration.backfill(historical, None)
     assert facts_table() == before
 
 
@@ -662,3 +694,69 @@ def test_a_place_moved_in_the_gazetteer_moves_its_cases_in_the_statistics(cases,
     county.parent = gazetteer["hotan"]
     county.save()
     assert prefectures() == {gazetteer["hotan"].pk}
+
+
+def test_a_village_moved_takes_the_cases_held_inside_it(cases, gazetteer):
+    village = place("Statistics Village", LocationKind.VILLAGE, gazetteer["tekes"])
+    prison = place("Village Prison", LocationKind.FACILITY, village, facility_type="prison")
+    held = case_of(events=[("detained", "2020", {"facility": prison})])
+
+    def counties():
+        return set(
+            PublishedFactPlace.objects.filter(facts=held.pk, kind="county").values_list(
+                "location", flat=True
+            )
+        )
+
+    assert counties() == {gazetteer["tekes"].pk}
+    village.parent = gazetteer["hotan_county"]
+    village.save()
+    assert counties() == {gazetteer["hotan_county"].pk}
+
+
+def test_a_correction_in_review_counts_as_its_last_verified_version(cases, gazetteer):
+    from cases.models import Case
+
+    case = cases["c"]  # Kazakh, held in Hotan County
+    before = breakdowns.compute(today=TODAY)
+    with acting_as(make_user()):
+        person = case.person
+        person.ethnicity = Ethnicity.UYGHUR
+        person.save()
+        event = case.events.get(kind="detained")
+        event.location = gazetteer["tekes"]
+        event.save()
+    assert Case.objects.in_correction().filter(pk=case.pk).exists()
+    assert PublishedCase.objects.get(case=case).held_since is not None
+    after = breakdowns.compute(today=TODAY)
+    for name in ("ethnicity", "detention_county", "detention_prefecture"):
+        assert rows(after, name) == rows(before, name), name
+
+
+@pytest.mark.parametrize(
+    "detained, band",
+    [
+        ("2018-12-07", "8-"),  # eight years today
+        ("2018-12-08", "6-7"),  # eight years tomorrow
+        ("2025-12-08", "0-0"),
+        ("2025-12-07", "1-1"),
+        ("2019-12", "6-7"),  # six or seven years: one band
+        ("2019/2020", "uncertain"),  # five to seven years: two bands
+    ],
+)
+def test_time_held_counts_whole_years_to_the_day(db, detained, band):
+    case_of(status=CaseStatus.DETAINED, events=[("detained", detained, {})])
+    held = rows(breakdowns.compute(today=TODAY), "time_held")
+    assert {k: v for k, v in held.items() if v} == {band: 1}
+
+
+def test_origin_counts_add_up_so_a_second_one_is_hidden(client, key, many, gazetteer):
+    lone = place("Statistics Lone County", LocationKind.COUNTY, gazetteer["hotan"])
+    case_of(origin=lone, events=[("detained", "2018", {})])
+    data = get_json(client, "statistics/", key)
+    origin = {r["value"]: r for r in data["breakdowns"]["origin_county"]["rows"]}
+    assert origin[str(lone.uid)]["suppressed"] is True
+    # The next smallest count (Tekes or Hotan County, five each) is hidden with it.
+    hidden = [value for value, r in origin.items() if r["suppressed"]]
+    assert len(hidden) == 2
+    assert data["total"] == {"count": 26}

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from django.db import migrations
+from django.db import migrations, transaction
 
 CHUNK = 500
 
@@ -27,11 +27,13 @@ def backfill(apps, schema_editor):
         )
         if not rows:
             break
-        facts.write(rows, models=models)
+        with transaction.atomic():  # a chunk at a time: not one transaction of millions
+            facts.write(rows, models=models)
         last = rows[-1][0]
 
 
 class Migration(migrations.Migration):
+    atomic = False
     dependencies = [("figures", "0001_facts")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]
