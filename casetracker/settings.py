@@ -378,7 +378,8 @@ CACHES = {
         "LOCATION": VAR_DIR / "cache",
     },
     # The statistics partners and the public read (figures.cache): kept apart, so that
-    # clearing it clears nothing else, and shared by every server process.
+    # clearing it clears nothing else, and shared by every server process of this host
+    # (with several hosts, point it at a cache they share, e.g. Django's Redis backend).
     "statistics": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": VAR_DIR / "cache" / "statistics",

@@ -14,6 +14,9 @@ import secrets
 from django.core.cache import caches
 
 GENERATION = "figures:generation"
+# Raised by hand when the breakdowns or their rules change, so that answers cached by the
+# code before an upgrade are not served by the code after it.
+VERSION = 1
 
 
 def store():
@@ -35,7 +38,7 @@ def bump() -> None:
 
 
 def key(*parts) -> str:
-    basis = json.dumps([generation(), *parts], sort_keys=True, default=str)
+    basis = json.dumps([VERSION, generation(), *parts], sort_keys=True, default=str)
     return "figures:" + hashlib.sha256(basis.encode()).hexdigest()
 
 
