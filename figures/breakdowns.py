@@ -343,6 +343,8 @@ def band_label(low: int, high: int | None, unit: str) -> str:
             "months": gettext("%(low)s months or more"),
             "days": gettext("%(low)s days or more"),
         }[unit] % {"low": low}
+    if unit == "years" and low == high == 0:  # whole years held: not yet one
+        return gettext("Under 1 year")
     if low == high:
         count = low
         return {
