@@ -253,22 +253,10 @@ STATISTICS_COLUMNS = [
 
 
 def _statistics_section() -> str:
-    """statistics.csv's columns, like a table's (``_table_section``)."""
+    """statistics.csv's columns, as a table's are described."""
     name, what = STATISTICS_FILE
-    heading = gettext("`%(file)s` (sheet “%(sheet)s”): %(what)s") % {
-        "file": name,
-        "sheet": "Statistics",
-        "what": what,
-    }
-    lines = [
-        f"## {heading}",
-        "",
-        f"| {gettext('column')} | {gettext('type')} | {gettext('meaning')} | "
-        f"{gettext('allowed values')} |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| `{n}` | {kind} | {_md(meaning)} | |" for n, kind, meaning in STATISTICS_COLUMNS]
-    return "\n".join(lines) + "\n"
+    rows = [(n, kind, meaning, "") for n, kind, meaning in STATISTICS_COLUMNS]
+    return _section(name, "Statistics", what, rows)
 
 
 def markdown(staff: bool = False) -> str:
@@ -307,10 +295,24 @@ def markdown(staff: bool = False) -> str:
 
 
 def _table_section(table: Table) -> str:
+    rows = [
+        (
+            column.name,
+            column.type,
+            column.meaning,
+            "; ".join(f"`{value}` {_md(label)}" for value, label in column.allowed),
+        )
+        for column in table.columns
+    ]
+    return _section(table.filename, table.sheet, table.what, rows)
+
+
+def _section(file: str, sheet: str, what, rows) -> str:
+    """A file's heading and the table of its columns: (name, type, meaning, allowed)."""
     heading = gettext("`%(file)s` (sheet “%(sheet)s”): %(what)s") % {
-        "file": table.filename,
-        "sheet": table.sheet,
-        "what": table.what,
+        "file": file,
+        "sheet": sheet,
+        "what": what,
     }
     lines = [
         f"## {heading}",
@@ -319,9 +321,10 @@ def _table_section(table: Table) -> str:
         f"{gettext('allowed values')} |",
         "|---|---|---|---|",
     ]
-    for column in table.columns:
-        allowed = "; ".join(f"`{value}` {_md(label)}" for value, label in column.allowed)
-        lines.append(f"| `{column.name}` | {column.type} | {_md(column.meaning)} | {allowed} |")
+    lines += [
+        f"| `{name}` | {kind} | {_md(meaning)} | {allowed} |"
+        for name, kind, meaning, allowed in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
