@@ -108,9 +108,12 @@ def facts_of(document: dict) -> Facts:
     if det_low and told:
         told_low, told_high = notified or (None, None)
         longest = (told_high - det_low).days if told_high else None
-        if longest is None or longest >= 0:  # told before the detention: a mistake, left out
-            shortest = (told_low - det_high).days if told_low and det_high else 0
-            values["notified_low"], values["notified_high"] = max(0, shortest), longest
+        shortest = (told_low - det_high).days if told_low and det_high else 0
+        if longest is not None and longest < 0:
+            # Told before any day the detention may have begun: the dates disagree, so the
+            # delay is counted as too uncertain, not as a family never told.
+            longest = None
+        values["notified_low"], values["notified_high"] = max(0, shortest), longest
     values |= sentence_of(events)
     values["charges_state"] = ChargesState.NOT_STATED
     facts = Facts(values)
