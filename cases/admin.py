@@ -33,6 +33,7 @@ from cases.readiness import ERROR, STEPS, readiness, step_checks
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, count_of, edtf_column
 from casetracker.errors import MissingPermission
 from exports.admin import CaseExportMixin
+from figures.filters import CountedInFilter
 
 
 class PlaceFilter(admin.SimpleListFilter):
@@ -289,6 +290,7 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         PlaceFilter,
         IncidentFilter,
         ("archived_at", admin.EmptyFieldListFilter),
+        CountedInFilter,  # the statistics page's links (figures.filters)
     )
     # The person's names, in every spelling and script, are searched by NameSearchMixin.
     search_fields = ("reference", "=uid")

@@ -1,11 +1,13 @@
-"""The statistics: breakdowns of a set of published cases, counted from their facts
-(figures.models). One module for every surface (the partner API, the exports, the staff
-page), so that they never disagree.
+"""The statistics: breakdowns of a set of cases, counted from their facts (figures.models).
+One module for every surface (the partner API, the exports, the staff page), so that they
+never disagree.
 
 ``compute(snapshots)`` takes the published snapshots to count (a filtered queryset of
 ``PublishedCase``, or None for all) and returns each breakdown's rows with their exact
 counts; ``suppress(statistics, min_cell)`` then hides the small counts for outputs that
-leave the organisation (``STATISTICS_MIN_CELL``).
+leave the organisation (``STATISTICS_MIN_CELL``). ``compute_staff(user, cases)`` counts
+the same breakdowns, and the staff's own (``STAFF_BREAKDOWNS``), over every case the user
+may see (figures.staff), published or not.
 
 Each breakdown is a handful of grouped queries over narrow, indexed tables; nothing is read
 per case. Uncertain values are never forced into one bin: a case counts in a bin only if
@@ -13,20 +15,27 @@ everything it may be lies in that bin, and the rest are counted as "too uncertai
 """
 
 import datetime
+import uuid
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Case as SQLCase
-from django.db.models import Count, IntegerField, Q, Value, When
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from api import public
-from cases.models import CaseStatus, Charge, Location, LocationKind
+from cases.models import CaseStatus, Charge, EvidenceLevel, Location, LocationKind, ReviewState
+from figures import staff
 from figures.models import (
+    CaseFactCharge,
+    CaseFactPlace,
+    CaseFacts,
     ChargesState,
     PlaceRole,
     Precision,
@@ -84,45 +93,85 @@ def row(value, label, count, **extra) -> dict:
     return {"value": value, "label": str(label), "count": count, "suppressed": False, **extra}
 
 
-# Each breakdown: (the facts counted, the keys of the snapshots selected or None for all of
-# them, today) -> Breakdown. Facts, charges and places are keyed by the snapshot's key.
+@dataclass(frozen=True)
+class Tables:
+    """The facts of one kind of count: per published case (partners, the public) or per
+    case (staff)."""
+
+    facts: type
+    charge: type
+    place: type
+
+
+PUBLISHED = Tables(PublishedFacts, PublishedFactCharge, PublishedFactPlace)
+STAFF = Tables(CaseFacts, CaseFactCharge, CaseFactPlace)
+
+
+@dataclass
+class Counting:
+    """What a breakdown counts: ``facts`` (a queryset of ``tables.facts``) and their keys
+    (``keys``, for the charges and places tables; None when every row is counted)."""
+
+    tables: Tables
+    facts: QuerySet
+    keys: object
+    today: datetime.date
+
+    def linked(self, model) -> QuerySet:
+        """The charges or places rows of the facts counted."""
+        rows = model.objects.all()
+        return rows if self.keys is None else rows.filter(facts_id__in=self.keys)
+
+
+# Each breakdown: a Counting -> Breakdown.
 BREAKDOWNS = {
-    "detention_year": lambda facts, selected, today: detention_years(facts, today),
-    "status": lambda facts, selected, today: choices(
-        facts, "status", "status", gettext_lazy("Current situation"), CaseStatus
+    "detention_year": lambda c: detention_years(c.facts, c.today),
+    "status": lambda c: choices(
+        c.facts, "status", "status", gettext_lazy("Current situation"), CaseStatus
     ),
-    "charges": lambda facts, selected, today: charges(facts, selected),
-    "charges_disclosed": lambda facts, selected, today: choices(
-        facts,
+    "charges": lambda c: charges(c),
+    "charges_disclosed": lambda c: choices(
+        c.facts,
         "charges_disclosed",
         "charges_state",
         gettext_lazy("Whether charges are known"),
         ChargesState,
     ),
-    "detention_prefecture": lambda facts, selected, today: places(
-        facts, selected, PlaceRole.DETENTION, LocationKind.PREFECTURE
+    "detention_prefecture": lambda c: places(c, PlaceRole.DETENTION, LocationKind.PREFECTURE),
+    "detention_county": lambda c: places(c, PlaceRole.DETENTION, LocationKind.COUNTY),
+    "origin_prefecture": lambda c: places(c, PlaceRole.ORIGIN, LocationKind.PREFECTURE),
+    "origin_county": lambda c: places(c, PlaceRole.ORIGIN, LocationKind.COUNTY),
+    "ethnicity": lambda c: choices(
+        c.facts, "ethnicity", "ethnicity", gettext_lazy("Ethnicity"), Ethnicity
     ),
-    "detention_county": lambda facts, selected, today: places(
-        facts, selected, PlaceRole.DETENTION, LocationKind.COUNTY
-    ),
-    "origin_prefecture": lambda facts, selected, today: places(
-        facts, selected, PlaceRole.ORIGIN, LocationKind.PREFECTURE
-    ),
-    "origin_county": lambda facts, selected, today: places(
-        facts, selected, PlaceRole.ORIGIN, LocationKind.COUNTY
-    ),
-    "ethnicity": lambda facts, selected, today: choices(
-        facts, "ethnicity", "ethnicity", gettext_lazy("Ethnicity"), Ethnicity
-    ),
-    "gender": lambda facts, selected, today: choices(
-        facts, "gender", "gender", gettext_lazy("Gender"), Gender
-    ),
-    "age_at_detention": lambda facts, selected, today: age_at_detention(facts),
-    "sentence": lambda facts, selected, today: sentence(facts),
-    "family_notified": lambda facts, selected, today: family_notified(facts),
-    "time_held": lambda facts, selected, today: time_held(facts, today),
+    "gender": lambda c: choices(c.facts, "gender", "gender", gettext_lazy("Gender"), Gender),
+    "age_at_detention": lambda c: age_at_detention(c.facts),
+    "sentence": lambda c: sentence(c.facts),
+    "family_notified": lambda c: family_notified(c.facts),
+    "time_held": lambda c: time_held(c.facts, c.today),
 }
 NAMES = list(BREAKDOWNS)
+
+# Only on the staff's page: the team's own work.
+STAFF_BREAKDOWNS = {
+    "evidence_level": lambda c: choices(
+        c.facts, "evidence_level", "evidence_level", gettext_lazy("Evidence level"), EvidenceLevel
+    ),
+    "review_state": lambda c: choices(
+        c.facts, "review_state", "review_state", gettext_lazy("Review state"), ReviewState
+    ),
+    "added_month": lambda c: per_month(
+        c.facts, "added_month", "added_on", gettext_lazy("Cases added, by month")
+    ),
+    "verified_month": lambda c: per_month(
+        c.facts,
+        "verified_month",
+        "verified_on",
+        gettext_lazy("Cases verified, by month"),
+        gettext_lazy("The month each case was last verified; cases never verified are left out."),
+    ),
+}
+STAFF_NAMES = [*NAMES, *STAFF_BREAKDOWNS]
 
 
 def compute(snapshots=None, only: set[str] | None = None, today=None) -> Statistics:
@@ -133,29 +182,47 @@ def compute(snapshots=None, only: set[str] | None = None, today=None) -> Statist
         facts = PublishedFacts.objects.all()
         if selected is not None:
             facts = facts.filter(snapshot_id__in=selected)
-        return Statistics(
-            total=facts.count(),
-            breakdowns={
-                name: make(facts, selected, today)
-                for name, make in BREAKDOWNS.items()
-                if only is None or name in only
-            },
-        )
+        return counted(Counting(PUBLISHED, facts, selected, today), BREAKDOWNS, only)
+
+
+def compute_staff(
+    user, cases=None, only: set[str] | None = None, today=None, archived: bool = False
+) -> Statistics:
+    """Every breakdown, the staff's own included, of the cases in ``cases`` (a queryset of
+    Case; all when None) that ``user`` may see (figures.staff.counted_for: need to know
+    applies), or those named in ``only``. Archived cases count only with ``archived``.
+    Exact counts: the page is the staff's, and counts only what its reader may see."""
+    today = today or timezone.localdate()
+    with selection(cases) as selected:
+        facts = staff.counted_for(user, archived=archived)
+        if selected is not None:
+            facts = facts.filter(case_id__in=selected)
+        c = Counting(STAFF, facts, facts.values("pk"), today)
+        return counted(c, BREAKDOWNS | STAFF_BREAKDOWNS, only)
+
+
+def counted(c: Counting, breakdowns: dict, only: set[str] | None) -> Statistics:
+    return Statistics(
+        total=c.facts.count(),
+        breakdowns={
+            name: make(c) for name, make in breakdowns.items() if only is None or name in only
+        },
+    )
 
 
 SELECTED = "figures_selected"
 
 
 @contextmanager
-def selection(snapshots):
-    """The keys of the snapshots a filter selects, worked out once: a temporary table of
-    this connection, which every breakdown's query reads (a filter such as "held in this
-    prefecture" reads the events of every case; run in each of some thirty queries, it
-    costs thirty times). None for all of them."""
-    if snapshots is None:
+def selection(records):
+    """The keys of the records (snapshots or cases) a filter selects, worked out once: a
+    temporary table of this connection, which every breakdown's query reads (a filter such
+    as "held in this prefecture" reads the events of every case; run in each of some thirty
+    queries, it costs thirty times). None for all of them."""
+    if records is None:
         yield None
         return
-    sql, params = snapshots.values("pk").query.sql_with_params()
+    sql, params = records.order_by().values("pk").query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SELECTED} AS {sql}", params)
@@ -219,9 +286,39 @@ def suppress(statistics: Statistics, min_cell: int) -> Statistics:
 def choices(facts, name: str, column: str, label, vocabulary) -> Breakdown:
     counts = dict(facts.values_list(column).annotate(n=Count("pk")).values_list(column, "n"))
     rows = [row(value, text, counts.pop(value, 0)) for value, text in vocabulary.choices]
+    unrecorded = counts.pop(None, 0)
     # A value no longer among the choices (a vocabulary changed since): counted, as it is.
     rows += [row(value, value, n) for value, n in sorted(counts.items(), key=str)]
+    if unrecorded:
+        rows.append(row(UNKNOWN, gettext("Not recorded"), unrecorded))
     return Breakdown(name, str(label), True, rows)
+
+
+def per_month(facts, name: str, column: str, label, note="") -> Breakdown:
+    """Cases per calendar month of a date column, every month from the first to the last
+    (months without any shown as 0); cases without the date are left out."""
+    counts = dict(
+        facts.filter(**{f"{column}__isnull": False})
+        .annotate(month=TruncMonth(column))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    counts = {(month.year, month.month): n for month, n in counts.items()}
+    rows = []
+    if counts:
+        year, month = min(counts)
+        while (year, month) <= max(counts):
+            first = datetime.date(year, month, 1)
+            rows.append(
+                row(
+                    f"{year:04d}-{month:02d}",
+                    date_format(first, "YEAR_MONTH_FORMAT"),
+                    counts.get((year, month), 0),
+                )
+            )
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return Breakdown(name, str(label), False, rows, str(note))
 
 
 def detention_years(facts, today) -> Breakdown:
@@ -278,10 +375,8 @@ def detention_years(facts, today) -> Breakdown:
     )
 
 
-def charges(facts, selected) -> Breakdown:
-    named = PublishedFactCharge.objects.all()
-    if selected is not None:  # only the charges of the cases selected
-        named = named.filter(facts_id__in=selected)
+def charges(c: Counting) -> Breakdown:
+    named = c.linked(c.tables.charge)
     counts = named.values_list("charge").annotate(n=Count("facts")).values_list("charge", "n")
     counts = dict(counts)
     serializer = public.ChargeSerializer(context={})  # addresses as paths
@@ -307,10 +402,8 @@ def charges(facts, selected) -> Breakdown:
     )
 
 
-def places(facts, selected, role: str, kind: str) -> Breakdown:
-    in_kind = PublishedFactPlace.objects.filter(role=role, kind=kind)
-    if selected is not None:  # only the places of the cases selected
-        in_kind = in_kind.filter(facts_id__in=selected)
+def places(c: Counting, role: str, kind: str) -> Breakdown:
+    in_kind = c.linked(c.tables.place).filter(role=role, kind=kind)
     counts = dict(
         in_kind.values_list("location").annotate(n=Count("facts")).values_list("location", "n")
     )
@@ -328,7 +421,7 @@ def places(facts, selected, role: str, kind: str) -> Breakdown:
     # The cases with no place at this level: known only more vaguely, or not at all.
     finest = Precision.PREFECTURE if kind == LocationKind.PREFECTURE else Precision.COUNTY
     precision = f"{role}_precision"
-    counts = facts.aggregate(
+    counts = c.facts.aggregate(
         vaguer=Count(
             "pk", filter=Q(**{f"{precision}__gt": Precision.NONE, f"{precision}__lt": finest})
         ),
@@ -426,11 +519,35 @@ def banded(facts, band, bands, unit, name, label, unknown_label, note="", labels
     return Breakdown(name, str(label), True, rows, note)
 
 
-def age_at_detention(facts) -> Breakdown:
-    return banded(
+# Each banded breakdown's cases, band (band_of()) and bands: one rule for counting the rows
+# and for listing a row's cases (in_row).
+BANDINGS = {
+    "age_at_detention": lambda facts, today: (
         facts,
         band_of("age_low", "age_high", AGE_BANDS),
         AGE_BANDS,
+    ),
+    "sentence": lambda facts, today: (
+        facts.filter(sentence_kind=SentenceKind.TERM),
+        band_of("sentence_months", "sentence_months", SENTENCE_BANDS),
+        SENTENCE_BANDS,
+    ),
+    "family_notified": lambda facts, today: (
+        facts.filter(detained_year_low__isnull=False),
+        band_of("notified_low", "notified_high", NOTIFIED_BANDS),
+        NOTIFIED_BANDS,
+    ),
+    "time_held": lambda facts, today: (
+        facts.filter(status__in=STILL_HELD),
+        held_band(today),
+        HELD_BANDS,
+    ),
+}
+
+
+def age_at_detention(facts) -> Breakdown:
+    return banded(
+        *BANDINGS["age_at_detention"](facts, None),
         "years",
         "age_at_detention",
         gettext("Age at first detention"),
@@ -443,11 +560,8 @@ def age_at_detention(facts) -> Breakdown:
 
 
 def sentence(facts) -> Breakdown:
-    sentenced = facts.exclude(sentence_kind="")
     term = banded(
-        sentenced.filter(sentence_kind=SentenceKind.TERM),
-        band_of("sentence_months", "sentence_months", SENTENCE_BANDS),
-        SENTENCE_BANDS,
+        *BANDINGS["sentence"](facts, None),
         "months",
         "sentence",
         "",
@@ -462,7 +576,7 @@ def sentence(facts) -> Breakdown:
         ],
     )
     other = dict(
-        sentenced.exclude(sentence_kind=SentenceKind.TERM)
+        facts.exclude(sentence_kind__in=["", SentenceKind.TERM])
         .values_list("sentence_kind")
         .annotate(n=Count("pk"))
         .values_list("sentence_kind", "n")
@@ -483,11 +597,8 @@ def sentence(facts) -> Breakdown:
 
 
 def family_notified(facts) -> Breakdown:
-    dated = facts.filter(detained_year_low__isnull=False)
     return banded(
-        dated,
-        band_of("notified_low", "notified_high", NOTIFIED_BANDS),
-        NOTIFIED_BANDS,
+        *BANDINGS["family_notified"](facts, None),
         "days",
         "family_notified",
         gettext("Time from detention to the family being notified"),
@@ -503,9 +614,9 @@ def family_notified(facts) -> Breakdown:
     )
 
 
-def time_held(facts, today: datetime.date) -> Breakdown:
-    """Whole years since the first detention, for the cases still held: at least since its
-    latest possible day (none for an open end), at most since its earliest."""
+def held_band(today: datetime.date) -> SQLCase:
+    """Whole years since the first detention: at least since its latest possible day (none
+    for an open end), at most since its earliest."""
 
     def years_ago(years: int) -> datetime.date:
         try:
@@ -519,13 +630,122 @@ def time_held(facts, today: datetime.date) -> Breakdown:
         if end is not None:
             inside &= Q(detained_earliest__gt=years_ago(end + 1))
         whens.append(When(inside, then=Value(index)))
+    return SQLCase(*whens, default=Value(-1), output_field=IntegerField())
+
+
+def time_held(facts, today: datetime.date) -> Breakdown:
+    """Whole years since the first detention, for the cases still held (held_band)."""
     return banded(
-        facts.filter(status__in=STILL_HELD),
-        SQLCase(*whens, default=Value(-1), output_field=IntegerField()),
-        HELD_BANDS,
+        *BANDINGS["time_held"](facts, today),
         "years",
         "time_held",
         gettext("Time in detention so far"),
         gettext("Date of detention not known"),
         gettext("Cases whose current situation is detained or sentenced, in whole years."),
     )
+
+
+# --- the cases of one row (the staff's links from a chart to the case list) ----------------
+
+# The breakdowns that count a column's values, and the column.
+CHOICE_COLUMNS = {
+    "status": "status",
+    "charges_disclosed": "charges_state",
+    "ethnicity": "ethnicity",
+    "gender": "gender",
+    "evidence_level": "evidence_level",
+    "review_state": "review_state",
+}
+PLACE_BREAKDOWNS = {
+    "detention_prefecture": (PlaceRole.DETENTION, LocationKind.PREFECTURE),
+    "detention_county": (PlaceRole.DETENTION, LocationKind.COUNTY),
+    "origin_prefecture": (PlaceRole.ORIGIN, LocationKind.PREFECTURE),
+    "origin_county": (PlaceRole.ORIGIN, LocationKind.COUNTY),
+}
+MONTH_COLUMNS = {"added_month": "added_on", "verified_month": "verified_on"}
+
+
+def row_key(name: str, r: dict) -> str:
+    """What names a row of breakdown ``name`` for in_row(): its value, and for the years of
+    detention its certainty too (a year has a row of each)."""
+    if name == "detention_year":
+        return f"{r.get('year') or ''}:{r['certainty']}"
+    return "" if r["value"] is None else str(r["value"])
+
+
+def is_uid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def in_row(facts, name: str, key: str, today=None):
+    """The facts among ``facts`` that breakdown ``name`` counts in the row ``key``
+    (row_key()), by the rule that counted them; None when there is no such row."""
+    today = today or timezone.localdate()
+    if name in CHOICE_COLUMNS:
+        column = CHOICE_COLUMNS[name]
+        if column == "evidence_level":
+            if key == UNKNOWN:
+                return facts.filter(evidence_level__isnull=True)
+            if not key.isdigit():
+                return None
+        return facts.filter(**{column: key})
+    if name == "charges":
+        return facts.filter(
+            Exists(CaseFactCharge.objects.filter(facts=OuterRef("pk"), charge__uid=key))
+        )
+    if name in PLACE_BREAKDOWNS:
+        role, kind = PLACE_BREAKDOWNS[name]
+        precision = f"{role}_precision"
+        finest = Precision.PREFECTURE if kind == LocationKind.PREFECTURE else Precision.COUNTY
+        if key == UNCERTAIN:
+            return facts.filter(**{f"{precision}__gt": Precision.NONE, f"{precision}__lt": finest})
+        if key == UNKNOWN:
+            return facts.filter(**{precision: Precision.NONE})
+        if not is_uid(key):
+            return None
+        places = CaseFactPlace.objects.filter(
+            facts=OuterRef("pk"), role=role, kind=kind, location__uid=key
+        )
+        return facts.filter(Exists(places))
+    if name == "sentence" and key in SentenceKind.values and key != SentenceKind.TERM:
+        return facts.filter(sentence_kind=key)
+    if name in BANDINGS:
+        subset, band, bands = BANDINGS[name](facts, today)
+        index = {f"{start}-{'' if end is None else end}": i for i, (start, end) in enumerate(bands)}
+        index |= {UNCERTAIN: -1}
+        if key == UNKNOWN and name != "sentence":
+            return subset.annotate(band=band).filter(band__isnull=True)
+        if key not in index:
+            return None
+        return subset.annotate(band=band).filter(band=index[key])
+    if name == "detention_year":
+        year, _, certainty = key.partition(":")
+        if certainty == "undated":
+            return facts.filter(detained_year_low__isnull=True)
+        if not year.isdigit() or certainty not in ("exact", "range"):
+            return None
+        year = int(year)
+        # As detention_years(): an open end runs to this year; a case whose dating lies in
+        # one year is known in it, any other counts in every year from its first to its last.
+        open_end = Q(detained_year_high__isnull=True)
+        one_year = Q(detained_year_high=F("detained_year_low")) | (
+            open_end & Q(detained_year_low=today.year)
+        )
+        if certainty == "exact":
+            return facts.filter(one_year, detained_year_low=year)
+        reaches = Q(detained_year_high__gte=year) | (
+            open_end & (Q() if year <= today.year else Q(detained_year_low=year))
+        )
+        return facts.filter(reaches, detained_year_low__lte=year).exclude(one_year)
+    if name in MONTH_COLUMNS:
+        column = MONTH_COLUMNS[name]
+        try:
+            year, month = (int(part) for part in key.split("-"))
+        except ValueError:
+            return None
+        return facts.filter(**{f"{column}__year": year, f"{column}__month": month})
+    return None

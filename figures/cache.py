@@ -1,10 +1,12 @@
-"""The statistics partners and the public read, cached (``CACHES["statistics"]``).
+"""The statistics, cached (``CACHES["statistics"]``): partners' and the public's, and the
+staff's.
 
-An entry is keyed by the *generation* of the published set, a random token that every write
-of the snapshots replaces once it commits (``snapshots.writer`` calls ``bump``): a publish,
-a withdrawal or an edit makes every cached answer unreachable at once, and they expire. The
-token is random, never a counter, so that a token lost from the cache (evicted, cleared) is
-never issued again for older answers.
+An entry is keyed by the *generation* of what it counts, a random token that every write
+replaces once it commits: of the published set for partners (``snapshots.writer`` calls
+``bump``: a publish, a withdrawal or an edit makes every cached answer unreachable at once,
+and they expire), of every case's facts for staff (``figures.staff``). The token is random,
+never a counter, so that a token lost from the cache (evicted, cleared) is never issued
+again for older answers.
 """
 
 import hashlib
@@ -14,6 +16,10 @@ import secrets
 from django.core.cache import caches
 
 GENERATION = "figures:generation"
+# What a generation counts: the published cases (partners, the public) or every case (staff).
+PUBLISHED = "published"
+STAFF = "staff"
+SCOPES = (PUBLISHED, STAFF)
 # Raised by hand when the breakdowns or their rules change, so that answers cached by the
 # code before an upgrade are not served by the code after it.
 VERSION = 1
@@ -23,29 +29,32 @@ def store():
     return caches["statistics"]
 
 
-def generation() -> str:
-    token = store().get(GENERATION)
+def generation(scope: str = PUBLISHED) -> str:
+    name = f"{GENERATION}:{scope}"
+    token = store().get(name)
     if token is None:
         token = secrets.token_hex(16)
         # Another process may have set one meanwhile: theirs wins, so both read the same.
-        if not store().add(GENERATION, token, timeout=None):
-            token = store().get(GENERATION) or token
+        if not store().add(name, token, timeout=None):
+            token = store().get(name) or token
     return token
 
 
-def bump() -> None:
-    store().set(GENERATION, secrets.token_hex(16), timeout=None)
+def bump(*scopes: str) -> None:
+    """A new generation for these scopes (all of them when none is named)."""
+    for scope in scopes or SCOPES:
+        store().set(f"{GENERATION}:{scope}", secrets.token_hex(16), timeout=None)
 
 
-def key(*parts) -> str:
-    basis = json.dumps([VERSION, generation(), *parts], sort_keys=True, default=str)
+def key(scope: str, *parts) -> str:
+    basis = json.dumps([VERSION, scope, generation(scope), *parts], sort_keys=True, default=str)
     return "figures:" + hashlib.sha256(basis.encode()).hexdigest()
 
 
-def cached(parts: list, make):
+def cached(parts: list, make, scope: str = PUBLISHED):
     """``make()``'s value for ``parts`` (the request's language, filters, day…) under the
-    current generation, made once per generation."""
-    entry = key(*parts)
+    current generation of ``scope``, made once per generation."""
+    entry = key(scope, *parts)
     value = store().get(entry)
     if value is None:
         value = make()

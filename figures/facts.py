@@ -1,9 +1,10 @@
-"""The facts of a published case, read off its public document (figures.models).
+"""The facts of a case, read off a document of the published shape (figures.models).
 
 ``facts_of`` is pure: a document in (as ``api.public.CaseSerializer`` writes it, parsed from
-its JSON text), the values the statistics count out. ``write`` stores them for snapshots just
-written; ``snapshots.writer`` calls it in the same transaction, so the statistics and the
-published documents never disagree.
+its JSON text, or the few of its keys that ``figures.staff`` reads off the live records), the
+values the statistics count out. ``write`` stores them: for snapshots just written
+(``snapshots.writer`` calls it in the same transaction, so the statistics and the published
+documents never disagree), or for any case (``figures.staff``, into ``CaseFacts``).
 """
 
 import datetime
@@ -45,8 +46,10 @@ class Facts:
     places: set[tuple[str, str]] = field(default_factory=set)  # (role, place uid)
 
 
-def day(text: str | None) -> datetime.date | None:
-    return datetime.date.fromisoformat(text) if text else None
+def day(value: str | datetime.date | None) -> datetime.date | None:
+    if isinstance(value, datetime.date) or value is None:
+        return value
+    return datetime.date.fromisoformat(value) if value else None
 
 
 def bounds(date: dict | None) -> tuple[datetime.date | None, datetime.date | None]:
@@ -158,14 +161,22 @@ MODELS = SimpleNamespace(
 )
 
 
-def write(documents: Iterable[tuple[int, str]], models=None) -> int:
-    """Store the facts of these snapshots (case id, document text), replacing any stored.
-    ``models`` are the migration's historical models when a migration calls it."""
+def write(
+    documents: Iterable[tuple[int, str | dict]], models=None, extra: dict | None = None
+) -> int:
+    """Store the facts of these documents (case id, document as text or parsed), replacing
+    any stored: the published facts unless ``models`` says other (the staff's, or the
+    migration's historical models); ``extra`` adds each case's values of columns the
+    document does not give (case id: {column: value})."""
     m = models or MODELS
-    read = {case_id: facts_of(json.loads(text)) for case_id, text in documents}
+    read = {
+        case_id: facts_of(json.loads(document) if isinstance(document, str) else document)
+        for case_id, document in documents
+    }
     if not read:
         return 0
-    m.facts.objects.filter(snapshot_id__in=list(read)).delete()
+    key = m.facts._meta.pk.attname  # snapshot_id, case_id
+    m.facts.objects.filter(**{f"{key}__in": list(read)}).delete()
     charge_uids = {uid for facts in read.values() for uid in facts.charges}
     charge_ids = {
         str(uid): pk
@@ -195,10 +206,11 @@ def write(documents: Iterable[tuple[int, str]], models=None) -> int:
             places |= {(case_id, role, kind, pk) for pk, kind in levels if kind in COUNTED_LEVELS}
         rows.append(
             m.facts(
-                snapshot_id=case_id,
+                **{key: case_id},
                 detention_precision=precision[PlaceRole.DETENTION],
                 origin_precision=precision[PlaceRole.ORIGIN],
                 **facts.values,
+                **(extra or {}).get(case_id, {}),
             )
         )
     m.facts.objects.bulk_create(rows)

@@ -1,17 +1,31 @@
-"""The facts the statistics count, one row per published case (and its charges and places).
+"""The facts the statistics count: one row per case (and its charges and places), twice.
 
-Each row is read off the case's published document (snapshots.models.PublishedCase), never
-off the live records: the statistics partners see count what partners can see, a held
-correction included as its last verified version. ``figures.facts`` derives the rows and
-only ``snapshots.writer`` writes them, in the transaction that writes the snapshot; a
-snapshot's deletion takes its facts with it. Nothing here is restricted: every value comes
-from the public document.
+- ``PublishedFacts``: per published case, read off its published document
+  (snapshots.models.PublishedCase), never off the live records: the statistics partners see
+  count what partners can see, a held correction included as its last verified version.
+  Only ``snapshots.writer`` writes them, in the transaction that writes the snapshot; a
+  snapshot's deletion takes its facts with it. Nothing there is restricted: every value
+  comes from the public document.
+- ``CaseFacts``: per case, whatever its state, read off the live records for the staff's
+  statistics page (``figures.staff`` writes them in the transaction of every write that can
+  change them). They hold what a staff member may count, and the case's need-to-know flag,
+  so that a page counts only the cases its reader may see.
+
+``figures.facts`` derives the values of both from a document of one shape.
 """
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import CaseStatus, Charge, EvidenceLevel, Location, LocationKind
+from cases.models import (
+    Case,
+    CaseStatus,
+    Charge,
+    EvidenceLevel,
+    Location,
+    LocationKind,
+    ReviewState,
+)
 from people.models import Ethnicity, Gender
 from snapshots.models import PublishedCase
 
@@ -44,14 +58,9 @@ class Precision(models.IntegerChoices):
     COUNTY = 3, _("County known")
 
 
-class PublishedFacts(models.Model):
-    snapshot = models.OneToOneField(
-        PublishedCase,
-        primary_key=True,
-        on_delete=models.CASCADE,
-        related_name="facts",
-        verbose_name=_("published snapshot"),
-    )
+class FactsBase(models.Model):
+    """The values counted, the same for a published case and for any case."""
+
     status = models.CharField(_("current situation"), max_length=30, choices=CaseStatus)
     evidence_level = models.PositiveSmallIntegerField(
         _("evidence level"), choices=EvidenceLevel, null=True
@@ -85,6 +94,19 @@ class PublishedFacts(models.Model):
     )
     origin_precision = models.PositiveSmallIntegerField(
         _("place of origin known to"), choices=Precision, default=Precision.NONE
+    )
+
+    class Meta:
+        abstract = True
+
+
+class PublishedFacts(FactsBase):
+    snapshot = models.OneToOneField(
+        PublishedCase,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="facts",
+        verbose_name=_("published snapshot"),
     )
 
     class Meta:
@@ -138,6 +160,73 @@ class PublishedFactPlace(models.Model):
         # A breakdown reads (role, kind) and groups by place, from the index alone.
         indexes = [
             models.Index(fields=["role", "kind", "location", "facts"], name="figures_place_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.facts_id}: {self.role} {self.location_id}"
+
+
+class CaseFacts(FactsBase):
+    """The facts of any case, for the staff (figures.staff), with what only staff count."""
+
+    case = models.OneToOneField(
+        Case, primary_key=True, on_delete=models.CASCADE, related_name="facts"
+    )
+    review_state = models.CharField(_("review state"), max_length=20, choices=ReviewState)
+    added_on = models.DateField(_("added on"))
+    verified_on = models.DateField(_("verified on"), null=True)
+    # Whom the case may be counted for, and whether at all (Case.objects.visible_to,
+    # without_synthetic, archived cases): copied so that a page reads this table alone.
+    sensitive = models.BooleanField(_("sensitive"))
+    archived = models.BooleanField(_("archived"))
+    synthetic = models.BooleanField(_("synthetic"))
+
+    class Meta:
+        verbose_name = _("statistics")
+        verbose_name_plural = _("statistics")
+
+    def __str__(self):
+        return str(self.case_id)
+
+
+class CaseFactCharge(models.Model):
+    """A charge a case names (once per case, however many events name it)."""
+
+    facts = models.ForeignKey(CaseFacts, on_delete=models.CASCADE, related_name="charges")
+    charge = models.ForeignKey(Charge, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("charge of a case")
+        verbose_name_plural = _("charges of cases")
+        constraints = [
+            models.UniqueConstraint(fields=["facts", "charge"], name="figures_case_charge_once")
+        ]
+        indexes = [models.Index(fields=["charge", "facts"], name="figures_case_charge_idx")]
+
+    def __str__(self):
+        return f"{self.facts_id}: {self.charge_id}"
+
+
+class CaseFactPlace(models.Model):
+    """The prefecture or county of a place a case names (as PublishedFactPlace)."""
+
+    facts = models.ForeignKey(CaseFacts, on_delete=models.CASCADE, related_name="places")
+    role = models.CharField(_("role"), max_length=10, choices=PlaceRole)
+    kind = models.CharField(_("level"), max_length=20, choices=LocationKind)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("place of a case")
+        verbose_name_plural = _("places of cases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facts", "role", "location"], name="figures_case_place_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["role", "kind", "location", "facts"], name="figures_case_place_idx"
+            )
         ]
 
     def __str__(self):

@@ -174,7 +174,7 @@ def _refresh(
         visible |= kept | held
     if changed:
         # The statistics cached for partners were counted before this write (figures.cache).
-        transaction.on_commit(cache.bump)
+        transaction.on_commit(lambda: cache.bump(cache.PUBLISHED))
     return stored, visible
 
 

@@ -47,6 +47,7 @@ from cases.models import (
 )
 from casetracker.choices import Language, Script
 from casetracker.text import fold
+from figures import staff as staff_figures
 from people.models import (
     KIND_OF_SCRIPT,
     Consent,
@@ -436,6 +437,11 @@ class Generator:
             # Without the audit chain's lock: nothing else writes these new cases, and the
             # other worker's batch need not wait while this one renders.
             snapshots.refresh((pk for pk, _at in rows), lock=False)
+
+    def record_facts(self) -> None:
+        """After the batch is written: the staff's statistics' facts of its cases
+        (figures.staff), which the copy's rows send no signal for."""
+        staff_figures.refresh(self.cases)
 
     def original(self, index: int) -> int:
         """The number of the person whose record ``index`` is a second record of (``index``

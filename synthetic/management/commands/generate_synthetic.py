@@ -161,6 +161,7 @@ def _write_batch(batch: tuple[int, int]) -> tuple[int, int, list]:
     generator.batch(writer, first, count)
     rows = writer.flush()
     generator.record_publication()
+    generator.record_facts()
     return count, rows, generator.planted
 
 
