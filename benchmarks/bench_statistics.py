@@ -10,12 +10,16 @@ In one run, on every published case:
 - all of them together, unfiltered and with the case list's filters (ethnicity, a prefecture,
   a date window), as GET /api/v1/statistics/ counts them when its cache is cold;
 - the same request again, answered from the cache;
-- EXPLAIN (ANALYZE, BUFFERS) of every query of one unfiltered count.
+- the staff's statistics page (/admin/figures/casefacts/, every case, published or not),
+  cache cold: unfiltered for a superuser and for a data-entry member (need to know), and for
+  the case list's filters (a situation, a prefecture);
+- EXPLAIN (ANALYZE, BUFFERS) of every query of one unfiltered count, and of the staff's.
 """
 
 import os
 
 import population
+from bench_admin import load, staff_client
 from bench_api_list import partner_client
 
 
@@ -74,14 +78,42 @@ def main():
         api["all breakdowns, no filter (cached)"] = population.timings(
             warm, [{}] * (runs * 10), warmup=1
         )
+        from casetracker.roles import DATA_ENTRY
+        from figures.models import CaseFacts
+
+        page = "/admin/figures/casefacts/"
+        admin, member = staff_client(), staff_client(DATA_ENTRY)
+        place = Location.objects.filter(kind=LocationKind.PREFECTURE).order_by("pk").first()
+
+        def staff_cold(visit) -> int:
+            statistics.clear()
+            return load(*visit)
+
+        visits = {
+            "staff page, superuser, every case (cold cache)": (admin, page),
+            "staff page, data-entry member (need to know)": (member, page),
+            "staff page, status__exact=detained": (admin, f"{page}?status__exact=detained"),
+            "staff page, one prefecture": (admin, f"{page}?place={place.pk}"),
+        }
+        staff = {
+            name: population.timings(staff_cold, [visit] * runs, warmup=1)
+            for name, visit in visits.items()
+        }
+        staff_plans = population.explain_request(
+            lambda: breakdowns.compute_staff(admin_user(), only=set(breakdowns.STAFF_NAMES))
+        )
         plans = population.explain_request(lambda: breakdowns.compute())
         result = {
             "runs": runs,
             "facts": counted,
             "breakdowns": each,
             "api": api,
+            "case_facts": CaseFacts.objects.count(),
+            "staff": staff,
             "queries": len(plans),
             "explain": plans,
+            "staff_queries": len(staff_plans),
+            "staff_explain": staff_plans,
         }
         lines = [
             f"Statistics: {bench.persons:,} people, {counted:,} published cases counted "
@@ -92,13 +124,23 @@ def main():
             "",
             *(population.row(name, figures, width=46) for name, figures in api.items()),
             "",
+            *(population.row(name, figures, width=46) for name, figures in staff.items()),
+            "",
             f"One unfiltered count: {len(plans)} queries; slowest "
             f"{plans[0]['execution_ms'] if plans else None} ms",
+            f"The staff's, every case: {len(staff_plans)} queries; slowest "
+            f"{staff_plans[0]['execution_ms'] if staff_plans else None} ms",
         ]
         for plan in plans[:5]:
             scans = "; ".join(plan["seq_scans"][:2]) or "no Seq Scan"
             lines.append(f"  {plan['execution_ms']} ms: {scans}")
         population.write_result("statistics", bench, result, "\n".join(lines))
+
+
+def admin_user():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="benchmark-admin")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from casetracker import two_factor
+from figures.views import statistics_view
 from languages.views import set_language
 from sources.integrity_views import evidence_check
 from sources.views import download_evidence
@@ -41,6 +42,7 @@ urlpatterns = [
         name="two-factor-sign-out",
     ),
     path("admin/evidence-check/", admin.site.admin_view(evidence_check), name="evidence-check"),
+    path("admin/statistics/", admin.site.admin_view(statistics_view), name="staff-statistics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
 ]

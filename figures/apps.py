@@ -7,4 +7,5 @@ class FiguresConfig(AppConfig):
     verbose_name = _("Statistics")
 
     def ready(self):
-        from figures import signals  # noqa: F401
+        # The write paths' receivers, and the admin home page's panel.
+        from figures import signals, views  # noqa: F401

@@ -1,0 +1,141 @@
+"""The staff's statistics page (/admin/statistics/): every breakdown of the cases the
+case list shows for the same filters and search, counted over what the reader may see
+(figures.breakdowns.compute_staff), as charts with their numbers beside them, CSV downloads,
+and links from every bar to the case list of the cases it counts (figures.filters).
+
+It takes the case list's own query string: "Statistics of these cases" on the case list
+opens it for the filters chosen there. Archived cases count only when the list's archived
+filter is set; synthetic ones never, but in a database made for measuring.
+"""
+
+import copy
+import csv
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case
+from casetracker.sites import home_panel
+from exports.tables import cell
+from figures import breakdowns, cache, charts
+from figures.filters import ARCHIVED_PARAM, CountedInFilter
+
+# The page's own parameters; every other one is the case list's.
+EXPORT, BREAKDOWN = "_export", "_breakdown"
+
+
+def statistics_view(request):
+    # Whoever may see cases may count them: the counts are of the cases they may see.
+    if not request.user.has_perm("cases.view_case"):
+        raise PermissionDenied
+    case_admin = admin.site.get_model_admin(Case)
+    chosen = request.GET.copy()
+    export, only = chosen.pop(EXPORT, [""])[-1], chosen.pop(BREAKDOWN, [""])[-1]
+    # The case list's filters, search and need to know, applied by the case list itself.
+    as_list = copy.copy(request)
+    as_list.GET = chosen
+    try:
+        case_list = case_admin.get_changelist_instance(as_list)
+    except IncorrectLookupParameters:
+        messages.error(request, gettext("These filters cannot be applied."))
+        return HttpResponseRedirect(request.path)
+    filtered = case_list.has_active_filters or bool(case_list.query)
+    archived = ARCHIVED_PARAM in chosen
+    today = timezone.localdate()
+    names = {only} if only in breakdowns.STAFF_NAMES else None
+    parts = [
+        "staff",
+        request.user.pk,
+        translation.get_language(),
+        sorted(chosen.lists()),
+        sorted(names or ()),
+        today,
+    ]
+
+    def make():
+        cases = case_list.queryset if filtered else None
+        return breakdowns.compute_staff(
+            request.user, cases, only=names, today=today, archived=archived
+        )
+
+    statistics = cache.cached(parts, make, scope=cache.STAFF)
+    if export == "csv":
+        return csv_response(statistics, only if names else "")
+    return page(request, chosen, statistics)
+
+
+def csv_response(statistics, name: str) -> HttpResponse:
+    filename = f"statistics-{name}.csv" if name else "statistics.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(breakdowns.TABLE_HEADER)
+    for row in breakdowns.table(statistics):
+        if not name or row[0] == name:
+            writer.writerow([cell(value) for value in row])
+    return response
+
+
+def page(request, chosen, statistics):
+    list_url = reverse("admin:cases_case_changelist")
+    own = reverse("staff-statistics")
+
+    def link(name: str, row: dict) -> str:
+        if not row["count"]:
+            return ""
+        params = chosen.copy()
+        params[CountedInFilter.parameter_name] = f"{name}:{breakdowns.row_key(name, row)}"
+        return f"{list_url}?{params.urlencode()}"
+
+    def download(name: str = "") -> str:
+        params = chosen.copy()
+        params[EXPORT] = "csv"
+        if name:
+            params[BREAKDOWN] = name
+        return f"{own}?{params.urlencode()}"
+
+    sections = [
+        {
+            "name": name,
+            "breakdown": breakdown,
+            "chart": charts.chart(name, breakdown, link),
+            "rows": [{**row, "link": link(name, row)} for row in breakdown.rows],
+            "csv": download(name),
+        }
+        for name, breakdown in statistics.breakdowns.items()
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Statistics"),
+        "statistics": statistics,
+        "sections": sections,
+        "case_list": f"{list_url}?{chosen.urlencode()}" if chosen else list_url,
+        "filtered": bool(chosen),
+        "download": download(),
+        "archived": ARCHIVED_PARAM in chosen,
+    }
+    return TemplateResponse(request, "admin/figures/statistics.html", context)
+
+
+@home_panel
+def statistics_panel(request):
+    """The admin home page's way in."""
+    if not request.user.has_perm("cases.view_case"):
+        return None
+    own = reverse("staff-statistics")
+    return {
+        "template": "admin/home_links.html",
+        "title": _("Statistics"),
+        "url": own,
+        "links": [
+            (_("Every case you may see"), own, ""),
+            (_("Cases added and verified, by month"), f"{own}#added_month", ""),
+        ],
+    }
