@@ -10,7 +10,7 @@ In one run, on every published case:
 - all of them together, unfiltered and with the case list's filters (ethnicity, a prefecture,
   a date window), as GET /api/v1/statistics/ counts them when its cache is cold;
 - the same request again, answered from the cache;
-- the staff's statistics page (/admin/figures/casefacts/, every case, published or not),
+- the staff's statistics page (/admin/statistics/, every case, published or not),
   cache cold: unfiltered for a superuser and for a data-entry member (need to know), and for
   the case list's filters (a situation, a prefecture);
 - EXPLAIN (ANALYZE, BUFFERS) of every query of one unfiltered count, and of the staff's.
@@ -81,7 +81,7 @@ def main():
         from casetracker.roles import DATA_ENTRY
         from figures.models import CaseFacts
 
-        page = "/admin/figures/casefacts/"
+        page = "/admin/statistics/"
         admin, member = staff_client(), staff_client(DATA_ENTRY)
         place = Location.objects.filter(kind=LocationKind.PREFECTURE).order_by("pk").first()
 
