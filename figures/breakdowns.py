@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Case as SQLCase
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Greatest, TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
@@ -321,6 +321,22 @@ def per_month(facts, name: str, column: str, label, note="") -> Breakdown:
     return Breakdown(name, str(label), False, rows, str(note))
 
 
+def last_year(low: int, high: int | None, today) -> int:
+    """The last year a first detention may have been in: no later than this year (an open
+    end, or a dating such as "202X" that runs into years not yet come, runs to now)."""
+    return max(low, today.year) if high is None or high > today.year else high
+
+
+def last_year_sql(today):
+    """last_year() as SQL, over the facts' columns."""
+    runs_on = Q(detained_year_high__isnull=True) | Q(detained_year_high__gt=today.year)
+    return SQLCase(
+        When(runs_on, then=Greatest(F("detained_year_low"), Value(today.year))),
+        default=F("detained_year_high"),
+        output_field=IntegerField(),
+    )
+
+
 def detention_years(facts, today) -> Breakdown:
     """Per year, the cases first detained in that year for certain (the whole of the
     detention's dating lies in it) and the cases whose dating spans that year among others
@@ -333,11 +349,11 @@ def detention_years(facts, today) -> Breakdown:
     )
     exact, spans = Counter(), Counter()
     for low, high, n in pairs:
-        high = today.year if high is None else high  # open-ended: up to now
+        high = last_year(low, high, today)
         if low == high:
             exact[low] += n
         else:
-            for year in range(low, max(low, high) + 1):
+            for year in range(low, high + 1):
                 spans[year] += n
     undated = facts.filter(detained_year_low__isnull=True).count()
     rows = []
@@ -371,6 +387,11 @@ def detention_years(facts, today) -> Breakdown:
             "that year. A case dated only as a range (e.g. 2019/2023) counts as "
             "“somewhere in a range” in each year the range covers, so those counts overlap "
             "and must not be added up."
+        )
+        + " "
+        + gettext(
+            "A dating left open (2019/..), or one that runs into years to come (202X), counts "
+            "up to this year."
         ),
     )
 
@@ -729,18 +750,14 @@ def in_row(facts, name: str, key: str, today=None):
         if not year.isdigit() or certainty not in ("exact", "range"):
             return None
         year = int(year)
-        # As detention_years(): an open end runs to this year; a case whose dating lies in
-        # one year is known in it, any other counts in every year from its first to its last.
-        open_end = Q(detained_year_high__isnull=True)
-        one_year = Q(detained_year_high=F("detained_year_low")) | (
-            open_end & Q(detained_year_low=today.year)
-        )
+        # As detention_years(): a case whose dating lies in one year (to its last_year()) is
+        # known in it; any other counts in every year from its first to its last.
+        dated = facts.annotate(year_to=last_year_sql(today))
         if certainty == "exact":
-            return facts.filter(one_year, detained_year_low=year)
-        reaches = Q(detained_year_high__gte=year) | (
-            open_end & (Q() if year <= today.year else Q(detained_year_low=year))
+            return dated.filter(detained_year_low=year, year_to=year)
+        return dated.filter(detained_year_low__lte=year, year_to__gte=year).exclude(
+            year_to=F("detained_year_low")
         )
-        return facts.filter(reaches, detained_year_low__lte=year).exclude(one_year)
     if name in MONTH_COLUMNS:
         column = MONTH_COLUMNS[name]
         try:

@@ -106,6 +106,9 @@ def page(request, chosen, statistics):
             "name": name,
             "breakdown": breakdown,
             "chart": charts.chart(name, breakdown, link),
+            "map": charts.place_map(name, breakdown, link)
+            if name in breakdowns.PLACE_BREAKDOWNS
+            else None,
             "rows": [{**row, "link": link(name, row)} for row in breakdown.rows],
             "csv": download(name),
         }
@@ -114,6 +117,7 @@ def page(request, chosen, statistics):
     context = {
         **admin.site.each_context(request),
         "title": _("Statistics"),
+        "is_nav_sidebar_enabled": False,  # the width is the charts'
         "statistics": statistics,
         "sections": sections,
         "case_list": f"{list_url}?{chosen.urlencode()}" if chosen else list_url,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from cases.models import CaseStatus, ChargeBasis, EventKind, LocationKind
 from casetracker.audit import acting_as
 from figures import breakdowns, cache, facts
-from figures.models import PublishedFactCharge, PublishedFactPlace, PublishedFacts
+from figures.models import CaseFacts, PublishedFactCharge, PublishedFactPlace, PublishedFacts
 from figures.sentences import Sentence, parse_sentence
 from people.models import Consent, Ethnicity, Gender
 from snapshots import writer
@@ -760,3 +760,28 @@ def test_origin_counts_add_up_so_a_second_one_is_hidden(client, key, many, gazet
     hidden = [value for value, r in origin.items() if r["suppressed"]]
     assert len(hidden) == 2
     assert data["total"] == {"count": 26}
+
+
+@pytest.mark.parametrize(
+    "dated, years",
+    [
+        ("202X", {(year, "range") for year in range(2020, 2027)}),  # not 2027-2029
+        ("2026/2028", {(2026, "exact")}),  # all that can have been is this year
+        ("2025/..", {(2025, "range"), (2026, "range")}),
+        ("2019", {(2019, "exact")}),
+    ],
+)
+def test_a_dating_into_years_to_come_counts_up_to_this_year(gazetteer, dated, years):
+    case_of(status=CaseStatus.DETAINED, events=[("detained", dated, {})])
+    stats = breakdowns.compute(today=TODAY)
+    rows_of = stats.breakdowns["detention_year"].rows
+    assert {(r["year"], r["certainty"]) for r in rows_of if r["count"]} == years
+    # The staff's count of every case, and the case list a row leads to, say the same.
+    superuser = make_user(is_superuser=True)
+    staff_rows = breakdowns.compute_staff(superuser, today=TODAY).breakdowns["detention_year"]
+    counted = CaseFacts.objects.all()
+    for r in staff_rows.rows:
+        key = breakdowns.row_key("detention_year", r)
+        assert breakdowns.in_row(counted, "detention_year", key, TODAY).count() == r["count"]
+        if r["year"] is not None:
+            assert ((r["year"], r["certainty"]) in years) == bool(r["count"])
