@@ -216,6 +216,14 @@ STATISTICS_FILE = (
         "count (also the “Statistics” sheet of cases.xlsx)"
     ),
 )
+STAFF_STATISTICS_FILE = (
+    "statistics.csv",
+    _(
+        "the statistics of the exported cases, as the staff's statistics page counts them "
+        "(the staff's own breakdowns included, every count exact), one row per count (also "
+        "the “Statistics” sheet of cases.xlsx)"
+    ),
+)
 # statistics.csv's columns (figures.breakdowns.TABLE_HEADER): (name, type, meaning).
 STATISTICS_COLUMNS = [
     ("breakdown", _("code"), _("Which breakdown: total, detention_year, status, charges, …")),
@@ -252,9 +260,9 @@ STATISTICS_COLUMNS = [
 ]
 
 
-def _statistics_section() -> str:
+def _statistics_section(staff: bool) -> str:
     """statistics.csv's columns, as a table's are described."""
-    name, what = STATISTICS_FILE
+    name, what = STAFF_STATISTICS_FILE if staff else STATISTICS_FILE
     rows = [(n, kind, meaning, "") for n, kind, meaning in STATISTICS_COLUMNS]
     return _section(name, "Statistics", what, rows)
 
@@ -269,7 +277,7 @@ def markdown(staff: bool = False) -> str:
             )
             for t in table_list
         ]
-        + ([] if staff else [STATISTICS_FILE])
+        + [STAFF_STATISTICS_FILE if staff else STATISTICS_FILE]
         + OTHER_FILES
     )
     files = "\n".join(f"| `{name}` | {what} |" for name, what in files)
@@ -289,8 +297,7 @@ def markdown(staff: bool = False) -> str:
         )
     for table in table_list:
         parts.append(_table_section(table))
-    if not staff:
-        parts.append(_statistics_section())
+    parts.append(_statistics_section(staff))
     return "\n".join(parts)
 
 
@@ -339,6 +346,5 @@ def sheet_rows(staff: bool = False):
                 str(column.meaning),
                 _allowed(column),
             ]
-    if not staff:
-        for name, kind, meaning in STATISTICS_COLUMNS:
-            yield ["statistics.csv", name, name, str(kind), str(meaning), ""]
+    for name, kind, meaning in STATISTICS_COLUMNS:
+        yield ["statistics.csv", name, name, str(kind), str(meaning), ""]

@@ -291,7 +291,9 @@ def export_cases(
                     jsonl=jsonl,
                     staff=staff,
                     progress=tick,
-                    statistics=None
+                    statistics=staff_statistics_of(
+                        None if not recorded and selected is None else cases, user
+                    )
                     if staff
                     else statistics_of(None if not recorded and selected is None else cases),
                 )
@@ -348,6 +350,16 @@ def statistics_of(snapshots) -> list[list]:
         snapshots = PublishedCase.objects.filter(pk__in=snapshots.values("pk"))
     counted = breakdowns.compute(snapshots)
     return breakdowns.table(breakdowns.suppress(counted, settings.STATISTICS_MIN_CELL))
+
+
+def staff_statistics_of(cases, user) -> list[list]:
+    """The statistics of the cases of a staff export (``cases``; None: every case the user
+    may see) as the staff's statistics page counts them: every case exported, archived ones
+    included as the export holds them, the staff's own breakdowns too, and exact counts: the
+    bundle holds the cases themselves and stays within the organisation."""
+    if cases is not None:
+        cases = Case.objects.filter(pk__in=cases.values("pk"))
+    return breakdowns.table(breakdowns.compute_staff(user, cases, archived=True))
 
 
 class LanguageError(ExportError):

@@ -218,11 +218,16 @@ def selection(records):
     """The keys of the records (snapshots or cases) a filter selects, worked out once: a
     temporary table of this connection, which every breakdown's query reads (a filter such
     as "held in this prefecture" reads the events of every case; run in each of some thirty
-    queries, it costs thirty times). None for all of them."""
+    queries, it costs thirty times). None for all of them. In a read-only transaction (an
+    export's consistent read on PostgreSQL), where no table can be made, the filter itself."""
     if records is None:
         yield None
         return
-    sql, params = records.order_by().values("pk").query.sql_with_params()
+    keys = records.order_by().values("pk")
+    if read_only():
+        yield keys
+        return
+    sql, params = keys.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SELECTED} AS {sql}", params)
@@ -233,6 +238,18 @@ def selection(records):
             yield RawSQL(f"SELECT * FROM {SELECTED}", [])  # noqa: S608, S611
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
+
+
+def read_only() -> bool:
+    """Whether this connection may write nothing now (not even a temporary table)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT current_setting('transaction_read_only')")
+            return cursor.fetchone()[0] == "on"
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA query_only")
+            return bool(cursor.fetchone()[0])
+    return False
 
 
 # --- as a table (statistics.csv, the XLSX sheet, the admin's downloads) -------------------

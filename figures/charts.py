@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
+
 # Geometry, in the SVG's own units (it is scaled to the width of its box).
 WIDTH = 640
 LABEL_END = 236  # labels end here, right-aligned
@@ -133,6 +135,20 @@ def chart(name: str, breakdown, link=None) -> dict:
 # --- the map ------------------------------------------------------------------------------
 
 REGION = Path(__file__).resolve().parent / "data" / "region.json"
+# The countries region.json outlines, by ISO 3166 code, in the reader's language.
+COUNTRIES = {
+    "afg": _("Afghanistan"),
+    "chn": _("China"),
+    "ind": _("India"),
+    "kaz": _("Kazakhstan"),
+    "kgz": _("Kyrgyzstan"),
+    "mng": _("Mongolia"),
+    "pak": _("Pakistan"),
+    "rus": _("Russia"),
+    "tjk": _("Tajikistan"),
+    "tkm": _("Turkmenistan"),
+    "uzb": _("Uzbekistan"),
+}
 MAP_WIDTH = 640
 SMALLEST, LARGEST = 3, 18  # a point's radius for the fewest and the most cases
 
@@ -209,7 +225,10 @@ def place_map(name: str, breakdown, link=None) -> dict | None:
     return {
         "width": drawn["width"],
         "height": drawn["height"],
-        "land": drawn["land"],
+        "land": [
+            {**country, "name": str(COUNTRIES.get(country["code"], country["name"]))}
+            for country in drawn["land"]
+        ],
         "points": points,
         "outside": outside,
     }

@@ -9,8 +9,12 @@ test.
 import datetime
 import importlib
 import json
+from contextlib import contextmanager
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection, transaction
+from django.db.models import Q
 from django.test import override_settings
 from django.utils import timezone
 
@@ -785,3 +789,68 @@ def test_a_dating_into_years_to_come_counts_up_to_this_year(gazetteer, dated, ye
         assert breakdowns.in_row(counted, "detention_year", key, TODAY).count() == r["count"]
         if r["year"] is not None:
             assert ((r["year"], r["certainty"]) in years) == bool(r["count"])
+
+
+@contextmanager
+def read_only_connection():
+    """A read-only stretch of the test's transaction, as an export's consistent read is on
+    PostgreSQL (exports.services.consistent_reads): a savepoint, rolled back after, takes
+    the mode with it."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL transaction_read_only = on")
+            else:
+                cursor.execute("PRAGMA query_only = ON")
+        try:
+            yield
+        finally:
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA query_only = OFF")
+            transaction.set_rollback(True)
+
+
+def test_a_filter_is_counted_in_a_read_only_transaction_too(cases, gazetteer):
+    """A filtered count makes a temporary table of the keys selected, which a read-only
+    transaction refuses: there, the filter is read as it is."""
+    ili = gazetteer["ili"]
+    selected = PublishedCase.objects.filter(case__events__facility__parent=ili).distinct()
+    expected = breakdowns.compute(selected, today=TODAY).as_dict()
+    assert expected["total"]["count"] == 1  # a, held in a camp in Ili
+    with read_only_connection():
+        assert breakdowns.read_only()
+        assert breakdowns.compute(selected, today=TODAY).as_dict() == expected
+    assert not breakdowns.read_only()
+
+
+def test_a_staff_bundle_holds_the_staff_statistics_of_its_cases(cases, gazetteer, tmp_path):
+    """A staff export's statistics.csv counts every case it holds (the draft, the sensitive
+    case its verifier is assigned to, the archived one: the export holds them), exactly,
+    with the staff's own breakdowns; the sensitive case the exporter may not see is in
+    neither the cases nor the counts."""
+    # Allowed to export unpublished cases, not to see every sensitive one (Verifiers may).
+    exporter = make_user("statistics-exporter")
+    exporter.user_permissions.add(
+        *Permission.objects.filter(
+            Q(content_type__app_label="cases", codename="view_case")
+            | Q(content_type__app_label="exports", codename="export_unpublished")
+        )
+    )
+    seen = case_of(events=[("detained", "2016", {})], sensitive=True)
+    seen.assigned_staff.add(exporter)
+    files = files_of(export(tmp_path, "b", "--include-unpublished", "--as", exporter.username))
+    records = csv_records(files["statistics.csv"])
+    exported = len(csv_records(files["cases.csv"]))
+    # 5 published, the assigned sensitive one, the archived one, the draft; not the
+    # sensitive one of the fixture, which the verifier is not assigned to.
+    assert exported == 8
+    assert records[0]["count"] == str(exported)
+    by = {(r["breakdown"], r["value"], r["detail"]): r["count"] for r in records}
+    assert by["detention_year", "2016", "exact"] == "1"
+    assert by["review_state", "draft", ""] == "1"
+    assert by["ethnicity", "hui", ""] == "1"  # the draft's person
+    assert {r["suppressed"] for r in records} == {"false"}  # exact: 1s shown
+    assert {r["breakdown"] for r in records} >= set(breakdowns.STAFF_BREAKDOWNS)
+    dictionary = files["DATA-DICTIONARY.md"].decode()
+    assert "as the staff's statistics page counts them" in dictionary
