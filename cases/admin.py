@@ -36,6 +36,12 @@ from exports.admin import CaseExportMixin
 from figures.filters import CountedInFilter
 
 
+def as_key(value: str) -> int | None:
+    """A filter's value as a record's key, or None if it cannot be one (letters, or digits
+    beyond any key: the database would refuse to compare them)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
 class PlaceFilter(admin.SimpleListFilter):
     """Cases with an event anywhere inside a region or prefecture (or the place itself)."""
 
@@ -50,7 +56,8 @@ class PlaceFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        place = Location.objects.filter(pk=self.value()).first()
+        pk = as_key(self.value())
+        place = Location.objects.filter(pk=pk).first() if pk is not None else None
         if place is None:
             return queryset.none()
         # EXISTS, not a join: a join repeats a case per event and needs a DISTINCT over them.
@@ -76,9 +83,8 @@ class VocabularyFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        try:
-            pk = int(self.value())
-        except ValueError:
+        pk = as_key(self.value())
+        if pk is None:
             return queryset.none()
         return queryset.filter(Exists(self.links(pk)))
 

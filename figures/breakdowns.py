@@ -20,6 +20,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Case as SQLCase
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
@@ -224,10 +225,14 @@ def selection(records):
         yield None
         return
     keys = records.order_by().values("pk")
+    try:
+        sql, params = keys.query.sql_with_params()
+    except EmptyResultSet:  # a filter that selects nothing, known before any query
+        yield keys
+        return
     if read_only():
         yield keys
         return
-    sql, params = keys.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
         cursor.execute(f"CREATE TEMPORARY TABLE {SELECTED} AS {sql}", params)
@@ -719,6 +724,11 @@ def is_uid(text: str) -> bool:
     return True
 
 
+def is_number(text: str) -> bool:
+    """A whole number written in ASCII digits (str.isdigit() takes "²" too)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def in_row(facts, name: str, key: str, today=None):
     """The facts among ``facts`` that breakdown ``name`` counts in the row ``key``
     (row_key()), by the rule that counted them; None when there is no such row."""
@@ -728,13 +738,14 @@ def in_row(facts, name: str, key: str, today=None):
         if column == "evidence_level":
             if key == UNKNOWN:
                 return facts.filter(evidence_level__isnull=True)
-            if not key.isdigit():
+            if not is_number(key):
                 return None
         return facts.filter(**{column: key})
     if name == "charges":
-        return facts.filter(
-            Exists(CaseFactCharge.objects.filter(facts=OuterRef("pk"), charge__uid=key))
-        )
+        if not is_uid(key):
+            return None
+        named = CaseFactCharge.objects.filter(facts=OuterRef("pk"), charge__uid=key)
+        return facts.filter(Exists(named))
     if name in PLACE_BREAKDOWNS:
         role, kind = PLACE_BREAKDOWNS[name]
         precision = f"{role}_precision"
@@ -764,7 +775,7 @@ def in_row(facts, name: str, key: str, today=None):
         year, _, certainty = key.partition(":")
         if certainty == "undated":
             return facts.filter(detained_year_low__isnull=True)
-        if not year.isdigit() or certainty not in ("exact", "range"):
+        if not is_number(year) or certainty not in ("exact", "range"):
             return None
         year = int(year)
         # As detention_years(): a case whose dating lies in one year (to its last_year()) is
@@ -777,9 +788,11 @@ def in_row(facts, name: str, key: str, today=None):
         )
     if name in MONTH_COLUMNS:
         column = MONTH_COLUMNS[name]
-        try:
-            year, month = (int(part) for part in key.split("-"))
-        except ValueError:
+        year, _sep, month = key.partition("-")
+        if not (is_number(year) and is_number(month) and 1 <= int(month) <= 12):
+            return None
+        year, month = int(year), int(month)
+        if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
             return None
         return facts.filter(**{f"{column}__year": year, f"{column}__month": month})
     return None

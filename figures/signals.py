@@ -18,7 +18,7 @@ from cases import publication
 from cases.models import Case, Charge, DetentionEvent, Location
 from casetracker.audit import records_changed
 from figures import staff
-from figures.models import CaseFacts
+from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts
 from snapshots.signals import REGROUPED, links
 
 
@@ -31,6 +31,10 @@ def cases_synced(sender, case_ids, **kwargs):
 def case_deleted(sender, instance, **kwargs):
     """A case's deletion deletes its events first, whose signals write its facts again:
     they go once the case has (foreign keys are checked at commit)."""
+    # By key: the deletion may have removed the facts row (its own cascade) after the
+    # events' signals wrote it again, leaving the charges and places written with it.
+    CaseFactCharge.objects.filter(facts_id=instance.pk).delete()
+    CaseFactPlace.objects.filter(facts_id=instance.pk).delete()
     CaseFacts.objects.filter(case_id=instance.pk).delete()
 
 

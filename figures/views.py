@@ -52,7 +52,10 @@ def statistics_view(request):
     names = {only} if only in breakdowns.STAFF_NAMES else None
     parts = [
         "staff",
+        # The reader, and whether they may see every sensitive case (a role changed keys
+        # anew; an assignment changed is a write that starts a new generation).
         request.user.pk,
+        request.user.has_perm("cases.view_sensitive_case"),
         translation.get_language(),
         sorted(chosen.lists()),
         sorted(names or ()),
