@@ -238,11 +238,11 @@ def selection(records):
         cursor.execute(f"CREATE TEMPORARY TABLE {SELECTED} AS {sql}", params)
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {SELECTED}")  # its size, for the planner
-        try:
-            # A constant table name, no value from outside: nothing to inject.
-            yield RawSQL(f"SELECT * FROM {SELECTED}", [])  # noqa: S608, S611
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
+        # A constant table name, no value from outside: nothing to inject.
+        yield RawSQL(f"SELECT * FROM {SELECTED}", [])  # noqa: S608, S611
+        # Not on an error: the savepoint's rollback takes the table with it, and a statement
+        # in an aborted transaction would hide the error.
+        cursor.execute(f"DROP TABLE IF EXISTS {SELECTED}")
 
 
 def read_only() -> bool:
@@ -733,6 +733,8 @@ def in_row(facts, name: str, key: str, today=None):
     """The facts among ``facts`` that breakdown ``name`` counts in the row ``key``
     (row_key()), by the rule that counted them; None when there is no such row."""
     today = today or timezone.localdate()
+    if not key.isprintable():  # a control character (NUL) no value holds, nor a database
+        return None
     if name in CHOICE_COLUMNS:
         column = CHOICE_COLUMNS[name]
         if column == "evidence_level":

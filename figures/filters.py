@@ -21,12 +21,13 @@ class CountedInFilter(admin.SimpleListFilter):
         return [(value, _("the cases of one figure"))] if value else []
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
+        if not self.value():
             return queryset
-        name, _sep, key = value.partition(":")
-        counted = staff.counted_for(request.user, archived=ARCHIVED_PARAM in request.GET)
-        facts = breakdowns.in_row(counted, name, key)
-        if facts is None:
-            return queryset.none()
+        # Every row given (a bar of a page that a row already restricted): the cases in all.
+        facts = staff.counted_for(request.user, archived=ARCHIVED_PARAM in request.GET)
+        for value in request.GET.getlist(self.parameter_name):
+            name, _sep, key = value.partition(":")
+            facts = breakdowns.in_row(facts, name, key)
+            if facts is None:
+                return queryset.none()
         return queryset.filter(pk__in=facts.values("case_id"))

@@ -31,44 +31,55 @@ from figures.filters import ARCHIVED_PARAM, CountedInFilter
 EXPORT, BREAKDOWN = "_export", "_breakdown"
 
 
+# The case list's parameters that choose no cases: its order, page, "show all", facets,
+# error flag. Every other parameter of the case list is a filter or the search.
+LIST_ONLY = {"o", "p", "all", "_facets", "e"}
+
+
 def statistics_view(request):
     # Whoever may see cases may count them: the counts are of the cases they may see.
     if not request.user.has_perm("cases.view_case"):
         raise PermissionDenied
-    case_admin = admin.site.get_model_admin(Case)
     chosen = request.GET.copy()
     export, only = chosen.pop(EXPORT, [""])[-1], chosen.pop(BREAKDOWN, [""])[-1]
-    # The case list's filters, search and need to know, applied by the case list itself.
-    as_list = copy.copy(request)
-    as_list.GET = chosen
-    try:
-        case_list = case_admin.get_changelist_instance(as_list)
-    except IncorrectLookupParameters:
-        messages.error(request, gettext("These filters cannot be applied."))
-        return HttpResponseRedirect(request.path)
-    filtered = case_list.has_active_filters or bool(case_list.query)
+    for name in LIST_ONLY:
+        chosen.pop(name, None)
     archived = ARCHIVED_PARAM in chosen
     today = timezone.localdate()
     names = {only} if only in breakdowns.STAFF_NAMES else None
-    parts = [
-        "staff",
-        # The reader, and whether they may see every sensitive case (a role changed keys
-        # anew; an assignment changed is a write that starts a new generation).
-        request.user.pk,
-        request.user.has_perm("cases.view_sensitive_case"),
-        translation.get_language(),
-        sorted(chosen.lists()),
-        sorted(names or ()),
-        today,
-    ]
 
     def make():
-        cases = case_list.queryset if filtered else None
+        cases = None
+        if chosen:
+            # The case list's filters, search and need to know, applied by the case list
+            # itself (any lookup it takes, not only its sidebar's filters).
+            as_list = copy.copy(request)
+            as_list.GET = chosen
+            cases = admin.site.get_model_admin(Case).get_changelist_instance(as_list).queryset
         return breakdowns.compute_staff(
             request.user, cases, only=names, today=today, archived=archived
         )
 
-    statistics = cache.cached(parts, make, scope=cache.STAFF)
+    try:
+        if chosen:
+            # Not kept: the counts of a search can be one person's (their ethnicity, age,
+            # places), and the cache is files outside the database's protection.
+            statistics = make()
+        else:
+            parts = [
+                "staff",
+                # The reader, and whether they may see every sensitive case (a role changed
+                # keys anew; an assignment changed is a write that starts a new generation).
+                request.user.pk,
+                request.user.has_perm("cases.view_sensitive_case"),
+                translation.get_language(),
+                sorted(names or ()),
+                today,
+            ]
+            statistics = cache.cached(parts, make, scope=cache.STAFF)
+    except IncorrectLookupParameters:
+        messages.error(request, gettext("These filters cannot be applied."))
+        return HttpResponseRedirect(request.path)
     if export == "csv":
         return csv_response(statistics, only if names else "")
     return page(request, chosen, statistics)
@@ -94,7 +105,8 @@ def page(request, chosen, statistics):
         if not row["count"]:
             return ""
         params = chosen.copy()
-        params[CountedInFilter.parameter_name] = f"{name}:{breakdowns.row_key(name, row)}"
+        # Added to any the page was opened with: the list is of the cases in both rows.
+        params.appendlist(CountedInFilter.parameter_name, f"{name}:{breakdowns.row_key(name, row)}")
         return f"{list_url}?{params.urlencode()}"
 
     def download(name: str = "") -> str:

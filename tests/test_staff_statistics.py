@@ -15,6 +15,7 @@ import datetime
 import importlib
 import io
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -1160,3 +1161,56 @@ def test_a_deleted_draft_leaves_no_facts_and_commits(from_somewhere):
     assert not CaseFactCharge.objects.filter(facts=pk).exists()
     assert not CaseFactPlace.objects.filter(facts=pk).exists()
     assert (stored(kept), places_of(kept)) == kept_before
+
+
+# --- after review: what the case list takes beyond its sidebar, rows within rows ----------------
+
+
+def test_any_lookup_the_case_list_takes_restricts_the_count(admin_client, full):
+    """A lookup that is no sidebar filter (the case list takes it all the same) counts only
+    the cases the list shows, and the bars agree with it."""
+    a = full.cases["a"]
+    params = {"person": str(a.person_id)}
+    page = admin_client.get(STATISTICS, params)
+    assert page.context["statistics"].total == 1
+    assert assert_links_agree(admin_client, params) > 5
+
+
+def test_a_bar_of_a_page_one_row_restricts_lists_the_cases_in_both(admin_client, full):
+    """From a page opened with one row's cases (counted_in), a bar lists the cases in that row
+    and its own, as many as it counts."""
+    params = {"counted_in": "gender:female"}
+    page = admin_client.get(STATISTICS, params)
+    assert page.context["statistics"].total == 2  # b and c
+    for _name, row in linked_rows(page):
+        assert row["link"].count("counted_in=") == 2
+    assert assert_links_agree(admin_client, params) > 5
+
+
+@pytest.mark.parametrize("value", ["status:\x00", "ethnicity:kaz\x00akh", "gender:\x07"])
+def test_a_control_character_in_a_row_lists_nothing(admin_client, full, value):
+    assert listed(admin_client, f"{CASE_LIST}?{urlencode({'counted_in': value})}").result_count == 0
+    assert admin_client.get(STATISTICS, {"counted_in": value}).status_code == 200
+
+
+def test_the_counts_of_a_search_are_never_kept(admin_client, full, monkeypatch):
+    """A search can pick out one person: its counts are made afresh and not written to the
+    cache (files outside the database's protection); the page of every case is."""
+    kept = []
+    store = cache.store()
+    original = store.set
+
+    def spy(key, value, *args, **kwargs):
+        kept.append(value)
+        return original(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(store, "set", spy)
+
+    def statistics_kept():
+        return [value for value in kept if isinstance(value, breakdowns.Statistics)]
+
+    admin_client.get(STATISTICS, {"q": "no such name at all"})
+    admin_client.get(STATISTICS, {"status__exact": "sentenced"})
+    assert statistics_kept() == []
+    admin_client.get(STATISTICS)  # every case the reader may see
+    assert [s.total for s in statistics_kept()] == [5]
