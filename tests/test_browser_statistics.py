@@ -32,10 +32,10 @@ from tests.factories import (
     make_event,
     make_location,
     make_person,
-    publish,
     staff_in,
 )
 from tests.test_browser_languages import LANGUAGES, html_lang, press, switch_language
+from tests.test_statistics import case_of
 from tests.translated_pages import data_words, english_left
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("vocabularies_kept")]
@@ -88,33 +88,6 @@ def gazetteer():
         "lake": make_location("Barkol", LocationKind.COUNTY, south, **at(43.6, 93.0)),
         "camp": make_location("Qaramay", LocationKind.FACILITY, north, facility_type="prison"),
     }
-
-
-def case_of(
-    *,
-    events,
-    status=None,
-    ethnicity=Ethnicity.KAZAKH,
-    gender=Gender.MALE,
-    birth="",
-    origin=None,
-    **state,
-):
-    """A published case of a person and these events (kind, EDTF date, other fields)."""
-    person = make_person(
-        consent=Consent.GRANTED,
-        ethnicity=ethnicity,
-        gender=gender,
-        birth_date=birth,
-        place_of_origin=origin,
-    )
-    case = make_case(person)
-    for kind, date, extra in events:
-        charges = extra.pop("charges", [])
-        event = make_event(case, kind=kind, date=date, **extra)
-        event.charges.set(charges)
-    overrides = {"status": status} if status else {}
-    return publish(case, **overrides, **state)
 
 
 @pytest.fixture
