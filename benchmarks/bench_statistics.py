@@ -5,14 +5,19 @@
 
 In one run, on every published case:
 
-- each breakdown alone, counted afresh (no cache), p50 and p95 of BENCH_STATISTICS_RUNS
-  (default 5) runs: the issue's target is under a second each at 2,000,000 cases;
+- each breakdown alone (no cache), p50 and p95 of BENCH_STATISTICS_RUNS (default 5) runs,
+  both ways it can be counted: from the counts the write paths keep (figures.tally: what
+  every page without a filter reads), and by query over the facts of every published case
+  (what a filter that selects them all costs): the issue's target is under a second each at
+  2,000,000 cases;
 - all of them together, unfiltered and with the case list's filters (ethnicity, a prefecture,
   a date window), as GET /api/v1/statistics/ counts them when its cache is cold;
 - the same request again, answered from the cache;
 - the staff's statistics page (/admin/statistics/, every case, published or not),
   cache cold: unfiltered for a superuser and for a data-entry member (need to know), and for
   the case list's filters (a situation, a prefecture);
+- what keeping the counts costs a write: figures.staff.refresh of one case (its facts and
+  counts written again, rolled back);
 - EXPLAIN (ANALYZE, BUFFERS) of every query of one unfiltered count, and of the staff's.
 """
 
@@ -30,10 +35,13 @@ def main():
 
         django.setup()
         from django.core.cache import caches
+        from django.db import transaction
 
-        from cases.models import Location, LocationKind
+        from cases.models import Case, Location, LocationKind
         from figures import breakdowns
-        from figures.models import PublishedFacts
+        from figures import staff as staff_facts
+        from figures.models import PublishedFacts, Tally
+        from snapshots.models import PublishedCase
 
         counted = PublishedFacts.objects.count()
         prefecture = (
@@ -48,6 +56,25 @@ def main():
             )
             for name in breakdowns.NAMES
         }
+        every_published = PublishedCase.objects.all()
+        each_by_query = {
+            f"{name} (by query)": population.timings(
+                lambda name: breakdowns.compute(every_published, only={name}),
+                [name] * runs,
+                warmup=1,
+            )
+            for name in breakdowns.NAMES
+        }
+
+        def rewrite(case_id: int) -> int:
+            with transaction.atomic():
+                staff_facts.refresh([case_id])
+                transaction.set_rollback(True)
+            return 1
+
+        step = max(1, Case.objects.count() // 200)
+        sample = list(Case.objects.order_by("pk").values_list("pk", flat=True)[::step][:50])
+        write = population.timings(rewrite, sample, warmup=3)
         client = partner_client()
         statistics = caches["statistics"]
 
@@ -102,11 +129,19 @@ def main():
         staff_plans = population.explain_request(
             lambda: breakdowns.compute_staff(admin_user(), only=set(breakdowns.STAFF_NAMES))
         )
+        member_plans = population.explain_request(
+            lambda: breakdowns.compute_staff(
+                member_user(DATA_ENTRY), only=set(breakdowns.STAFF_NAMES)
+            )
+        )
         plans = population.explain_request(lambda: breakdowns.compute())
         result = {
             "runs": runs,
             "facts": counted,
             "breakdowns": each,
+            "breakdowns_by_query": each_by_query,
+            "kept_counts": Tally.objects.count(),
+            "write_one_case": write,
             "api": api,
             "case_facts": CaseFacts.objects.count(),
             "staff": staff,
@@ -114,6 +149,8 @@ def main():
             "explain": plans,
             "staff_queries": len(staff_plans),
             "staff_explain": staff_plans,
+            "member_queries": len(member_plans),
+            "member_explain": member_plans,
         }
         lines = [
             f"Statistics: {bench.persons:,} people, {counted:,} published cases counted "
@@ -121,6 +158,10 @@ def main():
             "",
             population.header(),
             *(population.row(name, figures) for name, figures in each.items()),
+            *(population.row(name, figures, width=46) for name, figures in each_by_query.items()),
+            "",
+            population.row("refresh one case's facts and counts", write, width=46),
+            f"Kept counts: {Tally.objects.count():,} rows",
             "",
             *(population.row(name, figures, width=46) for name, figures in api.items()),
             "",
@@ -130,8 +171,10 @@ def main():
             f"{plans[0]['execution_ms'] if plans else None} ms",
             f"The staff's, every case: {len(staff_plans)} queries; slowest "
             f"{staff_plans[0]['execution_ms'] if staff_plans else None} ms",
+            f"A data-entry member's: {len(member_plans)} queries; slowest "
+            f"{member_plans[0]['execution_ms'] if member_plans else None} ms",
         ]
-        for plan in plans[:5]:
+        for plan in [*plans[:3], *staff_plans[:3], *member_plans[:3]]:
             scans = "; ".join(plan["seq_scans"][:2]) or "no Seq Scan"
             lines.append(f"  {plan['execution_ms']} ms: {scans}")
         population.write_result("statistics", bench, result, "\n".join(lines))
@@ -141,6 +184,12 @@ def admin_user():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username="benchmark-admin")
+
+
+def member_user(role: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username="benchmark-" + role.lower().replace(" ", "-"))
 
 
 if __name__ == "__main__":

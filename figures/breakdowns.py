@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Case as SQLCase
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Greatest, TruncMonth
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from api import public
 from cases.models import CaseStatus, Charge, EvidenceLevel, Location, LocationKind, ReviewState
-from figures import staff
+from figures import cache, staff, tally
 from figures.models import (
     CaseFactCharge,
     CaseFactPlace,
@@ -53,8 +53,6 @@ AGE_BANDS = [(0, 17), (18, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, Non
 SENTENCE_BANDS = [(0, 11), (12, 59), (60, 119), (120, 179), (180, 239), (240, None)]  # months
 NOTIFIED_BANDS = [(0, 7), (8, 31), (32, 183), (184, 366), (367, None)]  # days
 HELD_BANDS = [(0, 0), (1, 1), (2, 3), (4, 5), (6, 7), (8, None)]  # whole years
-# Still held: the situations in which time in detention goes on counting.
-STILL_HELD = [CaseStatus.DETAINED, CaseStatus.SENTENCED]
 
 UNCERTAIN = "uncertain"
 UNKNOWN = "unknown"
@@ -110,13 +108,13 @@ STAFF = Tables(CaseFacts, CaseFactCharge, CaseFactPlace)
 
 @dataclass
 class Counting:
-    """What a breakdown counts: ``facts`` (a queryset of ``tables.facts``) and their keys
-    (``keys``, for the charges and places tables; None when every row is counted)."""
+    """What a query counts (figures.tally.live): ``facts`` (a queryset of ``tables.facts``)
+    and their keys (``keys``, for the charges and places tables; None when every row is
+    counted)."""
 
     tables: Tables
     facts: QuerySet
     keys: object
-    today: datetime.date
 
     def linked(self, model) -> QuerySet:
         """The charges or places rows of the facts counted."""
@@ -124,66 +122,100 @@ class Counting:
         return rows if self.keys is None else rows.filter(facts_id__in=self.keys)
 
 
-# Each breakdown: a Counting -> Breakdown.
+# Each breakdown: the dimensions it counts by (figures.tally) and how its rows are worked
+# out from their counts (a dict of Counters) and today.
 BREAKDOWNS = {
-    "detention_year": lambda c: detention_years(c.facts, c.today),
-    "status": lambda c: choices(
-        c.facts, "status", "status", gettext_lazy("Current situation"), CaseStatus
+    "detention_year": (["detained_years"], lambda k, today: detention_years(k, today)),
+    "status": (
+        ["status"],
+        lambda k, today: choices(
+            k["status"], "status", gettext_lazy("Current situation"), CaseStatus
+        ),
     ),
-    "charges": lambda c: charges(c),
-    "charges_disclosed": lambda c: choices(
-        c.facts,
-        "charges_disclosed",
-        "charges_state",
-        gettext_lazy("Whether charges are known"),
-        ChargesState,
+    "charges": ([tally.CHARGE], lambda k, today: charges(k[tally.CHARGE])),
+    "charges_disclosed": (
+        ["charges_state"],
+        lambda k, today: choices(
+            k["charges_state"],
+            "charges_disclosed",
+            gettext_lazy("Whether charges are known"),
+            ChargesState,
+        ),
     ),
-    "detention_prefecture": lambda c: places(c, PlaceRole.DETENTION, LocationKind.PREFECTURE),
-    "detention_county": lambda c: places(c, PlaceRole.DETENTION, LocationKind.COUNTY),
-    "origin_prefecture": lambda c: places(c, PlaceRole.ORIGIN, LocationKind.PREFECTURE),
-    "origin_county": lambda c: places(c, PlaceRole.ORIGIN, LocationKind.COUNTY),
-    "ethnicity": lambda c: choices(
-        c.facts, "ethnicity", "ethnicity", gettext_lazy("Ethnicity"), Ethnicity
+    **{
+        name: (
+            [tally.PLACE, f"{role}_precision"],
+            lambda k, today, role=role, kind=kind: places(k, role, kind),
+        )
+        for name, (role, kind) in {
+            "detention_prefecture": (PlaceRole.DETENTION, LocationKind.PREFECTURE),
+            "detention_county": (PlaceRole.DETENTION, LocationKind.COUNTY),
+            "origin_prefecture": (PlaceRole.ORIGIN, LocationKind.PREFECTURE),
+            "origin_county": (PlaceRole.ORIGIN, LocationKind.COUNTY),
+        }.items()
+    },
+    "ethnicity": (
+        ["ethnicity"],
+        lambda k, today: choices(k["ethnicity"], "ethnicity", gettext_lazy("Ethnicity"), Ethnicity),
     ),
-    "gender": lambda c: choices(c.facts, "gender", "gender", gettext_lazy("Gender"), Gender),
-    "age_at_detention": lambda c: age_at_detention(c.facts),
-    "sentence": lambda c: sentence(c.facts),
-    "family_notified": lambda c: family_notified(c.facts),
-    "time_held": lambda c: time_held(c.facts, c.today),
+    "gender": (
+        ["gender"],
+        lambda k, today: choices(k["gender"], "gender", gettext_lazy("Gender"), Gender),
+    ),
+    "age_at_detention": (["age"], lambda k, today: age_at_detention(k["age"])),
+    "sentence": (["sentence"], lambda k, today: sentence(k["sentence"])),
+    "family_notified": (["notified"], lambda k, today: family_notified(k["notified"])),
+    "time_held": (["held"], lambda k, today: time_held(k["held"], today)),
 }
 NAMES = list(BREAKDOWNS)
 
 # Only on the staff's page: the team's own work.
 STAFF_BREAKDOWNS = {
-    "evidence_level": lambda c: choices(
-        c.facts, "evidence_level", "evidence_level", gettext_lazy("Evidence level"), EvidenceLevel
+    "evidence_level": (
+        ["evidence_level"],
+        lambda k, today: choices(
+            k["evidence_level"], "evidence_level", gettext_lazy("Evidence level"), EvidenceLevel
+        ),
     ),
-    "review_state": lambda c: choices(
-        c.facts, "review_state", "review_state", gettext_lazy("Review state"), ReviewState
+    "review_state": (
+        ["review_state"],
+        lambda k, today: choices(
+            k["review_state"], "review_state", gettext_lazy("Review state"), ReviewState
+        ),
     ),
-    "added_month": lambda c: per_month(
-        c.facts, "added_month", "added_on", gettext_lazy("Cases added, by month")
+    "added_month": (
+        ["added"],
+        lambda k, today: per_month(
+            k["added"], "added_month", gettext_lazy("Cases added, by month")
+        ),
     ),
-    "verified_month": lambda c: per_month(
-        c.facts,
-        "verified_month",
-        "verified_on",
-        gettext_lazy("Cases verified, by month"),
-        gettext_lazy("The month each case was last verified; cases never verified are left out."),
+    "verified_month": (
+        ["verified"],
+        lambda k, today: per_month(
+            k["verified"],
+            "verified_month",
+            gettext_lazy("Cases verified, by month"),
+            gettext_lazy(
+                "The month each case was last verified; cases never verified are left out."
+            ),
+        ),
     ),
 }
 STAFF_NAMES = [*NAMES, *STAFF_BREAKDOWNS]
 
 
 def compute(snapshots=None, only: set[str] | None = None, today=None) -> Statistics:
-    """Every breakdown of the published cases in ``snapshots`` (all when None), or those
-    named in ``only``. ``today`` is for time in detention so far (default: today)."""
+    """Every breakdown of the published cases in ``snapshots`` (all when None: from the kept
+    counts), or those named in ``only``. ``today`` is for time in detention so far (default:
+    today)."""
     today = today or timezone.localdate()
+    wanted = chosen(BREAKDOWNS, only)
+    if snapshots is None:
+        return counted(tally.stored(cache.PUBLISHED, names=dimensions(wanted)), wanted, today)
     with selection(snapshots) as selected:
-        facts = PublishedFacts.objects.all()
-        if selected is not None:
-            facts = facts.filter(snapshot_id__in=selected)
-        return counted(Counting(PUBLISHED, facts, selected, today), BREAKDOWNS, only)
+        facts = PublishedFacts.objects.filter(snapshot_id__in=selected)
+        counts = tally.live(Counting(PUBLISHED, facts, selected), dimensions(wanted))
+        return counted(counts, wanted, today)
 
 
 def compute_staff(
@@ -192,22 +224,40 @@ def compute_staff(
     """Every breakdown, the staff's own included, of the cases in ``cases`` (a queryset of
     Case; all when None) that ``user`` may see (figures.staff.counted_for: need to know
     applies), or those named in ``only``. Archived cases count only with ``archived``.
-    Exact counts: the page is the staff's, and counts only what its reader may see."""
+    Exact counts: the page is the staff's, and counts only what its reader may see.
+
+    All cases are counted from the kept counts of the classes everyone counts, with the
+    sensitive cases the reader is assigned to counted by query (a few)."""
     today = today or timezone.localdate()
+    wanted = chosen(BREAKDOWNS | STAFF_BREAKDOWNS, only)
+    names = dimensions(wanted)
+    if cases is None:
+        counts = tally.stored(cache.STAFF, staff.classes(user, archived), names)
+        seen = staff.sensitive_seen(user, archived)
+        if seen is not None:
+            counts = tally.merged(
+                counts, tally.live(Counting(STAFF, seen, seen.values("pk")), names)
+            )
+        return counted(counts, wanted, today)
     with selection(cases) as selected:
-        facts = staff.counted_for(user, archived=archived)
-        if selected is not None:
-            facts = facts.filter(case_id__in=selected)
-        c = Counting(STAFF, facts, facts.values("pk"), today)
-        return counted(c, BREAKDOWNS | STAFF_BREAKDOWNS, only)
+        facts = staff.counted_for(user, archived=archived).filter(case_id__in=selected)
+        counts = tally.live(Counting(STAFF, facts, facts.values("pk")), names)
+        return counted(counts, wanted, today)
 
 
-def counted(c: Counting, breakdowns: dict, only: set[str] | None) -> Statistics:
+def chosen(breakdowns: dict, only: set[str] | None) -> dict:
+    return {name: b for name, b in breakdowns.items() if only is None or name in only}
+
+
+def dimensions(breakdowns: dict) -> set[str]:
+    """The dimensions these breakdowns count by, and the total."""
+    return {"total"}.union(*(names for names, _ in breakdowns.values()))
+
+
+def counted(counts: dict, breakdowns: dict, today) -> Statistics:
     return Statistics(
-        total=c.facts.count(),
-        breakdowns={
-            name: make(c) for name, make in breakdowns.items() if only is None or name in only
-        },
+        total=counts["total"][()],
+        breakdowns={name: make(counts, today) for name, (_, make) in breakdowns.items()},
     )
 
 
@@ -305,38 +355,35 @@ def suppress(statistics: Statistics, min_cell: int) -> Statistics:
 # --- the breakdowns ------------------------------------------------------------------------
 
 
-def choices(facts, name: str, column: str, label, vocabulary) -> Breakdown:
-    counts = dict(facts.values_list(column).annotate(n=Count("pk")).values_list(column, "n"))
+def choices(counts: Counter, name: str, label, vocabulary) -> Breakdown:
+    """A row for each value of ``vocabulary`` (counts: (value,): cases)."""
+    counts = {key[0]: n for key, n in counts.items()}
     rows = [row(value, text, counts.pop(value, 0)) for value, text in vocabulary.choices]
     unrecorded = counts.pop(None, 0)
     # A value no longer among the choices (a vocabulary changed since): counted, as it is.
-    rows += [row(value, value, n) for value, n in sorted(counts.items(), key=str)]
+    rows += [row(value, value, n) for value, n in sorted(counts.items(), key=str) if n]
     if unrecorded:
         rows.append(row(UNKNOWN, gettext("Not recorded"), unrecorded))
     return Breakdown(name, str(label), True, rows)
 
 
-def per_month(facts, name: str, column: str, label, note="") -> Breakdown:
-    """Cases per calendar month of a date column, every month from the first to the last
-    (months without any shown as 0); cases without the date are left out."""
-    counts = dict(
-        facts.filter(**{f"{column}__isnull": False})
-        .annotate(month=TruncMonth(column))
-        .values_list("month")
-        .annotate(n=Count("pk"))
-        .values_list("month", "n")
-    )
-    counts = {(month.year, month.month): n for month, n in counts.items()}
+def per_month(counts: Counter, name: str, label, note="") -> Breakdown:
+    """Cases per calendar month (counts: (first day of the month, ISO),: cases), every month
+    from the first to the last (months without any shown as 0)."""
+    months = Counter()
+    for (first,), n in counts.items():
+        day = datetime.date.fromisoformat(first)
+        months[day.year, day.month] += n
     rows = []
-    if counts:
-        year, month = min(counts)
-        while (year, month) <= max(counts):
+    if months:
+        year, month = min(months)
+        while (year, month) <= max(months):
             first = datetime.date(year, month, 1)
             rows.append(
                 row(
                     f"{year:04d}-{month:02d}",
                     date_format(first, "YEAR_MONTH_FORMAT"),
-                    counts.get((year, month), 0),
+                    months.get((year, month), 0),
                 )
             )
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
@@ -359,25 +406,23 @@ def last_year_sql(today):
     )
 
 
-def detention_years(facts, today) -> Breakdown:
+def detention_years(counts: dict, today) -> Breakdown:
     """Per year, the cases first detained in that year for certain (the whole of the
     detention's dating lies in it) and the cases whose dating spans that year among others
     ("2019/2023" counts in each of 2019 to 2023 as "somewhere in this range", never as
     known). Ranges are not summed: one case appears in every year its range covers."""
-    pairs = (
-        facts.filter(detained_year_low__isnull=False)
-        .values_list("detained_year_low", "detained_year_high")
-        .annotate(n=Count("pk"))
-    )
     exact, spans = Counter(), Counter()
-    for low, high, n in pairs:
+    undated = 0
+    for (low, high), n in counts["detained_years"].items():
+        if low is None:
+            undated += n
+            continue
         high = last_year(low, high, today)
         if low == high:
             exact[low] += n
         else:
             for year in range(low, high + 1):
                 spans[year] += n
-    undated = facts.filter(detained_year_low__isnull=True).count()
     rows = []
     for year in sorted(set(exact) | set(spans)):
         rows.append(
@@ -418,10 +463,8 @@ def detention_years(facts, today) -> Breakdown:
     )
 
 
-def charges(c: Counting) -> Breakdown:
-    named = c.linked(c.tables.charge)
-    counts = named.values_list("charge").annotate(n=Count("facts")).values_list("charge", "n")
-    counts = dict(counts)
+def charges(named: Counter) -> Breakdown:
+    counts = {key[0]: n for key, n in named.items() if n}
     serializer = public.ChargeSerializer(context={})  # addresses as paths
     rows = [
         row(
@@ -445,11 +488,12 @@ def charges(c: Counting) -> Breakdown:
     )
 
 
-def places(c: Counting, role: str, kind: str) -> Breakdown:
-    in_kind = c.linked(c.tables.place).filter(role=role, kind=kind)
-    counts = dict(
-        in_kind.values_list("location").annotate(n=Count("facts")).values_list("location", "n")
-    )
+def places(k: dict, role: str, kind: str) -> Breakdown:
+    counts = {
+        pk: n
+        for (of_role, of_kind, pk), n in k[tally.PLACE].items()
+        if (of_role, of_kind) == (role, kind) and n
+    }
     serializer = public.LocationSerializer(context={})  # addresses as paths
     rows = [
         row(
@@ -463,13 +507,11 @@ def places(c: Counting, role: str, kind: str) -> Breakdown:
     rows.sort(key=lambda r: (-r["count"], r["label"]))
     # The cases with no place at this level: known only more vaguely, or not at all.
     finest = Precision.PREFECTURE if kind == LocationKind.PREFECTURE else Precision.COUNTY
-    precision = f"{role}_precision"
-    counts = c.facts.aggregate(
-        vaguer=Count(
-            "pk", filter=Q(**{f"{precision}__gt": Precision.NONE, f"{precision}__lt": finest})
-        ),
-        none=Count("pk", filter=Q(**{precision: Precision.NONE})),
-    )
+    known = {key[0]: n for key, n in k[f"{role}_precision"].items()}
+    counts = {
+        "vaguer": sum(n for level, n in known.items() if Precision.NONE < level < finest),
+        "none": known.get(Precision.NONE, 0),
+    }
     level = gettext("prefecture") if kind == LocationKind.PREFECTURE else gettext("county")
     rows.append(
         row(
@@ -540,30 +582,40 @@ def band_of(low, high, bands) -> SQLCase:
     return SQLCase(*whens, default=Value(-1), output_field=IntegerField())
 
 
-def banded(facts, band, bands, unit, name, label, unknown_label, note="", labels=None):
-    """A partition of ``facts`` by ``band`` (an SQL expression: band_of()), the bands named
-    by ``labels`` or by their bounds in ``unit``."""
-    counts = dict(
-        facts.annotate(band=band)
-        .values_list("band")
-        .annotate(n=Count("pk"))
-        .values_list("band", "n")
-    )
+def band_index(low, high, bands) -> int | None:
+    """band_of() in Python, over values."""
+    if low is None and high is None:
+        return None
+    if low is None or high is None:
+        return -1
+    for index, (start, end) in enumerate(bands):
+        if low >= start and (end is None or high <= end):
+            return index
+    return -1
+
+
+def banded(counts, band, bands, unit, name, label, unknown_label, note="", labels=None):
+    """A partition by ``band`` (a key's values -> band_index()) of the cases counted under
+    each key of ``counts``, the bands named by ``labels`` or by their bounds in ``unit``."""
+    by_band = Counter()
+    for key, n in counts.items():
+        by_band[band(*key)] += n
     rows = [
         row(
             f"{start}-{'' if end is None else end}",
             labels[index] if labels else band_label(start, end, unit),
-            counts.get(index, 0),
+            by_band.get(index, 0),
         )
         for index, (start, end) in enumerate(bands)
     ]
-    rows.append(row(UNCERTAIN, gettext("Too uncertain to place in one band"), counts.get(-1, 0)))
-    rows.append(row(UNKNOWN, unknown_label, counts.get(None, 0)))
+    rows.append(row(UNCERTAIN, gettext("Too uncertain to place in one band"), by_band.get(-1, 0)))
+    rows.append(row(UNKNOWN, unknown_label, by_band.get(None, 0)))
     return Breakdown(name, str(label), True, rows, note)
 
 
-# Each banded breakdown's cases, band (band_of()) and bands: one rule for counting the rows
-# and for listing a row's cases (in_row).
+# Each banded breakdown's cases, band (band_of()) and bands, as SQL over the facts: the rule
+# for listing a row's cases (in_row), the same as the counts' (figures.tally's dimensions
+# and the band_index() of the breakdowns below).
 BANDINGS = {
     "age_at_detention": lambda facts, today: (
         facts,
@@ -576,21 +628,24 @@ BANDINGS = {
         SENTENCE_BANDS,
     ),
     "family_notified": lambda facts, today: (
-        facts.filter(detained_year_low__isnull=False),
+        facts.filter(tally.DIMENSIONS["notified"].only),
         band_of("notified_low", "notified_high", NOTIFIED_BANDS),
         NOTIFIED_BANDS,
     ),
     "time_held": lambda facts, today: (
-        facts.filter(status__in=STILL_HELD),
+        facts.filter(tally.DIMENSIONS["held"].only),
         held_band(today),
         HELD_BANDS,
     ),
 }
 
 
-def age_at_detention(facts) -> Breakdown:
+def age_at_detention(counts: Counter) -> Breakdown:
+    """counts: (youngest, oldest): cases."""
     return banded(
-        *BANDINGS["age_at_detention"](facts, None),
+        counts,
+        lambda low, high: band_index(low, high, AGE_BANDS),
+        AGE_BANDS,
         "years",
         "age_at_detention",
         gettext("Age at first detention"),
@@ -602,9 +657,18 @@ def age_at_detention(facts) -> Breakdown:
     )
 
 
-def sentence(facts) -> Breakdown:
+def sentence(counts: Counter) -> Breakdown:
+    """counts: (sentence kind, months): cases."""
+    terms, other = Counter(), Counter()
+    for (kind, months), n in counts.items():
+        if kind == SentenceKind.TERM:
+            terms[months,] += n
+        elif kind:
+            other[kind] += n
     term = banded(
-        *BANDINGS["sentence"](facts, None),
+        terms,
+        lambda months: band_index(months, months, SENTENCE_BANDS),
+        SENTENCE_BANDS,
         "months",
         "sentence",
         "",
@@ -617,12 +681,6 @@ def sentence(facts) -> Breakdown:
             gettext("15–19 years"),
             gettext("20 years or more"),
         ],
-    )
-    other = dict(
-        facts.exclude(sentence_kind__in=["", SentenceKind.TERM])
-        .values_list("sentence_kind")
-        .annotate(n=Count("pk"))
-        .values_list("sentence_kind", "n")
     )
     rows = [r for r in term.rows if r["value"] not in (UNCERTAIN, UNKNOWN)]
     rows += [
@@ -639,9 +697,12 @@ def sentence(facts) -> Breakdown:
     )
 
 
-def family_notified(facts) -> Breakdown:
+def family_notified(counts: Counter) -> Breakdown:
+    """counts: (fewest days, most days): cases, of those with a dated first detention."""
     return banded(
-        *BANDINGS["family_notified"](facts, None),
+        counts,
+        lambda low, high: band_index(low, high, NOTIFIED_BANDS),
+        NOTIFIED_BANDS,
         "days",
         "family_notified",
         gettext("Time from detention to the family being notified"),
@@ -657,29 +718,47 @@ def family_notified(facts) -> Breakdown:
     )
 
 
+def years_ago(today: datetime.date, years: int) -> datetime.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
 def held_band(today: datetime.date) -> SQLCase:
-    """Whole years since the first detention: at least since its latest possible day (none
-    for an open end), at most since its earliest."""
-
-    def years_ago(years: int) -> datetime.date:
-        try:
-            return today.replace(year=today.year - years)
-        except ValueError:  # 29 February
-            return today.replace(year=today.year - years, day=28)
-
+    """SQL: whole years since the first detention: at least since its latest possible day
+    (none for an open end), at most since its earliest."""
     whens = [When(detained_earliest__isnull=True, then=None)]
     for index, (start, end) in enumerate(HELD_BANDS):
-        inside = Q(detained_latest__lte=years_ago(start)) if start else Q()
+        inside = Q(detained_latest__lte=years_ago(today, start)) if start else Q()
         if end is not None:
-            inside &= Q(detained_earliest__gt=years_ago(end + 1))
+            inside &= Q(detained_earliest__gt=years_ago(today, end + 1))
         whens.append(When(inside, then=Value(index)))
     return SQLCase(*whens, default=Value(-1), output_field=IntegerField())
 
 
-def time_held(facts, today: datetime.date) -> Breakdown:
-    """Whole years since the first detention, for the cases still held (held_band)."""
+def held_index(earliest: str | None, latest: str | None, today: datetime.date) -> int | None:
+    """held_band() in Python, over a first detention's earliest and latest day (ISO)."""
+    if earliest is None:
+        return None
+    earliest = datetime.date.fromisoformat(earliest)
+    latest = datetime.date.fromisoformat(latest) if latest else None
+    for index, (start, end) in enumerate(HELD_BANDS):
+        inside = not start or (latest is not None and latest <= years_ago(today, start))
+        if end is not None:
+            inside = inside and earliest > years_ago(today, end + 1)
+        if inside:
+            return index
+    return -1
+
+
+def time_held(counts: Counter, today: datetime.date) -> Breakdown:
+    """Whole years since the first detention, for the cases still held (held_band):
+    counts: (earliest day, latest day): cases."""
     return banded(
-        *BANDINGS["time_held"](facts, today),
+        counts,
+        lambda earliest, latest: held_index(earliest, latest, today),
+        HELD_BANDS,
         "years",
         "time_held",
         gettext("Time in detention so far"),

@@ -9,12 +9,13 @@ documents never disagree), or for any case (``figures.staff``, into ``CaseFacts`
 
 import datetime
 import json
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from cases.models import Charge, ChargeBasis, EventKind, Location, LocationKind
-from figures import sentences
+from figures import cache, sentences, tally
 from figures.models import (
     ChargesState,
     PlaceRole,
@@ -22,6 +23,7 @@ from figures.models import (
     PublishedFactCharge,
     PublishedFactPlace,
     PublishedFacts,
+    Tally,
 )
 
 # The events that start a detention, and those that say where a person was held.
@@ -151,13 +153,16 @@ def sentence_of(events: list[dict]) -> dict:
     return {"sentence_kind": sentence.kind, "sentence_months": sentence.months}
 
 
-# What write() writes and reads; a migration gives its historical models instead.
+# What write() writes and reads; a migration gives its historical models instead. ``tally``
+# and ``scope``: where the counts of these facts are kept (figures.tally), when they are.
 MODELS = SimpleNamespace(
     facts=PublishedFacts,
     charge=PublishedFactCharge,
     place=PublishedFactPlace,
     location=Location,
     charge_of=Charge,
+    tally=Tally,
+    scope=cache.PUBLISHED,
 )
 
 
@@ -176,6 +181,7 @@ def write(
     if not read:
         return 0
     key = m.facts._meta.pk.attname  # snapshot_id, case_id
+    before = tally.kept(m, read)
     m.facts.objects.filter(**{f"{key}__in": list(read)}).delete()
     charge_uids = {uid for facts in read.values() for uid in facts.charges}
     charge_ids = {
@@ -219,7 +225,31 @@ def write(
         m.place(facts_id=case_id, role=role, kind=kind, location_id=pk)
         for case_id, role, kind, pk in sorted(places)
     )
+    if tally.keeps(m):
+        named, at = defaultdict(list), defaultdict(list)
+        for charge in charges:
+            named[charge.facts_id].append(charge.charge_id)
+        for case_id, role, kind, pk in places:
+            at[case_id].append((role, kind, pk))
+        columns = [key, *tally.columns_of(m)]
+        values = ({column: getattr(r, column) for column in columns} for r in rows)
+        tally.change(m, before, tally.counted(m, values, named, at))
     return len(read)
+
+
+def remove(keys: Iterable, models=None) -> int:
+    """Delete the facts of ``keys`` (snapshot or case ids), their charges and places, and
+    take them out of the kept counts."""
+    m = models or MODELS
+    keys = list(keys)
+    if not keys:
+        return 0
+    before = tally.kept(m, keys)
+    m.charge.objects.filter(facts_id__in=keys).delete()
+    m.place.objects.filter(facts_id__in=keys).delete()
+    removed, _ = m.facts.objects.filter(**{f"{m.facts._meta.pk.attname}__in": keys}).delete()
+    tally.change(m, before, Counter())
+    return removed
 
 
 def precision_of(levels: set[str]) -> int:

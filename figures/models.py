@@ -101,10 +101,12 @@ class FactsBase(models.Model):
 
 
 class PublishedFacts(FactsBase):
+    # Removed by figures.facts.remove before their snapshot (snapshots.writer), which takes
+    # them out of the kept counts (Tally): a deletion that forgot them fails at commit.
     snapshot = models.OneToOneField(
         PublishedCase,
         primary_key=True,
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
         related_name="facts",
         verbose_name=_("published snapshot"),
     )
@@ -169,8 +171,9 @@ class PublishedFactPlace(models.Model):
 class CaseFacts(FactsBase):
     """The facts of any case, for the staff (figures.staff), with what only staff count."""
 
+    # Removed by figures.facts.remove when the case is (figures.signals.case_deleted).
     case = models.OneToOneField(
-        Case, primary_key=True, on_delete=models.CASCADE, related_name="facts"
+        Case, primary_key=True, on_delete=models.DO_NOTHING, related_name="facts"
     )
     review_state = models.CharField(_("review state"), max_length=20, choices=ReviewState)
     added_on = models.DateField(_("added on"))
@@ -231,3 +234,36 @@ class CaseFactPlace(models.Model):
 
     def __str__(self):
         return f"{self.facts_id}: {self.role} {self.location_id}"
+
+
+class Tally(models.Model):
+    """How many cases of one class count under one key of one dimension (figures.tally): the
+    statistics of every case a class holds, kept current by the same writes as the facts
+    (figures.facts.write and remove, in their transaction), so that a page counting every
+    case reads a few thousand of these rows instead of millions of facts.
+
+    A class is what decides who may count a case: its scope (the published facts, for
+    partners and the public; every case's, for staff), and for staff whether the case is
+    sensitive, archived or synthetic."""
+
+    scope = models.CharField(_("scope"), max_length=10)
+    sensitive = models.BooleanField(_("sensitive"), default=False)
+    archived = models.BooleanField(_("archived"), default=False)
+    synthetic = models.BooleanField(_("synthetic"), default=False)
+    dimension = models.CharField(_("dimension"), max_length=30)
+    # The values counted, as a JSON list (figures.tally.encode).
+    key = models.CharField(_("key"), max_length=200)
+    cases = models.BigIntegerField(_("cases"))
+
+    class Meta:
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "sensitive", "archived", "synthetic", "dimension", "key"],
+                name="figures_tally_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.dimension} {self.key}: {self.cases}"

@@ -17,8 +17,7 @@ from django.dispatch import receiver
 from cases import publication
 from cases.models import Case, Charge, DetentionEvent, Location
 from casetracker.audit import records_changed
-from figures import staff
-from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts
+from figures import facts, staff
 from snapshots.signals import REGROUPED, links
 
 
@@ -30,12 +29,9 @@ def cases_synced(sender, case_ids, **kwargs):
 @receiver(post_delete, sender=Case)
 def case_deleted(sender, instance, **kwargs):
     """A case's deletion deletes its events first, whose signals write its facts again:
-    they go once the case has (foreign keys are checked at commit)."""
-    # By key: the deletion may have removed the facts row (its own cascade) after the
-    # events' signals wrote it again, leaving the charges and places written with it.
-    CaseFactCharge.objects.filter(facts_id=instance.pk).delete()
-    CaseFactPlace.objects.filter(facts_id=instance.pk).delete()
-    CaseFacts.objects.filter(case_id=instance.pk).delete()
+    they go once the case has (foreign keys are checked at commit), by figures.facts.remove,
+    which takes them out of the kept counts too (the deletion itself leaves them alone)."""
+    facts.remove([instance.pk], models=staff.MODELS)
 
 
 @receiver(records_changed, sender=DetentionEvent)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cases.models import Case, Charge, DetentionEvent, Location
 from figures import cache, facts
-from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts
+from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts, Tally
 
 # Cases read per query round (and under SQLite's limit on query parameters).
 CHUNK = 500
@@ -37,6 +37,8 @@ MODELS = SimpleNamespace(
     charge_of=Charge,
     case=Case,
     event=DetentionEvent,
+    tally=Tally,
+    scope=cache.STAFF,
 )
 
 
@@ -145,7 +147,7 @@ def refresh(case_ids, models=None) -> int:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         read, extra = documents(chunk, m)
-        m.facts.objects.filter(case_id__in=set(chunk) - set(read)).delete()
+        facts.remove(set(chunk) - set(read), models=m)
         written += facts.write(read.items(), models=m, extra=extra)
     if ids and models is None:
         # The staff's cached statistics were counted before this write (figures.cache).
@@ -174,17 +176,46 @@ def rebuild(progress=None, models=None) -> int:
     return written
 
 
+def counted_classes(archived: bool = False) -> Q:
+    """Which cases count at all, as a condition on the class columns of CaseFacts and Tally:
+    not archived unless ``archived``; synthetic ones only in a database made for measuring
+    (``PUBLISH_SYNTHETIC_DATA``, as every other output)."""
+    condition = Q()
+    if not archived:
+        condition &= Q(archived=False)
+    if not settings.PUBLISH_SYNTHETIC_DATA:
+        condition &= Q(synthetic=False)
+    return condition
+
+
+def classes(user, archived: bool = False) -> Q:
+    """Of the cases a user's statistics count (counted_for), the classes counted whoever
+    reads: the sensitive ones only for whoever is entitled to every one; the others count
+    those assigned to them (sensitive_seen())."""
+    condition = counted_classes(archived)
+    if not user.has_perm("cases.view_sensitive_case"):
+        condition &= Q(sensitive=False)
+    return condition
+
+
+def sensitive_seen(user, archived: bool = False):
+    """The facts of the sensitive cases ``user`` may see without being entitled to all of
+    them (those assigned to them: a few, read by key), of the classes that count; None when
+    there are none, or when the user is entitled to every one (classes() holds them then)."""
+    if user.has_perm("cases.view_sensitive_case"):
+        return None
+    # Sensitive cases by the one rule of who sees them (need to know).
+    seen = Case.objects.visible_to(user).filter(sensitive=True)
+    ids = list(seen.values_list("pk", flat=True))
+    if not ids:
+        return None
+    return CaseFacts.objects.filter(counted_classes(archived), sensitive=True, case_id__in=ids)
+
+
 def counted_for(user, archived: bool = False):
     """The facts a user's statistics count: the cases ``Case.objects.visible_to(user)``
-    lets them see (need to know: a sensitive case only if assigned or entitled to all), not
-    archived unless ``archived``, and synthetic ones only in a database made for measuring
-    (``PUBLISH_SYNTHETIC_DATA``, as every other output)."""
-    counted = CaseFacts.objects.all() if archived else CaseFacts.objects.filter(archived=False)
-    if not settings.PUBLISH_SYNTHETIC_DATA:
-        counted = counted.filter(synthetic=False)
-    if user.has_perm("cases.view_sensitive_case"):
-        return counted
-    # Sensitive cases by the one rule of who sees them; the others are seen by every staff
-    # member who may see cases at all.
-    seen = Case.objects.visible_to(user).filter(sensitive=True).values("pk")
-    return counted.filter(Q(sensitive=False) | Q(case_id__in=seen))
+    lets them see (need to know: a sensitive case only if assigned or entitled to all), of
+    the classes that count (counted_classes())."""
+    counted = CaseFacts.objects.filter(classes(user, archived))
+    seen = sensitive_seen(user, archived)
+    return counted if seen is None else counted | seen

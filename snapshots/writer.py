@@ -153,14 +153,11 @@ def _refresh(
         rows = rendered(chunk)
         kept = {row.case_id for row in rows}
         held = hold(set(chunk) - kept) if hold_corrections else set()
-        # Only the keys are read to delete (not the documents, which would be decrypted):
-        # the statistics' facts go with their snapshots.
-        removed, _ = (
-            PublishedCase.objects.filter(case_id__in=chunk)
-            .exclude(case_id__in=kept | held)
-            .only("case")
-            .delete()
-        )
+        # Only the keys are read to delete (not the documents, which would be decrypted),
+        # the statistics' facts first (out of their kept counts).
+        gone = PublishedCase.objects.filter(case_id__in=chunk).exclude(case_id__in=kept | held)
+        facts.remove(gone.values_list("pk", flat=True))
+        removed, _ = gone.only("case").delete()
         changed = changed or bool(rows or held or removed)
         PublishedCase.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["case"], update_fields=FIELDS

@@ -111,6 +111,15 @@ def no_throttling(monkeypatch):
     monkeypatch.setattr(PartnerSustainedThrottle, "rate", "100000/day", raising=False)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report kept on the test (``report_call``…), for fixtures that check more
+    after a test that passed (tests/tallies.py)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 def pytest_collection_modifyitems(config, items):
     # Tests marked "postgresql" run in the PostgreSQL pass of `make test` (CI runs both).
     for item in items:

@@ -44,8 +44,10 @@ from tests.factories import (
     make_user,
     set_case,
 )
+from tests.tallies import counts_kept  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db
+# After each test, the counts the write paths kept are those of the facts (tests/tallies.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counts_kept")]
 
 TODAY = datetime.date(2026, 12, 7)
 STATISTICS = reverse("staff-statistics")
@@ -124,6 +126,10 @@ def make_places():
 
 @pytest.fixture
 def world(db):
+    return make_world()
+
+
+def make_world():
     """Cases in every state (the sensitive one comes with ``full``):
 
     - a: published (verified, level 3), added 2024-01, verified 2024-03; Kazakh man born 1980

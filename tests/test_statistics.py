@@ -40,8 +40,10 @@ from tests.factories import (
     set_case,
 )
 from tests.partner_api import get, get_json
+from tests.tallies import counts_kept  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db
+# After each test, the counts the write paths kept are those of the facts (tests/tallies.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counts_kept")]
 
 api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
 fresh_throttle_counters = partner_api.fresh_throttle_counters

@@ -1,0 +1,215 @@
+"""The counts the write paths keep (figures.tally, figures.models.Tally): the statistics of
+every case are counted from them (figures.breakdowns.compute and compute_staff without a
+filter), so they must be the counts of the facts after every kind of write, for every class
+of case (sensitive, archived, synthetic), and give the statistics a query over the facts
+gives. The write paths themselves are exercised in tests/test_staff_statistics.py and
+tests/test_statistics.py, which check the kept counts after every test (tests/tallies.py).
+"""
+
+import datetime
+import importlib
+import io
+import itertools
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+
+from cases import services
+from cases.models import Case, ReviewState
+from casetracker.audit import acting_as
+from figures import breakdowns, cache, facts, staff, tally
+from figures.models import CaseFacts, Tally
+from snapshots.models import PublishedCase
+from tests.factories import make_user, publish, set_case
+from tests.tallies import assert_counts_kept, counts_kept, kept_and_found  # noqa: F401
+from tests.test_staff_statistics import TODAY, add_sensitive, make_world
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counts_kept")]
+
+
+@pytest.fixture
+def world(db):
+    """The cases of tests/test_staff_statistics.py, in every state."""
+    return make_world()
+
+
+@pytest.fixture
+def full(world):
+    add_sensitive(world)
+    return world
+
+
+def kept_rows() -> list[tuple]:
+    return sorted(
+        Tally.objects.exclude(cases=0).values_list(
+            "scope", "sensitive", "archived", "synthetic", "dimension", "key", "cases"
+        )
+    )
+
+
+def test_the_counts_are_kept_for_every_class_of_case(full):
+    compared = kept_and_found()
+    # Cases of several classes, each with counts: published, sensitive, archived, synthetic.
+    with_counts = {(scope, group) for scope, group, kept, _found in compared if kept}
+    assert (cache.PUBLISHED, tally.PUBLIC_CLASS) in with_counts
+    assert {
+        (False, False, False),
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    } <= {group for scope, group in with_counts if scope == cache.STAFF}
+    assert_counts_kept()
+
+
+def test_recount_finds_what_the_writes_kept(full):
+    before = kept_rows()
+    assert before
+    assert tally.recount(staff.MODELS) > 0
+    assert tally.recount(facts.MODELS) > 0
+    assert kept_rows() == before
+
+
+def test_rebuild_figures_counts_again_what_went_stale(full):
+    before = kept_rows()
+    Tally.objects.filter(scope=cache.STAFF, dimension="status").update(cases=999)
+    Tally.objects.filter(scope=cache.PUBLISHED, dimension="total").delete()
+    out = io.StringIO()
+    call_command("rebuild_figures", stdout=out)
+    assert kept_rows() == before
+    assert "Kept counts of" in out.getvalue()
+
+
+def test_the_migration_counts_the_facts_written_before_it(full):
+    from django.db.migrations.executor import MigrationExecutor
+
+    name = "0005_tally"
+    migration = importlib.import_module(f"figures.migrations.{name}")
+    historical = MigrationExecutor(connection).loader.project_state(("figures", name)).apps
+    before = kept_rows()
+    Tally.objects.all().delete()
+    migration.count(historical, None)
+    assert kept_rows() == before
+
+
+@pytest.mark.parametrize("archived", [False, True])
+def test_kept_counts_give_the_statistics_a_query_gives(full, superuser, outsider, archived):
+    """compute_staff() without cases reads the kept counts (and, for a data-entry member,
+    the sensitive cases assigned to them by query); with every case, the facts by query."""
+    assigned = full.cases["e"]
+    assigned.assigned_staff.add(outsider)
+    for user in (superuser, outsider):
+        kept = breakdowns.compute_staff(user, today=TODAY, archived=archived).as_dict()
+        found = breakdowns.compute_staff(
+            user, Case.objects.all(), today=TODAY, archived=archived
+        ).as_dict()
+        assert kept == found, user
+    # The assigned sensitive case counts for them, from the query part.
+    assert breakdowns.compute_staff(outsider, today=TODAY).total == 5
+    kept = breakdowns.compute(today=TODAY).as_dict()
+    assert kept == breakdowns.compute(PublishedCase.objects.all(), today=TODAY).as_dict()
+    assert kept["total"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "today",
+    [
+        datetime.date(2018, 3, 15),
+        datetime.date(2019, 6, 1),
+        datetime.date(2020, 2, 29),
+        datetime.date(2026, 12, 7),
+        datetime.date(2040, 1, 1),
+    ],
+)
+def test_what_depends_on_today_is_worked_out_when_read(full, superuser, today):
+    """The time held so far and datings that run into years to come are kept as raw dates
+    and years: the same kept counts give each day's statistics."""
+    kept = breakdowns.compute_staff(superuser, today=today).as_dict()
+    assert kept == breakdowns.compute_staff(superuser, Case.objects.all(), today=today).as_dict()
+
+
+def test_the_bands_worked_out_in_python_are_those_of_sql(world):
+    """band_index() and held_index() (the kept counts' bands) against band_of() and
+    held_band() (in_row's): one facts row set to every pair of values near the bands' ends."""
+    row = CaseFacts.objects.filter(case_id=world.cases["a"].pk)
+    bandings = [
+        ("age_low", "age_high", breakdowns.AGE_BANDS),
+        ("notified_low", "notified_high", breakdowns.NOTIFIED_BANDS),
+        ("sentence_months", "sentence_months", breakdowns.SENTENCE_BANDS),
+    ]
+    for low_column, high_column, bands in bandings:
+        ends = {end for band in bands for end in band if end is not None}
+        edges = [None, *sorted(ends | {end + 1 for end in ends} | {1000})]
+        pairs = itertools.product(edges, repeat=2) if low_column != high_column else edges
+        for pair in pairs:
+            low, high = pair if isinstance(pair, tuple) else (pair, pair)
+            row.update(**{low_column: low, high_column: high})
+            sql = row.annotate(b=breakdowns.band_of(low_column, high_column, bands)).get().b
+            assert sql == breakdowns.band_index(low, high, bands), (low_column, low, high)
+    today = datetime.date(2026, 12, 7)
+    days = [
+        None,
+        today,
+        today - datetime.timedelta(days=364),
+        today - datetime.timedelta(days=365),
+        today - datetime.timedelta(days=366),
+        datetime.date(2024, 12, 7),
+        datetime.date(2024, 12, 8),
+        datetime.date(2018, 12, 7),
+        datetime.date(2018, 12, 8),
+        datetime.date(2010, 1, 1),
+    ]
+    for earliest, latest in itertools.product(days, repeat=2):
+        row.update(detained_earliest=earliest, detained_latest=latest)
+        band = row.annotate(b=breakdowns.held_band(today)).get().b
+        python = breakdowns.held_index(
+            earliest and earliest.isoformat(), latest and latest.isoformat(), today
+        )
+        assert band == python, (earliest, latest)
+    # The facts changed behind the write paths' back: count them again for counts_kept.
+    tally.recount(staff.MODELS)
+
+
+def test_a_withdrawn_case_leaves_the_published_counts(world, verifier):
+    published = world.cases["a"]
+    assert breakdowns.compute(today=TODAY).total == 2
+    with acting_as(verifier):
+        services.unpublish(Case.objects.get(pk=published.pk), verifier, "Family asked")
+    assert not PublishedCase.objects.filter(case=published.pk).exists()
+    assert breakdowns.compute(today=TODAY).total == 1
+    assert breakdowns.compute(today=TODAY).as_dict() == (
+        breakdowns.compute(PublishedCase.objects.all(), today=TODAY).as_dict()
+    )
+
+
+def test_a_case_published_and_marked_sensitive_moves_between_counts(world, superuser):
+    draft = world.cases["c"]
+    before = breakdowns.compute(today=TODAY)
+    publish(draft)
+    after = breakdowns.compute(today=TODAY)
+    assert after.total == before.total + 1
+    staff_rows = breakdowns.compute_staff(superuser, today=TODAY).breakdowns["review_state"]
+    assert {r["value"]: r["count"] for r in staff_rows.rows}[ReviewState.VERIFIED] == 3
+    outsider_before = breakdowns.compute_staff(make_user("tally_reader"), today=TODAY).total
+    set_case(draft, sensitive=True)
+    assert Tally.objects.filter(scope=cache.STAFF, sensitive=True).exclude(cases=0).exists()
+    reader = make_user("tally_reader_2")
+    assert breakdowns.compute_staff(reader, today=TODAY).total == outsider_before - 1
+
+
+def test_a_snapshot_deleted_without_its_facts_fails_at_commit(world):
+    """The facts are left to figures.facts.remove (which takes them out of the counts): a
+    deletion of a snapshot that forgot them is refused, never a count silently wrong."""
+    snapshot = PublishedCase.objects.get(case=world.cases["a"].pk)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PublishedCase.objects.filter(pk=snapshot.pk).delete()
+        connection.check_constraints()
+
+
+def test_a_draft_deleted_leaves_the_staff_counts(world, superuser):
+    draft = world.cases["c"]
+    before = breakdowns.compute_staff(superuser, today=TODAY).total
+    with acting_as(make_user("tally_deleter")):
+        Case.objects.get(pk=draft.pk).delete()
+    assert not CaseFacts.objects.filter(case=draft.pk).exists()
+    assert breakdowns.compute_staff(superuser, today=TODAY).total == before - 1
