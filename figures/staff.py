@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.models import Case, Charge, DetentionEvent, Location
-from figures import cache, facts
+from figures import cache, facts, tally
 from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts, Tally
 
 # Cases read per query round (and under SQLite's limit on query parameters).
@@ -138,17 +138,18 @@ def documents(case_ids, models=None) -> tuple[dict[int, dict], dict[int, dict]]:
     return read, extra
 
 
-@transaction.atomic
 def refresh(case_ids, models=None) -> int:
-    """Write the facts of these cases again; a case that no longer exists leaves none."""
+    """Write the facts of these cases again, in one transaction whose counts change once at
+    its end (figures.tally.batched); a case that no longer exists leaves none."""
     m = models or MODELS
     ids = sorted(set(case_ids) - {None})
     written = 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        read, extra = documents(chunk, m)
-        facts.remove(set(chunk) - set(read), models=m)
-        written += facts.write(read.items(), models=m, extra=extra)
+    with tally.batched():
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            read, extra = documents(chunk, m)
+            facts.remove(set(chunk) - set(read), models=m)
+            written += facts.write(read.items(), models=m, extra=extra)
     if ids and models is None:
         # The staff's cached statistics were counted before this write (figures.cache).
         transaction.on_commit(lambda: cache.bump(cache.STAFF))

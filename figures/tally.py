@@ -20,8 +20,10 @@ and takes the old ones' away. ``recount(scope)`` counts everything again from th
 
 import datetime
 import json
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -230,18 +232,65 @@ def kept(models, keys: Iterable) -> Counter:
 UPSERT_ROWS = 100
 
 
+class Pending(threading.local):
+    """The changes of the batches open in this thread (batched()), innermost last: each a
+    dict of Tally model -> Counter of (scope, class, dimension, key)."""
+
+    def __init__(self):
+        self.levels: list[dict] = []
+
+
+PENDING = Pending()
+
+
+@contextmanager
+def batched():
+    """A transaction (a savepoint inside one) whose changes to the counts are applied once,
+    when the outermost batch ends, all keys in one order, just before it commits: a row of
+    counts (the total, say) is then held from there to the commit, not from the first
+    write, and two writers at once always lock rows in the same order, so that neither
+    waits for a row the other holds while holding one it wants (a deadlock). A batch that
+    fails takes its changes with it, as its savepoint takes its writes."""
+    PENDING.levels.append(defaultdict(Counter))
+    try:
+        with transaction.atomic():
+            yield
+            if len(PENDING.levels) == 1:
+                for model, delta in PENDING.levels[-1].items():
+                    _apply(model, delta)
+    except BaseException:
+        PENDING.levels.pop()
+        raise
+    done = PENDING.levels.pop()
+    if PENDING.levels:
+        for model, delta in done.items():
+            PENDING.levels[-1][model].update(delta)
+
+
 def change(models, before: Counter, after: Counter) -> None:
-    """Take away the counts of ``before`` and add those of ``after`` (kept(), counted()),
-    in one statement per hundred keys: a key new to the table is added, a key there has its
-    count changed (two writes at once wait for each other on the same row). The keys go in
-    one order, so that two writes never hold each other's rows."""
+    """Take away the counts of ``before`` and add those of ``after`` (kept(), counted()):
+    at once, or when the batch open ends (batched())."""
     if not keeps(models):
         return
-    delta = Counter(after)
-    delta.subtract(before)
-    rows = sorted((group, name, encode(key), n) for (group, name, key), n in delta.items() if n)
+    delta = Counter()
+    for (group, name, key), n in after.items():
+        delta[models.scope, group, name, key] += n
+    for (group, name, key), n in before.items():
+        delta[models.scope, group, name, key] -= n
+    if PENDING.levels:
+        PENDING.levels[-1][models.tally].update(delta)
+    else:
+        _apply(models.tally, delta)
+
+
+def _apply(model, delta: Counter) -> None:
+    """Change the counts, in one statement per hundred keys, in one order: a key new to the
+    table is added, a key there has its count changed."""
+    rows = sorted(
+        (scope, group, name, encode(key), n) for (scope, group, name, key), n in delta.items() if n
+    )
     quote = connection.ops.quote_name
-    table = quote(models.tally._meta.db_table)
+    table = quote(model._meta.db_table)
     names = ["scope", *CLASS_COLUMNS, "dimension", "key"]
     columns = ", ".join(quote(name) for name in names)
     cases = quote("cases")
@@ -249,7 +298,7 @@ def change(models, before: Counter, after: Counter) -> None:
         chunk = rows[start : start + UPSERT_ROWS]
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
         params = [
-            value for group, name, key, n in chunk for value in (models.scope, *group, name, key, n)
+            value for scope, group, name, key, n in chunk for value in (scope, *group, name, key, n)
         ]
         # Column and table names of our own model, quoted; every value a parameter.
         sql = (
@@ -301,5 +350,5 @@ def recount(models) -> int:
         for row in rows.annotate(n=Count("facts")):
             group = tuple(row[: len(groups)]) if staff else PUBLIC_CLASS
             totals[group, name, tuple(row[len(groups) : -1])] += row[-1]
-    change(models, Counter(), totals)
+    _apply(models.tally, Counter({(models.scope, *key): n for key, n in totals.items()}))
     return len(totals)

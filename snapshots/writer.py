@@ -33,7 +33,7 @@ from api import public
 from cases import publication
 from cases.models import Case, PublicationRecord
 from casetracker import integrity
-from figures import cache, facts
+from figures import cache, facts, tally
 from snapshots.models import PublishedCase, SnapshotState
 from sources.models import Access, Source
 
@@ -147,6 +147,16 @@ def _refresh(
     # confidential, back in a document).
     if lock:
         integrity.lock_chain()
+    with tally.batched():  # the statistics' counts changed once, at the end
+        changed = _write(ids, hold_corrections, stored, visible)
+    if changed:
+        # The statistics cached for partners were counted before this write (figures.cache).
+        transaction.on_commit(lambda: cache.bump(cache.PUBLISHED))
+    return stored, visible
+
+
+def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) -> bool:
+    """_refresh()'s writes, a chunk of cases at a time: whether any snapshot changed."""
     changed = False
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -169,10 +179,7 @@ def _refresh(
         publication.record(chunk, kept | held)
         stored |= kept
         visible |= kept | held
-    if changed:
-        # The statistics cached for partners were counted before this write (figures.cache).
-        transaction.on_commit(lambda: cache.bump(cache.PUBLISHED))
-    return stored, visible
+    return changed
 
 
 def facets(document: dict) -> str:

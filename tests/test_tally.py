@@ -10,6 +10,7 @@ import datetime
 import importlib
 import io
 import itertools
+import time
 
 import pytest
 from django.core.management import call_command
@@ -213,3 +214,82 @@ def test_a_draft_deleted_leaves_the_staff_counts(world, superuser):
         Case.objects.get(pk=draft.pk).delete()
     assert not CaseFacts.objects.filter(case=draft.pk).exists()
     assert breakdowns.compute_staff(superuser, today=TODAY).total == before - 1
+
+
+# --- batches: one change of the counts a transaction, at its end ----------------------------------
+
+
+def upserts(captured) -> int:
+    return sum("INSERT INTO" in q["sql"] and "figures_tally" in q["sql"] for q in captured)
+
+
+def test_a_batch_changes_the_counts_once_at_its_end(world, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(staff, "CHUNK", 2)  # several facts writes in one refresh
+    ids = [case.pk for case in world.cases.values()]
+    facts.remove(ids, models=staff.MODELS)
+    assert_counts_kept()
+    with CaptureQueriesContext(connection) as captured, tally.batched():
+        staff.refresh(ids[:3])
+        staff.refresh(ids[3:])
+        # Nothing changed yet: the counts change when the outermost batch ends.
+        assert upserts(captured) == 0
+        assert not Tally.objects.filter(scope=cache.STAFF).exclude(cases=0).exists()
+    assert upserts(captured) == 1  # under a hundred keys: one statement
+    assert_counts_kept()
+
+
+def test_a_failed_inner_batch_takes_its_changes_with_it(world):
+    ids = [case.pk for case in world.cases.values()]
+    facts.remove(ids, models=staff.MODELS)
+    with tally.batched():
+        staff.refresh(ids[:2])
+        with pytest.raises(RuntimeError), tally.batched():
+            staff.refresh(ids[2:])
+            raise RuntimeError("rolled back with its savepoint")
+    assert set(CaseFacts.objects.values_list("case_id", flat=True)) == set(ids[:2])
+    assert_counts_kept()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("vocabularies_kept")
+def test_two_writers_at_once_lose_no_count(monkeypatch):
+    """Two processes writing the facts of different cases at once (the synthetic generator's
+    workers, say), each in chunks, both changing the same counts (the total, the
+    situation…): the second waits for the first's commit, and both changes count. (That
+    each changes its counts in one statement list, keys in one order, which rules out two
+    writers each holding a row the other wants, is test_a_batch_changes_the_counts_once_at_
+    its_end's.)"""
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setattr(staff, "CHUNK", 2)
+    made = make_world()
+    add_sensitive(made)
+    ids = sorted(case.pk for case in made.cases.values())
+    facts.remove(ids, models=staff.MODELS)
+    halves = [ids[::2], ids[1::2]]
+    start, errors = threading.Barrier(2), []
+
+    def write(half):
+        try:
+            start.wait()
+            with transaction.atomic():
+                staff.refresh(half)
+                time.sleep(0.3)  # holding the rows of counts it changed until commit
+        except Exception as error:  # reported below: a thread's exception is otherwise lost
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(half,)) for half in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert set(CaseFacts.objects.values_list("case_id", flat=True)) == set(ids)
+    assert_counts_kept()
