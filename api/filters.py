@@ -358,20 +358,14 @@ class CaseFilter(django_filters.FilterSet):
         start, end = self.form.cleaned_data.get("date_from"), self.form.cleaned_data.get("date_to")
         if not (start or end):
             return queryset
-        # An event matches when its interval overlaps the requested one; an open end is endless.
-        # Strict bounds, or the approximate window (casetracker.edtf.edtf_window) on request.
-        low, high = ("date_earliest", "date_latest")
-        if self.form.cleaned_data.get("dates") == "approximate":
-            low, high = ("date_window_earliest", "date_window_latest")
-        dated = Q(**{f"{low}__isnull": False}) | Q(**{f"{high}__isnull": False})
-        overlap = Q(case=OuterRef("pk")) & dated
-        earliest = edtf_bounds(start).earliest if start else None
-        latest = edtf_bounds(end).latest if end else None
-        if earliest:
-            overlap &= Q(**{f"{high}__gte": earliest}) | Q(**{f"{high}__isnull": True})
-        if latest:
-            overlap &= Q(**{f"{low}__lte": latest}) | Q(**{f"{low}__isnull": True})
-        return queryset.filter(Exists(DetentionEvent.objects.filter(overlap)))
+        # An event matches when its interval overlaps the requested one (EventQuerySet.within):
+        # strict bounds, or the approximate window on request.
+        events = DetentionEvent.objects.filter(case=OuterRef("pk")).within(
+            edtf_bounds(start).earliest if start else None,
+            edtf_bounds(end).latest if end else None,
+            approximate=self.form.cleaned_data.get("dates") == "approximate",
+        )
+        return queryset.filter(Exists(events))
 
     def given(self, name) -> list[str]:
         data = self.data

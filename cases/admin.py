@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
@@ -31,6 +32,7 @@ from cases.models import (
 )
 from cases.readiness import ERROR, STEPS, readiness, step_checks
 from casetracker.admin import DomainAdmin, NameSearchMixin, StampedAdmin, count_of, edtf_column
+from casetracker.edtf import edtf_bounds
 from casetracker.errors import MissingPermission
 from exports.admin import CaseExportMixin
 from figures.filters import CountedInFilter
@@ -65,6 +67,70 @@ class PlaceFilter(admin.SimpleListFilter):
             case=OuterRef("pk"), location__path__startswith=place.path
         )
         return queryset.filter(Exists(inside))
+
+
+class EventDateFilter(admin.ListFilter):
+    """Cases with an event that may have happened within a window of dates (EDTF at either
+    end, either left open), by the partner API's rule (EventQuerySet.within): a year at a
+    click among recent ones, any window through the filter's own two fields."""
+
+    title = _("an event dated within")
+    template = "admin/cases/event_date_filter.html"
+    parameters = ("date_from", "date_to")
+    recent_years = 12
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.values = {}
+        for name in self.parameters:
+            if name in params:
+                value = params.pop(name)
+                value = (value[-1] if isinstance(value, list) else value).strip()
+                if value:
+                    self.values[name] = value
+        try:
+            self.earliest = edtf_bounds(self.values.get("date_from", "")).earliest
+            self.latest = edtf_bounds(self.values.get("date_to", "")).latest
+        except ValidationError as error:
+            raise IncorrectLookupParameters(error) from error
+        if self.earliest and self.latest and self.earliest > self.latest:
+            raise IncorrectLookupParameters(gettext("The window ends before it begins."))
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return list(self.parameters)
+
+    def queryset(self, request, queryset):
+        if not (self.earliest or self.latest):
+            return queryset
+        events = DetentionEvent.objects.filter(case=OuterRef("pk")).within(
+            self.earliest, self.latest
+        )
+        return queryset.filter(Exists(events))
+
+    def choices(self, changelist):
+        # The list's other parameters, kept by the filter's own form (its template).
+        self.kept = [
+            (name, value)
+            for name, values in changelist.params.items()
+            if name not in self.parameters and name != "p"
+            for value in (values if isinstance(values, list) else [values])
+        ]
+        yield {
+            "selected": not self.values,
+            "query_string": changelist.get_query_string(remove=self.parameters),
+            "display": _("All"),
+        }
+        this_year = timezone.localdate().year
+        for year in range(this_year, this_year - self.recent_years, -1):
+            window = {"date_from": str(year), "date_to": str(year)}
+            yield {
+                "selected": self.values == window,
+                "query_string": changelist.get_query_string(window),
+                "display": str(year),
+            }
 
 
 class VocabularyFilter(admin.SimpleListFilter):
@@ -292,6 +358,8 @@ class CaseAdmin(CaseExportMixin, NameSearchMixin, StampedAdmin):
         "sensitive",
         "status",
         "person__ethnicity",
+        "person__gender",
+        EventDateFilter,
         ChargeFilter,
         PlaceFilter,
         IncidentFilter,

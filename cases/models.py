@@ -844,6 +844,26 @@ class EventQuerySet(DomainQuerySet):
     def visible_to(self, user):
         return self.filter(case__in=Case.objects.visible_to(user))
 
+    def within(self, earliest=None, latest=None, approximate: bool = False):
+        """Events that may have happened between the days ``earliest`` and ``latest`` (either
+        None: no bound): their dating overlaps the window, an open end being endless; with
+        ``approximate``, their approximate window does (casetracker.edtf.edtf_window). The one
+        rule of the partner API's date_from/date_to and the case list's date filter."""
+        low, high = (
+            ("date_window_earliest", "date_window_latest")
+            if approximate
+            else (
+                "date_earliest",
+                "date_latest",
+            )
+        )
+        overlap = Q(**{f"{low}__isnull": False}) | Q(**{f"{high}__isnull": False})
+        if earliest:
+            overlap &= Q(**{f"{high}__gte": earliest}) | Q(**{f"{high}__isnull": True})
+        if latest:
+            overlap &= Q(**{f"{low}__lte": latest}) | Q(**{f"{low}__isnull": True})
+        return self.filter(overlap)
+
 
 class DetentionEvent(DomainModel):
     """One dated step in a case: detention, trial, sentence, transfer, release, notification…"""

@@ -32,6 +32,7 @@ from casetracker.roles import DATA_ENTRY
 from figures import breakdowns, cache, staff
 from figures.models import CaseFactCharge, CaseFactPlace, CaseFacts
 from people.models import Consent, Ethnicity, Gender
+from snapshots.models import PublishedCase
 from tests.admin_forms import AdminForm, assert_saved
 from tests.factories import (
     cited_case,
@@ -923,6 +924,85 @@ def test_bad_list_parameters_never_break_the_page(admin_client, full, params):
         assert "These filters cannot be applied." in shown.content.decode()
     else:
         assert response.context["statistics"].total == 0
+
+
+# --- the case list's gender and date window filters (the API's, on the page too) -----------------
+
+
+def listed_references(client, params) -> set[str]:
+    response = client.get(CASE_LIST, params)
+    assert response.status_code == 200, params
+    return {case.reference for case in response.context["cl"].result_list}
+
+
+def references(world, *names) -> set[str]:
+    return {world.cases[name].reference for name in names}
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"person__gender__exact": "female"}, ("b", "c")),
+        # Any event that may have happened in 2019: a sentenced in June, b some time 2019-2021.
+        ({"date_from": "2019", "date_to": "2019"}, ("a", "b")),
+        # From 2022 on: only e's detention (2022/.., open-ended) may have happened then.
+        ({"date_from": "2022"}, ("e",)),
+        # Up to the end of 2017: c in June 2017; the list shows the archived f (2015) and the
+        # synthetic g (2016) too, which the statistics never count.
+        ({"date_to": "2017"}, ("c", "f", "g")),
+        ({"date_from": "2017-06-02", "date_to": "2017-12"}, ()),
+        ({"date_from": "2018-01", "date_to": "2018-01", "person__gender__exact": "female"}, ("c",)),
+    ],
+    ids=lambda value: (
+        "&".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else None
+    ),
+)
+def test_gender_and_a_date_window_filter_the_list_and_the_page(
+    admin_client, full, params, expected
+):
+    assert listed_references(admin_client, params) == references(full, *expected)
+    page = admin_client.get(STATISTICS, params)
+    assert page.status_code == 200
+    counted = set(expected) - {"f", "g"}  # neither archived nor synthetic cases count
+    assert page.context["statistics"].total == len(counted)
+    # The partner API's date filter reads the same rule: the published among them.
+    if "date_from" in params or "date_to" in params:
+        published = {"a", "b"} & set(expected)
+        api = breakdowns.compute(
+            PublishedCase.objects.filter(case__in=[full.cases[n].pk for n in published]),
+            today=TODAY,
+        )
+        assert api.total == len(published)
+
+
+def test_the_date_window_filter_offers_recent_years_and_any_window(admin_client, full):
+    response = admin_client.get(CASE_LIST, {"status__exact": "sentenced"})
+    html = response.content.decode()
+    year = timezone.localdate().year
+    assert f"date_from={year}&amp;date_to={year}" in html
+    assert f"date_from={year - 11}&amp;date_to={year - 11}" in html
+    # The window's own form keeps the list's other filters.
+    assert 'name="date_from"' in html and 'name="date_to"' in html
+    assert '<input type="hidden" name="status__exact" value="sentenced">' in html
+    chosen = admin_client.get(CASE_LIST, {"date_from": "2019", "date_to": "2019"})
+    assert 'value="2019"' in chosen.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"date_from": "not a date"},
+        {"date_to": "2019-13"},
+        {"date_from": "2020", "date_to": "2019"},
+    ],
+    ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()),
+)
+def test_a_window_that_is_no_window_is_refused_not_applied(admin_client, full, params):
+    listed = admin_client.get(CASE_LIST, params)
+    assert listed.status_code == 302 and "e=1" in listed["Location"]
+    page = admin_client.get(STATISTICS, params)
+    assert page.status_code == 302 and page["Location"] == STATISTICS
+    assert "These filters cannot be applied." in admin_client.get(STATISTICS).content.decode()
 
 
 # --- CSV downloads -------------------------------------------------------------------------------
