@@ -114,9 +114,9 @@ class EventDateFilter(admin.ListFilter):
         # The list's other parameters, kept by the filter's own form (its template).
         self.kept = [
             (name, value)
-            for name, values in changelist.params.items()
-            if name not in self.parameters and name != "p"
-            for value in (values if isinstance(values, list) else [values])
+            for name, values in changelist.filter_params.items()  # every value of each
+            if name not in self.parameters
+            for value in values
         ]
         yield {
             "selected": not self.values,

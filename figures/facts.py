@@ -259,3 +259,16 @@ def precision_of(levels: set[str]) -> int:
     if LocationKind.PREFECTURE in levels:
         return Precision.PREFECTURE
     return Precision.ABOVE_PREFECTURE
+
+
+def unlink(models=None, **link) -> int:
+    """Before a charge or a place is deleted (``charge=pk`` or ``location=pk``): the facts'
+    rows naming it go, out of the kept counts; the facts of the cases that named it are
+    written again after, by the deletion's own signals."""
+    m = models or MODELS
+    rows = (m.charge if "charge" in link else m.place).objects.filter(**link)
+    keys = sorted(set(rows.values_list("facts_id", flat=True)))
+    before = tally.kept(m, keys)
+    removed, _ = rows.delete()
+    tally.change(m, before, tally.kept(m, keys))
+    return removed

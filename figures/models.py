@@ -129,7 +129,8 @@ class PublishedFactCharge(models.Model):
     """A charge a published case names (once per case, however many events name it)."""
 
     facts = models.ForeignKey(PublishedFacts, on_delete=models.CASCADE, related_name="charges")
-    charge = models.ForeignKey(Charge, on_delete=models.CASCADE, related_name="+")
+    # Removed by figures.facts.unlink before the charge (figures.signals), out of the counts.
+    charge = models.ForeignKey(Charge, on_delete=models.DO_NOTHING, related_name="+")
 
     class Meta:
         verbose_name = _("charge of a published case")
@@ -151,7 +152,8 @@ class PublishedFactPlace(models.Model):
     facts = models.ForeignKey(PublishedFacts, on_delete=models.CASCADE, related_name="places")
     role = models.CharField(_("role"), max_length=10, choices=PlaceRole)
     kind = models.CharField(_("level"), max_length=20, choices=LocationKind)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    # Removed by figures.facts.unlink before the place (figures.signals), out of the counts.
+    location = models.ForeignKey(Location, on_delete=models.DO_NOTHING, related_name="+")
 
     class Meta:
         verbose_name = _("place of a published case")
@@ -196,7 +198,8 @@ class CaseFactCharge(models.Model):
     """A charge a case names (once per case, however many events name it)."""
 
     facts = models.ForeignKey(CaseFacts, on_delete=models.CASCADE, related_name="charges")
-    charge = models.ForeignKey(Charge, on_delete=models.CASCADE, related_name="+")
+    # Removed by figures.facts.unlink before the charge (figures.signals), out of the counts.
+    charge = models.ForeignKey(Charge, on_delete=models.DO_NOTHING, related_name="+")
 
     class Meta:
         verbose_name = _("charge of a case")
@@ -216,7 +219,8 @@ class CaseFactPlace(models.Model):
     facts = models.ForeignKey(CaseFacts, on_delete=models.CASCADE, related_name="places")
     role = models.CharField(_("role"), max_length=10, choices=PlaceRole)
     kind = models.CharField(_("level"), max_length=20, choices=LocationKind)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    # Removed by figures.facts.unlink before the place (figures.signals), out of the counts.
+    location = models.ForeignKey(Location, on_delete=models.DO_NOTHING, related_name="+")
 
     class Meta:
         verbose_name = _("place of a case")

@@ -50,7 +50,19 @@ CHARGED = "_cases_charged_for_statistics"
 
 @receiver(pre_delete, sender=Charge)
 def remember_charged(sender, instance, **kwargs):
+    """The cases naming a charge about to go (their facts are written again once it has),
+    and the facts' rows naming it, out of the kept counts (figures.facts.unlink)."""
     setattr(instance, CHARGED, cases_charged([instance.pk]))
+    for models in (facts.MODELS, staff.MODELS):
+        facts.unlink(models, charge=instance.pk)
+
+
+@receiver(pre_delete, sender=Location)
+def place_deleted(sender, instance, **kwargs):
+    """A place about to go: the facts' rows naming it as a prefecture or county, out of the
+    kept counts (a held published document may name a place no live record does)."""
+    for models in (facts.MODELS, staff.MODELS):
+        facts.unlink(models, location=instance.pk)
 
 
 @receiver(records_changed, sender=Charge)

@@ -168,8 +168,8 @@ def rebuild(progress=None, models=None) -> int:
         if not ids:
             break
         with transaction.atomic():
-            # Facts of cases gone meanwhile go with them (a cascade); those of the chunk
-            # are replaced.
+            # Facts of cases gone meanwhile are removed (refresh()); those of the chunk are
+            # replaced.
             written += refresh(ids, models=models)
         last = ids[-1]
         if progress:
@@ -199,18 +199,27 @@ def classes(user, archived: bool = False) -> Q:
     return condition
 
 
+# Assigned sensitive cases read by key up to this many (index lookups, whatever the plan);
+# beyond, by subquery.
+SEEN_BY_KEY = 500
+
+
 def sensitive_seen(user, archived: bool = False):
     """The facts of the sensitive cases ``user`` may see without being entitled to all of
-    them (those assigned to them: a few, read by key), of the classes that count; None when
-    there are none, or when the user is entitled to every one (classes() holds them then)."""
+    them (those assigned to them), of the classes that count; None when there are none, or
+    when the user is entitled to every one (classes() holds them then)."""
     if user.has_perm("cases.view_sensitive_case"):
         return None
     # Sensitive cases by the one rule of who sees them (need to know).
-    seen = Case.objects.visible_to(user).filter(sensitive=True)
-    ids = list(seen.values_list("pk", flat=True))
+    seen = Case.objects.visible_to(user).filter(sensitive=True).values_list("pk", flat=True)
+    ids = list(seen[: SEEN_BY_KEY + 1])
     if not ids:
         return None
-    return CaseFacts.objects.filter(counted_classes(archived), sensitive=True, case_id__in=ids)
+    return CaseFacts.objects.filter(
+        counted_classes(archived),
+        sensitive=True,
+        case_id__in=ids if len(ids) <= SEEN_BY_KEY else seen,
+    )
 
 
 def counted_for(user, archived: bool = False):

@@ -24,7 +24,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
@@ -232,15 +232,27 @@ def kept(models, keys: Iterable) -> Counter:
 UPSERT_ROWS = 100
 
 
+@dataclass
+class Level:
+    """An open batch: the savepoints open when it began, and its changes (Tally model ->
+    Counter of (scope, class, dimension, key))."""
+
+    savepoints: int
+    changes: dict = field(default_factory=lambda: defaultdict(Counter))
+
+
 class Pending(threading.local):
-    """The changes of the batches open in this thread (batched()), innermost last: each a
-    dict of Tally model -> Counter of (scope, class, dimension, key)."""
+    """The batches open in this thread (batched()), innermost last."""
 
     def __init__(self):
-        self.levels: list[dict] = []
+        self.levels: list[Level] = []
 
 
 PENDING = Pending()
+
+
+def savepoints() -> int:
+    return len(connection.savepoint_ids)
 
 
 @contextmanager
@@ -250,26 +262,33 @@ def batched():
     counts (the total, say) is then held from there to the commit, not from the first
     write, and two writers at once always lock rows in the same order, so that neither
     waits for a row the other holds while holding one it wants (a deadlock). A batch that
-    fails takes its changes with it, as its savepoint takes its writes."""
-    PENDING.levels.append(defaultdict(Counter))
-    try:
-        with transaction.atomic():
+    fails takes its changes with it, as its savepoint takes its writes; so does a savepoint
+    opened inside a batch, whose changes are therefore applied at once (change())."""
+    with transaction.atomic():
+        PENDING.levels.append(Level(savepoints()))
+        try:
             yield
             if len(PENDING.levels) == 1:
-                for model, delta in PENDING.levels[-1].items():
+                for model, delta in PENDING.levels[-1].changes.items():
                     _apply(model, delta)
-    except BaseException:
-        PENDING.levels.pop()
-        raise
-    done = PENDING.levels.pop()
-    if PENDING.levels:
-        for model, delta in done.items():
-            PENDING.levels[-1][model].update(delta)
+        except BaseException:
+            PENDING.levels.pop()
+            raise
+        done = PENDING.levels.pop()
+        if not PENDING.levels:
+            return
+        if done.savepoints == PENDING.levels[-1].savepoints + 1:  # right inside the other
+            for model, delta in done.changes.items():
+                PENDING.levels[-1].changes[model].update(delta)
+        else:  # inside a savepoint that batch did not open, which may be rolled back alone
+            for model, delta in done.changes.items():
+                _apply(model, delta)
 
 
 def change(models, before: Counter, after: Counter) -> None:
     """Take away the counts of ``before`` and add those of ``after`` (kept(), counted()):
-    at once, or when the batch open ends (batched())."""
+    when the batch open ends (batched()), or at once outside one, or inside a savepoint the
+    batch did not open (which may be rolled back on its own)."""
     if not keeps(models):
         return
     delta = Counter()
@@ -277,8 +296,8 @@ def change(models, before: Counter, after: Counter) -> None:
         delta[models.scope, group, name, key] += n
     for (group, name, key), n in before.items():
         delta[models.scope, group, name, key] -= n
-    if PENDING.levels:
-        PENDING.levels[-1][models.tally].update(delta)
+    if PENDING.levels and PENDING.levels[-1].savepoints == savepoints():
+        PENDING.levels[-1].changes[models.tally].update(delta)
     else:
         _apply(models.tally, delta)
 

@@ -986,6 +986,11 @@ def test_the_date_window_filter_offers_recent_years_and_any_window(admin_client,
     assert '<input type="hidden" name="status__exact" value="sentenced">' in html
     chosen = admin_client.get(CASE_LIST, {"date_from": "2019", "date_to": "2019"})
     assert 'value="2019"' in chosen.content.decode()
+    # A parameter given twice (two rows of the statistics page) is kept twice.
+    query = "counted_in=status%3Asentenced&counted_in=gender%3Amale"
+    html = admin_client.get(f"{CASE_LIST}?{query}").content.decode()
+    for value in ("status:sentenced", "gender:male"):
+        assert f'<input type="hidden" name="counted_in" value="{value}">' in html
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import datetime
 import importlib
 import io
 import itertools
+import json
 import time
 
 import pytest
@@ -20,9 +21,9 @@ from cases import services
 from cases.models import Case, ReviewState
 from casetracker.audit import acting_as
 from figures import breakdowns, cache, facts, staff, tally
-from figures.models import CaseFacts, Tally
+from figures.models import CaseFacts, PublishedFactPlace, Tally
 from snapshots.models import PublishedCase
-from tests.factories import make_user, publish, set_case
+from tests.factories import make_location, make_user, publish, set_case
 from tests.tallies import assert_counts_kept, counts_kept, kept_and_found  # noqa: F401
 from tests.test_staff_statistics import TODAY, add_sensitive, make_world
 
@@ -249,6 +250,52 @@ def test_a_failed_inner_batch_takes_its_changes_with_it(world):
             staff.refresh(ids[2:])
             raise RuntimeError("rolled back with its savepoint")
     assert set(CaseFacts.objects.values_list("case_id", flat=True)) == set(ids[:2])
+    assert_counts_kept()
+
+
+@pytest.mark.parametrize("through", ["a batch", "a write"])
+def test_a_savepoint_rolled_back_inside_a_batch_takes_its_changes_with_it(world, through):
+    """Code inside a batch that opens a savepoint of its own, writes facts (through another
+    batch, or directly) and is rolled back alone: its changes to the counts go with it."""
+    ids = [case.pk for case in world.cases.values()]
+    facts.remove(ids, models=staff.MODELS)
+    with tally.batched():
+        staff.refresh(ids[:2])
+        try:
+            with transaction.atomic():
+                if through == "a batch":
+                    staff.refresh(ids[2:])
+                else:
+                    read, extra = staff.documents(ids[2:])
+                    facts.write(read.items(), models=staff.MODELS, extra=extra)
+                raise RuntimeError("this savepoint alone is rolled back")
+        except RuntimeError:
+            pass
+    assert set(CaseFacts.objects.values_list("case_id", flat=True)) == set(ids[:2])
+    assert_counts_kept()
+
+
+def test_deleting_a_charge_or_a_place_leaves_no_count_behind(world):
+    """The facts' rows naming a charge or a place go before it does, out of the counts."""
+    from cases.models import Charge, Location, LocationKind
+
+    x = world.charges.x
+    named = Tally.objects.filter(dimension=tally.CHARGE, key=tally.encode((x.pk,)))
+    assert named.exclude(cases=0).exists()
+    Charge.objects.get(pk=x.pk).delete()
+    assert not named.exclude(cases=0).exists()
+    assert_counts_kept()
+    # A county that only a published document's facts name (a held document can name a
+    # place no live record does any more): deleted, its rows go first, out of the counts.
+    county = make_location("Tally county", LocationKind.COUNTY, world.places.north)
+    snapshot = PublishedCase.objects.get(case=world.cases["b"].pk)
+    document = json.loads(snapshot.document)
+    document["events"][0]["location"] = {"uid": str(county.uid)}
+    facts.write([(snapshot.pk, document)])
+    assert PublishedFactPlace.objects.filter(location=county).exists()
+    with acting_as(make_user("tally_gazetteer")):
+        Location.objects.get(pk=county.pk).delete()
+    assert not PublishedFactPlace.objects.filter(location=county.pk).exists()
     assert_counts_kept()
 
 

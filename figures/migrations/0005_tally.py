@@ -31,6 +31,38 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
+            model_name="casefactcharge",
+            name="charge",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="cases.charge"
+            ),
+        ),
+        migrations.AlterField(
+            model_name="casefactplace",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="cases.location",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="publishedfactcharge",
+            name="charge",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="cases.charge"
+            ),
+        ),
+        migrations.AlterField(
+            model_name="publishedfactplace",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="cases.location",
+            ),
+        ),
+        migrations.AlterField(
             model_name="casefacts",
             name="case",
             field=models.OneToOneField(
