@@ -26,9 +26,10 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import BooleanField, Count, DateField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Cast, TruncMonth
 
 from cases.models import CaseStatus
 from figures.cache import STAFF
@@ -114,29 +115,88 @@ def month_of(day: datetime.date | None) -> datetime.date | None:
 
 def live(counting, names: Iterable[str]) -> dict[str, Counter]:
     """The counts of each key of dimensions ``names`` among the facts ``counting`` selects
-    (figures.breakdowns.Counting): one grouped query a dimension."""
+    (figures.breakdowns.Counting): on PostgreSQL, the facts' own dimensions in one pass
+    (grouping sets), the charges and the places in one query each; elsewhere one grouped
+    query a dimension."""
     counts = defaultdict(Counter)
-    for name in names:
-        if name == CHARGE:
-            rows = counting.linked(counting.tables.charge).values_list("charge")
-            rows = rows.annotate(n=Count("facts"))
-        elif name == PLACE:
-            rows = counting.linked(counting.tables.place).values_list("role", "kind", "location")
-            rows = rows.annotate(n=Count("facts"))
-        else:
-            dimension = DIMENSIONS[name]
-            facts = counting.facts
-            if dimension.only is not None:
-                facts = facts.filter(dimension.only)
-            if not dimension.columns:
-                counts[name][()] = facts.count()
-                continue
-            columns = dimension.columns
-            if dimension.monthly:
-                facts, columns = facts.annotate(month=TruncMonth(columns[0])), ("month",)
-            rows = facts.values_list(*columns).annotate(n=Count("pk"))
-        for *key, n in rows:
-            counts[name][tuple(plain(value) for value in key)] += n
+    names = set(names)
+    own = [DIMENSIONS[name] for name in sorted(names - {CHARGE, PLACE})]
+    if connection.vendor == "postgresql" and len(own) > 1:
+        counts.update(in_one_pass(counting.facts, own))
+        own = []
+    for dimension in own:
+        facts = counting.facts
+        if dimension.only is not None:
+            facts = facts.filter(dimension.only)
+        if not dimension.columns:
+            counts[dimension.name][()] = facts.count()
+            continue
+        columns = dimension.columns
+        if dimension.monthly:
+            facts, columns = facts.annotate(month=TruncMonth(columns[0])), ("month",)
+        for *key, n in facts.values_list(*columns).annotate(n=Count("pk")):
+            counts[dimension.name][tuple(plain(value) for value in key)] += n
+    linked = []
+    if CHARGE in names:
+        rows = counting.linked(counting.tables.charge).values_list("charge")
+        linked.append((CHARGE, rows))
+    if PLACE in names:
+        rows = counting.linked(counting.tables.place).values_list("role", "kind", "location")
+        linked.append((PLACE, rows))
+    for name, rows in linked:
+        for *key, n in rows.annotate(n=Count("facts")):
+            counts[name][tuple(key)] += n
+    return counts
+
+
+def in_one_pass(facts, dimensions: list[Dimension]) -> dict[str, Counter]:
+    """live()'s counts of these dimensions in one query (PostgreSQL's GROUPING SETS): each
+    dimension's columns under names of its own (a month truncated, a dimension that counts
+    only some facts with a flag of whether the row counts), one grouping set each, the
+    facts read once."""
+    columns, sets = {}, []
+    for index, dimension in enumerate(dimensions):
+        names = []
+        if dimension.only is not None:
+            flag = f"d{index}_counts"
+            columns[flag] = ExpressionWrapper(dimension.only, output_field=BooleanField())
+            names.append(flag)
+        for position, column in enumerate(dimension.columns):
+            name = f"d{index}_{position}"
+            # A month as a day (DATE_TRUNC gives a timestamp, which no converter reads here).
+            month = Cast(TruncMonth(column), DateField())
+            columns[name] = month if dimension.monthly else F(column)
+            names.append(name)
+        sets.append(names)
+    selected = facts.order_by().annotate(**columns).values(*columns)
+    try:
+        sql, params = selected.query.sql_with_params()
+    except EmptyResultSet:  # a filter known to select nothing before any query
+        return {d.name: Counter({(): 0} if not d.columns else {}) for d in dimensions}
+    quote = connection.ops.quote_name
+    grouping = ", ".join("(" + ", ".join(quote(n) for n in names) + ")" for names in sets)
+    # GROUPING(a, b…) is 0 for the rows of a set that groups by every one of them: the first
+    # column of each set tells which set a row is of (no column is in two sets).
+    marks = ", ".join(f"GROUPING({quote(names[0])})" if names else "0" for names in sets)
+    listed = ", ".join(quote(name) for name in columns)
+    query = (
+        f"SELECT {marks}, {listed}, COUNT(*) FROM ({sql}) AS facts "  # noqa: S608 (our names)
+        f"GROUP BY GROUPING SETS ({grouping})"
+    )
+    counts = defaultdict(Counter)
+    position = {name: index for index, name in enumerate(columns)}
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for row in cursor.fetchall():
+            marked, values, n = row[: len(sets)], row[len(sets) : -1], row[-1]
+            index = next((i for i, names in enumerate(sets) if names and marked[i] == 0), None)
+            if index is None:  # no set's columns grouped: the row of the empty set, the total
+                index = next(i for i, names in enumerate(sets) if not names)
+            dimension = dimensions[index]
+            key = [values[position[name]] for name in sets[index]]
+            if dimension.only is not None and not key.pop(0):
+                continue  # the facts this dimension does not count
+            counts[dimension.name][tuple(plain(value) for value in key)] += n
     return counts
 
 

@@ -52,7 +52,12 @@ def kept_and_found() -> list[tuple]:
 
 def assert_counts_kept() -> None:
     for scope, group, kept, found in kept_and_found():
-        assert kept == found, (scope, group)
+        differ = {
+            name: (kept.get(name), found.get(name))
+            for name in set(kept) | set(found)
+            if kept.get(name) != found.get(name)
+        }
+        assert not differ, (scope, group, differ)
 
 
 @pytest.fixture
