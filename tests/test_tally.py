@@ -25,7 +25,7 @@ from figures.models import CaseFacts, PublishedFactPlace, Tally
 from snapshots.models import PublishedCase
 from tests.factories import make_location, make_user, publish, set_case
 from tests.tallies import assert_counts_kept, counts_kept, kept_and_found  # noqa: F401
-from tests.test_staff_statistics import TODAY, add_sensitive, make_world
+from tests.test_staff_statistics import TODAY, add_sensitive, make_world, new_case
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counts_kept")]
 
@@ -111,6 +111,19 @@ def test_kept_counts_give_the_statistics_a_query_gives(full, superuser, outsider
     kept = breakdowns.compute(today=TODAY).as_dict()
     assert kept == breakdowns.compute(PublishedCase.objects.all(), today=TODAY).as_dict()
     assert kept["total"]["count"] == 2
+
+
+def test_many_assigned_sensitive_cases_are_counted_by_subquery(full, outsider, monkeypatch):
+    """Past SEEN_BY_KEY assigned sensitive cases, they are read by subquery: the same counts."""
+    second = new_case(sensitive=True, events=[("detained", "2018", {})])
+    for case in (full.cases["e"], second):
+        case.assigned_staff.add(outsider)
+    by_key = breakdowns.compute_staff(outsider, today=TODAY).as_dict()
+    monkeypatch.setattr(staff, "SEEN_BY_KEY", 1)
+    by_subquery = breakdowns.compute_staff(outsider, today=TODAY).as_dict()
+    assert by_subquery == by_key
+    assert by_key == breakdowns.compute_staff(outsider, Case.objects.all(), today=TODAY).as_dict()
+    assert by_key["total"]["count"] == 6  # a, b, c, d, and the two assigned
 
 
 @pytest.mark.parametrize(
