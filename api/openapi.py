@@ -617,6 +617,9 @@ SEED_CASE = {
             ],
         },
     ],
+    # No opinion yet; one reads {"number": "23/2025", "adopted": "2025-05-02", "finding":
+    # "arbitrary", "categories": ["I", "II", "V"], "link": "https://www.ohchr.org/…"}.
+    "un_opinions": [],
 }
 
 SEED_CASE_EXAMPLE = OpenApiExample(
@@ -729,16 +732,16 @@ def cursor_links(result, generator, request, public):
 DIRECT_LIMIT = settings.PARTNER_DIRECT_EXPORT_MAX_CASES
 EXPORT_DESCRIPTION = f"""\
 Every published case matching the filters (the same filters as `/api/v1/cases/`; no paging)
-as one zip file: `cases.csv`, `events.csv`, `names.csv`, `sources.csv` (joined by case
-reference and uid), `cases.json` (each case exactly as `/api/v1/cases/<reference>/` gives
-it), `cases.xlsx` (the same tables as sheets, with a data dictionary), `DATA-DICTIONARY.md`
-(every column: meaning, type, allowed values; EDTF dates explained) and `manifest.json`
-(when, filters, record counts, and the SHA-256 of every file). Files are ordered by case
-reference; the same data and filters give the same bytes, apart from `manifest.json`'s
-`generated_at`. Record addresses (`url`) point at this server. The zip is built before the
-answer starts, so this endpoint takes up to {DIRECT_LIMIT:,} cases; more are refused (400,
-`export`) with the way to ask for them: `POST /api/v1/exports/`, a background export of any
-size."""
+as one zip file: `cases.csv`, `events.csv`, `names.csv`, `sources.csv`, `un_opinions.csv`
+(joined by case reference and uid), `cases.json` (each case exactly as
+`/api/v1/cases/<reference>/` gives it), `cases.xlsx` (the same tables as sheets, with a data
+dictionary), `DATA-DICTIONARY.md` (every column: meaning, type, allowed values; EDTF dates
+explained) and `manifest.json` (when, filters, record counts, and the SHA-256 of every
+file). Files are ordered by case reference; the same data and filters give the same bytes,
+apart from `manifest.json`'s `generated_at`. Record addresses (`url`) point at this server.
+The zip is built before the answer starts, so this endpoint takes up to {DIRECT_LIMIT:,}
+cases; more are refused (400, `export`) with the way to ask for them: `POST
+/api/v1/exports/`, a background export of any size."""
 
 EXPORT_PARAMETERS = [
     OpenApiParameter(

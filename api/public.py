@@ -16,6 +16,7 @@ from rest_framework import serializers
 from cases.models import Case, Charge, DetentionEvent, Incident, Location
 from people.models import Organisation, Person, PersonName
 from sources.models import Access, Citation, Source
+from submissions.models import Submission
 
 # --- Querysets: everything starts from the published cases ------------------------------
 
@@ -107,6 +108,11 @@ def case_queryset(cases=None):
         ),
         "incidents",
         Prefetch("citations", queryset=citations, to_attr="public_citations"),
+        Prefetch(
+            "un_submissions",
+            queryset=Submission.objects.opinions().order_by("adopted_on", "pk"),
+            to_attr="un_opinions",
+        ),
     )
 
 
@@ -321,6 +327,24 @@ def cited_sources(case: Case) -> list[dict]:
     return [source for source, _ in sources]
 
 
+class UNOpinionSerializer(serializers.ModelSerializer):
+    """An opinion of the UN Working Group on Arbitrary Detention about the case: a public
+    document of the UN. Nothing else of a submission (its drafts, dates, notes) is public."""
+
+    number = serializers.CharField(source="opinion_number", help_text="E.g. 23/2025.")
+    adopted = serializers.DateField(source="adopted_on")
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=["I", "II", "III", "IV", "V"]),
+        source="found_categories",
+        help_text="The categories of arbitrary detention the opinion found.",
+    )
+    link = OptionalURLField(source="opinion_url", help_text="The opinion on the OHCHR website.")
+
+    class Meta:
+        model = Submission
+        fields = ["number", "adopted", "finding", "categories", "link"]
+
+
 # --- Records -----------------------------------------------------------------------------
 
 
@@ -330,6 +354,9 @@ class CaseSerializer(serializers.ModelSerializer):
     events = EventSerializer(many=True)
     incidents = IncidentBriefSerializer(many=True)
     sources = serializers.SerializerMethodField()
+    un_opinions = UNOpinionSerializer(
+        many=True, help_text="Opinions of the UN Working Group on Arbitrary Detention."
+    )
 
     class Meta:
         model = Case
@@ -346,6 +373,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "events",
             "incidents",
             "sources",
+            "un_opinions",
         ]
 
     @extend_schema_field(CitedSourceSerializer(many=True))
@@ -400,3 +428,42 @@ class WithdrawalSerializer(serializers.Serializer):
     uid = serializers.UUIDField(source="case.uid")
     reference = serializers.CharField(source="case.reference")
     withdrawn_at = serializers.DateTimeField()
+
+
+# --- What a UN submission draft adds (submissions.drafts) ----------------------------------
+#
+# A draft goes to the UN secretariat, not to the public. It is the case's public record, plus
+# the person's citizenship (which the Working Group's questionnaire asks, and the authorities
+# holding them know), plus, for each fact that restricted or confidential sources support,
+# only that the organisation holds such a source and of what kind: never its title, author,
+# address, locator, quote or claim.
+
+
+class DraftPersonSerializer(PersonSerializer):
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "citizenship"]
+
+
+class DraftCaseSerializer(CaseSerializer):
+    person = DraftPersonSerializer()
+
+
+def draft_record(case: Case) -> dict:
+    """The record of ``case`` a draft may show (any review state: the caller decides which
+    cases may have a draft)."""
+    case = case_queryset(Case.objects.filter(pk=case.pk)).get()
+    return DraftCaseSerializer(case, context={"request": None}).data
+
+
+def sources_on_file(case: Case) -> dict[str, list[str]]:
+    """The kinds of the sources the organisation holds and does not publish (restricted,
+    confidential or archived), by what they support: "case", "person", or an event's uid."""
+    withheld = Citation.objects.exclude(pk__in=public_citations().values("pk"))
+    rows = withheld.filter(
+        Q(case=case) | Q(event__case=case) | Q(person_id=case.person_id)
+    ).values_list("case_id", "event__uid", "source__kind")
+    found: dict[str, list[str]] = {}
+    for case_id, event_uid, kind in rows.order_by("pk"):
+        key = str(event_uid) if event_uid else ("case" if case_id else "person")
+        found.setdefault(key, []).append(kind)
+    return found

@@ -57,6 +57,20 @@ WORKFLOW_LOG = ["cases.view_casetransition"]
 EXPORT_UNPUBLISHED = ["exports.export_unpublished", "exports.view_exportlog"]
 # Bulk import of case lists (imports.services): upload, preview, confirm, see past imports.
 IMPORTS = ["imports.add_importbatch", "imports.view_importbatch"]
+# UN submissions (submissions app): data entry records a family's consent and follows the
+# tracker; verifiers keep the tracker and generate drafts of verified cases.
+UN_CONSENT = [
+    "submissions.view_submissionconsent",
+    "submissions.add_submissionconsent",
+    "submissions.change_submissionconsent",
+]
+UN_SUBMISSIONS = [
+    "submissions.view_submission",
+    "submissions.add_submission",
+    "submissions.change_submission",
+    "submissions.generate_draft",
+    "submissions.view_draftlog",
+]
 
 ROLES: dict[str, list[str]] = {
     DATA_ENTRY: _perms(CASE_RECORDS, ("view", "add", "change"))
@@ -64,7 +78,9 @@ ROLES: dict[str, list[str]] = {
     + PLACES_BELOW_COUNTY
     + WORKFLOW_LOG
     + IMPORTS
-    + DUPLICATE_REVIEW,
+    + DUPLICATE_REVIEW
+    + UN_CONSENT
+    + ["submissions.view_submission"],
     VERIFIER: _perms(CASE_RECORDS, ("view", "add", "change"))
     + _perms(VOCABULARIES, ("view",))
     + _perms(["cases.incident"], ("add", "change"))
@@ -76,7 +92,9 @@ ROLES: dict[str, list[str]] = {
     + IMPORTS
     + DUPLICATE_REVIEW
     + MERGE
-    + EXPORT_UNPUBLISHED,
+    + EXPORT_UNPUBLISHED
+    + UN_CONSENT
+    + UN_SUBMISSIONS,
     ADMINISTRATOR: _perms(CASE_RECORDS, ("view",))
     + SEE_SENSITIVE
     + WORKFLOW_LOG
@@ -91,8 +109,9 @@ ROLES: dict[str, list[str]] = {
     + _perms(["api.partner"], ("view", "add", "change"))
     + _perms(["api.partnertoken"], ("view", "change"))
     + _perms(["api.apirequest"], ("view",))
-    # Who exported what (exports.models.ExportLog).
+    # Who exported what (exports.models.ExportLog), who generated which UN draft.
     + _perms(["exports.exportlog"], ("view",))
+    + ["submissions.view_submission", "submissions.view_draftlog"]
     # The security log: sign-ins, lockouts, refused access (casetracker.security).
     + _perms(["casetracker.securityevent"], ("view",))
     # Who changed which staff account: created, re-roled, password set (casetracker.accounts).

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "synthetic",
     "snapshots",
     "figures",
+    "submissions",
     "django_tasks",
     "django_tasks_db",
     "jobs",
@@ -277,6 +278,16 @@ MIN_PUBLISH_EVIDENCE_LEVEL = env_int("MIN_PUBLISH_EVIDENCE_LEVEL", 2)
 # partners: Case.objects.published() leaves them out unless this is on. Only a database made
 # for measuring turns it on (the benchmarks do); a real one never should.
 PUBLISH_SYNTHETIC_DATA = env_bool("PUBLISH_SYNTHETIC_DATA", False)
+
+# --- UN submissions (submissions app) ---------------------------------------------------------
+# The organisation that submits: the last section of every draft names it, and only it (never a
+# testifier or a staff member). Empty values are listed among what a draft lacks.
+SUBMITTING_ORGANISATION = {
+    "name": env_str("ORGANISATION_NAME", ""),
+    "address": env_str("ORGANISATION_ADDRESS", ""),
+    "email": env_str("ORGANISATION_EMAIL", ""),
+    "website": env_str("ORGANISATION_WEBSITE", ""),
+}
 
 # --- Partner API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,7 +1,8 @@
 """Writing an export bundle, and checking one.
 
 A bundle is a directory (or a zip of it) holding cases.csv, events.csv, names.csv,
-sources.csv, cases.json (or cases.jsonl), cases.xlsx, DATA-DICTIONARY.md and manifest.json.
+sources.csv, un_opinions.csv, cases.json (or cases.jsonl), cases.xlsx, DATA-DICTIONARY.md and
+manifest.json.
 Cases are read once, in the order given (exports.services orders them by reference), and
 every file is written as they come: nothing holds more than one case in memory.
 
@@ -36,7 +37,7 @@ from exports.tables import Table, cell, tables
 from figures import breakdowns
 
 FORMATS = ("csv", "json", "xlsx")
-CSV_FILES = ["cases.csv", "events.csv", "names.csv", "sources.csv"]
+CSV_FILES = ["cases.csv", "events.csv", "names.csv", "sources.csv", "un_opinions.csv"]
 JSON_FILE, JSONL_FILE, XLSX_FILE = "cases.json", "cases.jsonl", "cases.xlsx"
 DICTIONARY_FILE, MANIFEST_FILE = "DATA-DICTIONARY.md", "manifest.json"
 STATISTICS_FILE, STATISTICS_SHEET = "statistics.csv", "Statistics"

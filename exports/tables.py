@@ -28,6 +28,7 @@ from cases.models import (
 from casetracker.choices import Language, Script
 from people.models import Ethnicity, Gender, NameKind, OrganisationKind, Person, PersonName
 from sources.models import Reliability, Source, SourceKind
+from submissions.models import Category, Finding
 
 SEPARATOR = "|"
 ESCAPE = "\\"
@@ -546,6 +547,32 @@ SOURCE_COLUMNS = [
     ),
 ]
 
+OPINION_COLUMNS = [
+    *_case_ref(),
+    Column(
+        "number",
+        _("text"),
+        _("The opinion's number, as the Working Group numbers it (23/2025)."),
+        lambda case, item: item["number"],
+    ),
+    Column("adopted", DAY, _("When the opinion was adopted."), lambda case, item: item["adopted"]),
+    Column(
+        "finding",
+        _("code"),
+        _("What the Working Group found."),
+        lambda case, item: item["finding"],
+        choices(Finding),
+    ),
+    Column(
+        "categories",
+        _("list of codes"),
+        _("The categories of arbitrary detention the opinion found (I to V)."),
+        lambda case, item: item["categories"],
+        choices(Category),
+    ),
+    Column("link", "URL", _("The opinion on the OHCHR website."), lambda case, item: item["link"]),
+]
+
 REVIEW_STATE = Column(
     "review_state",
     _("code"),
@@ -658,5 +685,12 @@ def tables(staff: bool = False) -> list[Table]:
             _("one row per public source of a case, with the locators of its citations"),
             SOURCE_COLUMNS,
             lambda case: case["sources"],
+        ),
+        Table(
+            "un_opinions",
+            "UN opinions",
+            _("one row per opinion of the UN Working Group on Arbitrary Detention on a case"),
+            OPINION_COLUMNS,
+            lambda case: case["un_opinions"],
         ),
     ]

@@ -63,7 +63,7 @@ def xlsx_sheets(data: bytes, headings: bool = False) -> dict[str, list[list[str]
     for file, code, heading, *_ in sheets["Data dictionary"][1:]:
         columns.setdefault(file.removesuffix(".csv"), []).append((code, heading))
     for title, rows in sheets.items():
-        table = title.split(" (")[0].lower()
+        table = title.split(" (")[0].lower().replace(" ", "_")
         if table in columns and rows:
             assert rows[0] == [heading for _, heading in columns[table]], title
             rows[0] = [code for code, _ in columns[table]]

@@ -43,6 +43,7 @@ from people.models import (
     RelationshipKind,
 )
 from sources.models import Citation, EvidenceFile, Source
+from submissions.models import DraftLog, Submission, SubmissionConsent
 from tests.admin_forms import AdminForm, assert_saved, autocomplete_url, errors_of
 from tests.factories import (
     make_case,
@@ -125,6 +126,7 @@ def world(superuser):
     make_citation(source, event=event)
     make_citation(source, person=person)
     partner = Partner.objects.create(name="UN research team")
+    submission = Submission.objects.create(case=case)
     group = Group.objects.create(name="Researchers")
     group.permissions.add(Permission.objects.get(codename="view_case"))
     return {
@@ -166,6 +168,16 @@ def world(superuser):
         AccountChange: AccountChange.objects.create(
             actor=superuser, account=make_user(), kind=AccountChange.Kind.CREATED
         ),
+        Submission: submission,
+        SubmissionConsent: SubmissionConsent.objects.create(person=person, state="unknown"),
+        DraftLog: DraftLog.objects.create(
+            user=superuser,
+            case=case,
+            submission=submission,
+            variant="wgad",
+            sha256="0" * 64,
+            size=1,
+        ),
         # The audit chain's last link: every write above added one.
         AuditLink: AuditLink.objects.order_by("position").last(),
     }
@@ -203,6 +215,7 @@ READ_ONLY = {
     ExportLog,
     AccountChange,
     Job,
+    DraftLog,
 }
 
 
@@ -321,6 +334,16 @@ ROW_MAKERS = {
         created_by=ctx["user"],
     ),
     ExportLog: lambda ctx: make_export_log(ctx["user"]),
+    Submission: lambda ctx: Submission.objects.create(case=make_case()),
+    SubmissionConsent: lambda ctx: SubmissionConsent.objects.create(person=make_person()),
+    DraftLog: lambda ctx: DraftLog.objects.create(
+        user=ctx["user"],
+        case=ctx["case"],
+        submission=Submission.objects.create(case=ctx["case"]),
+        variant="wgad",
+        sha256=f"{next(_seq):064x}",
+        size=1,
+    ),
     Job: lambda ctx: Job.objects.create(
         kind=Kind.EXPORT, requested_by=ctx["user"], task_path="exports.tasks.export_bundle"
     ),

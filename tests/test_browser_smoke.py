@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from casetracker.roles import ADMINISTRATOR, DATA_ENTRY, VERIFIER
+from submissions.models import Submission
 from tests.browser import PASSWORD, with_password
 from tests.factories import in_review, staff_in
 
@@ -56,6 +57,15 @@ def test_every_page_a_role_opens_is_clean_in_the_browser(browser, case, role):
         browser.visit(path, step)
     if role == VERIFIER:
         browser.visit(verify_page(case), "verify page")
+        # A UN submission of the case, and its draft page (what the draft lacks, why not yet).
+        submission = Submission.objects.create(case=case)
+        browser.visit(
+            reverse("admin:submissions_submission_change", args=[submission.pk]), "submission"
+        )
+        browser.visit(
+            reverse("admin:submissions_submission_draft", args=[submission.pk]), "draft page"
+        )
+        assert "Information missing" in browser.text()
     browser.visit(
         reverse("evidence-check"), "evidence check", status=200 if role == ADMINISTRATOR else 403
     )

@@ -46,12 +46,13 @@ pytestmark = pytest.mark.django_db
 api_views_run_outside_a_transaction = partner_api.api_views_run_outside_a_transaction
 fresh_throttle_counters = partner_api.fresh_throttle_counters
 
-CSV = ["cases.csv", "events.csv", "names.csv", "sources.csv"]
+CSV = ["cases.csv", "events.csv", "names.csv", "sources.csv", "un_opinions.csv"]
 DATA_FILES = [
     "cases.csv",
     "events.csv",
     "names.csv",
     "sources.csv",
+    "un_opinions.csv",
     "cases.json",
     "cases.xlsx",
     "statistics.csv",
@@ -104,7 +105,7 @@ def test_verify_export_confirms_the_demo_bundle(demo, tmp_path):
     bundle_path = export(tmp_path, "demo", "--zip")
     out = StringIO()
     call_command("verify_export", str(bundle_path), stdout=out)
-    assert "all 8 files match manifest.json" in out.getvalue()
+    assert "all 9 files match manifest.json" in out.getvalue()
 
 
 def test_a_bundle_holds_every_file_of_the_issue(demo, tmp_path):

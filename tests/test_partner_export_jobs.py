@@ -110,6 +110,7 @@ def test_a_partner_asks_follows_and_downloads_an_export(client, key, cases):
             "names.csv",
             "sources.csv",
             "statistics.csv",
+            "un_opinions.csv",
         ]
         manifest = archive.read("manifest.json")
         # Record addresses point at the server the partner asked.

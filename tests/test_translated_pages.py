@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from cases.models import Case
 from people.models import Organisation
+from submissions.models import Submission
 from tests import test_admin
 from tests.import_files import KANAT_ROWS, rows_to_csv
 from tests.jobs import job_of, run_jobs
@@ -59,6 +60,7 @@ def test_the_home_page_and_the_case_pages_have_no_english_left(admin_client, wor
         reverse("admin:cases_case_export"),
         reverse("admin:imports_importbatch_upload"),
         reverse("evidence-check"),
+        reverse("admin:submissions_submission_draft", args=[world[Submission].pk]),
     ]
     report = leftovers(admin_client, language, urls, data_words())
     assert not report, "\n".join(report)

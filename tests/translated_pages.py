@@ -36,6 +36,13 @@ NOT_TRANSLATED = {
     "Atajurt",
     "UN",
     "WGAD",
+    # UN submissions: the Working Group's category numbers, a UN reference's country code,
+    # the UN human rights office, and the file format of the drafts.
+    "III",
+    "CHN",
+    "OHCHR",
+    "DOCX",
+    "Word",
     "NGO",
     # The switcher names each language in itself.
     "English",
