@@ -304,10 +304,17 @@ def _other_relations():
 
 def _move_other_records(survivor, absorbed, result) -> None:
     """Records of other apps that point at a person (e.g. an import's external ids) follow
-    the person, each saved so that its history shows the move."""
+    the person, each saved so that its history shows the move. A model with a
+    ``settle_merge(survivor, absorbed) -> int`` classmethod settles its own records instead
+    (one record per person, such as a consent: two cannot simply both move)."""
     for rel in _other_relations():
         model, name = rel.related_model, rel.field.name
         what = str(model._meta.verbose_name_plural)  # in the merging user's language
+        settle = getattr(model, "settle_merge", None)
+        if settle is not None:
+            if settled := settle(survivor, absorbed):
+                result.moved[what] = result.moved.get(what, 0) + settled
+            continue
         if rel.many_to_many:
             for obj in model._base_manager.filter(**{name: absorbed}):
                 getattr(obj, name).remove(absorbed)

@@ -239,12 +239,14 @@ class Submission(StaffStampedModel):
                 errors[field] = _("The status “%(status)s” needs this date.") % {
                     "status": self.get_status_display()
                 }
-        adopted = self.status == Status.OPINION_ADOPTED or self.opinion_number or self.adopted_on
-        if adopted and self.mechanism != Mechanism.WGAD:
+        opinion = self.status == Status.OPINION_ADOPTED or any(
+            (self.opinion_number, self.adopted_on, self.finding, self.found_categories)
+        )
+        if opinion and self.mechanism != Mechanism.WGAD:
             errors["mechanism"] = _(
                 "Only the Working Group on Arbitrary Detention adopts opinions."
             )
-        elif self.status == Status.OPINION_ADOPTED or self.opinion_number or self.finding:
+        elif opinion:
             for field in ("opinion_number", "adopted_on", "finding"):
                 if not getattr(self, field):
                     errors.setdefault(
@@ -291,6 +293,10 @@ class UNConsent(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+# Most restrictive first: a merge keeps the first of two consents in this order.
+RESTRICTIVE = [UNConsent.WITHDRAWN, UNConsent.REFUSED, UNConsent.UNKNOWN, UNConsent.GRANTED]
+
+
 class ConsentMeans(models.TextChoices):
     SIGNED_FORM = "signed_form", _("Signed form")
     RECORDED_CALL = "recorded_call", _("Recorded call or message")
@@ -334,6 +340,27 @@ class SubmissionConsent(StaffStampedModel):
     def __str__(self):
         """Reads self.person: select_related("person") when listing consents."""
         return f"{self.person} · {self.get_state_display()}"
+
+    @classmethod
+    def settle_merge(cls, survivor: Person, absorbed: Person) -> int:
+        """Two records of one person merged (people.services.merge_people): one consent
+        stays, the more restrictive of the two (withdrawn, refused, unknown, granted), and
+        keeps what both say of who gave it. Returns the records settled."""
+        theirs = cls._base_manager.filter(person=absorbed).first()
+        if theirs is None:
+            return 0
+        ours = cls._base_manager.filter(person=survivor).first()
+        if ours is None:
+            theirs.person = survivor
+            theirs.save()
+            return 1
+        if RESTRICTIVE.index(theirs.state) < RESTRICTIVE.index(ours.state):
+            ours.state, ours.given_on, ours.means = theirs.state, theirs.given_on, theirs.means
+        if theirs.record and theirs.record not in ours.record:
+            ours.record = "\n\n".join(part for part in (ours.record, theirs.record) if part)
+        ours.save()
+        theirs.delete()
+        return 1
 
     def clean(self):
         if self.state != UNConsent.UNKNOWN:

@@ -21,6 +21,7 @@ from cases import services as workflow
 from cases.models import Case
 from casetracker.roles import VERIFIER
 from people.models import Relationship
+from people.services import merge_people
 from submissions import drafts, footnotes
 from submissions.models import DraftLog, Status, Submission, SubmissionConsent, Variant
 from submissions.services import DraftRefused, generate, refusals
@@ -33,6 +34,7 @@ from tests.factories import (
     make_citation,
     make_event,
     make_organisation,
+    make_person,
     make_source,
     person_named,
     place,
@@ -733,3 +735,38 @@ def test_an_urgent_appeal_with_its_risk_lacks_nothing_and_states_it(appeal):
     assert gap_texts(appeal) == []
     content, _gaps = drafts.write(appeal, Variant.URGENT_APPEAL)
     assert under(opened(content), "What risk")[0] == appeal.risk
+
+
+# --- merging two records of one person -------------------------------------------------------
+
+
+def consent(person, state, record="", **fields):
+    fields.setdefault("given_on", date(2025, 1, 10) if state != "unknown" else None)
+    fields.setdefault("means", "signed_form" if state != "unknown" else "")
+    return SubmissionConsent.objects.create(person=person, state=state, record=record, **fields)
+
+
+@pytest.mark.parametrize(
+    ("kept", "merged", "result"),
+    [
+        ("granted", "withdrawn", "withdrawn"),
+        ("refused", "granted", "refused"),
+        ("unknown", "granted", "unknown"),
+        ("granted", "granted", "granted"),
+    ],
+)
+def test_a_merge_keeps_one_consent_the_more_restrictive(verifier, kept, merged, result):
+    survivor, absorbed = make_person("Kanat Yerezhep"), make_person("Qanat Erejep")
+    consent(survivor, kept, record="Wife, in person.")
+    consent(absorbed, merged, record="Brother, by phone.")
+    merge_people(survivor, absorbed, user=verifier)
+    stored = SubmissionConsent.objects.get()
+    assert (stored.person, stored.state) == (survivor, result)
+    assert "Wife, in person." in stored.record and "Brother, by phone." in stored.record
+
+
+def test_a_merge_moves_the_only_consent_to_the_survivor(verifier):
+    survivor, absorbed = make_person("Kanat Yerezhep"), make_person("Qanat Erejep")
+    consent(absorbed, "granted", record="Brother, by phone.")
+    merge_people(survivor, absorbed, user=verifier)
+    assert SubmissionConsent.objects.get().person == survivor
