@@ -110,7 +110,9 @@ def case_queryset(cases=None):
         Prefetch("citations", queryset=citations, to_attr="public_citations"),
         Prefetch(
             "un_submissions",
-            queryset=Submission.objects.opinions().order_by("adopted_on", "pk"),
+            queryset=Submission.objects.opinions()
+            .defer(*secret_fields(Submission))
+            .order_by("adopted_on", "pk"),
             to_attr="un_opinions",
         ),
     )
@@ -456,9 +458,12 @@ def draft_record(case: Case) -> dict:
 
 
 def sources_on_file(case: Case) -> dict[str, list[str]]:
-    """The kinds of the sources the organisation holds and does not publish (restricted,
-    confidential or archived), by what they support: "case", "person", or an event's uid."""
-    withheld = Citation.objects.exclude(pk__in=public_citations().values("pk"))
+    """The kinds of the sources the organisation holds and does not publish (restricted or
+    confidential), by what they support: "case", "person", or an event's uid. An archived
+    source supports nothing any more: it is neither cited nor counted."""
+    withheld = Citation.objects.exclude(source__access=Access.PUBLIC).filter(
+        source__archived_at__isnull=True
+    )
     rows = withheld.filter(
         Q(case=case) | Q(event__case=case) | Q(person_id=case.person_id)
     ).values_list("case_id", "event__uid", "source__kind")

@@ -95,6 +95,12 @@ class SubmissionAdmin(StampedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A submission stays with its case: its drafts were made of that case, and its
+        # history would otherwise name a case that a reader may not see.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "case") if obj else fields
+
     def get_urls(self):
         return [
             path(
@@ -128,6 +134,7 @@ class SubmissionAdmin(StampedAdmin):
             response["Content-Disposition"] = f'attachment; filename="{draft.filename}"'
             response["Cache-Control"] = "no-store"
             return response
+        user = request.user
         consent = services.consent_of(submission.case)
         context = {
             **self.admin_site.each_context(request),
@@ -138,8 +145,13 @@ class SubmissionAdmin(StampedAdmin):
             "variant": services.variant_of(submission),
             "refusals": services.refusals(submission, request.user),
             "gaps": drafts.missing(submission),
-            "consent": consent,
-            "past_drafts": submission.drafts.select_related("user")[:10],
+            "consent": consent if user.has_perm("submissions.view_submissionconsent") else None,
+            "consent_hidden": not user.has_perm("submissions.view_submissionconsent"),
+            "past_drafts": (
+                submission.drafts.select_related("user")[:10]
+                if user.has_perm("submissions.view_draftlog")
+                else []
+            ),
         }
         return TemplateResponse(request, "admin/submissions/submission/draft.html", context)
 
@@ -157,13 +169,18 @@ class SubmissionConsentAdmin(NameSearchMixin, StampedAdmin):
     list_display = ("person", "state", "given_on", "means", "updated_at")
     list_filter = ("state", "means")
     list_select_related = ("person",)
-    search_fields = ("=person__uid",)
+    # The person's name in any spelling and script (NameSearchMixin), or the record's uid.
+    search_fields = ("=uid",)
     autocomplete_fields = ("person",)
     fields = ("person", "state", "given_on", "means", "record")
 
     def get_queryset(self, request):
         visible = Person.objects.visible_to(request.user).values("pk")
         return super().get_queryset(request).filter(person__in=visible)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "person") if obj else fields
 
 
 @admin.register(DraftLog)

@@ -64,6 +64,9 @@ COUNTRIES = {
 TESTIMONY_KINDS = (SourceKind.TESTIMONY, SourceKind.INTERVIEW)
 ON_FILE_TESTIMONY = "Testimony on file with the organisation."
 ON_FILE_DOCUMENT = "Document on file with the organisation."
+# What staff write for the submission (the forces, the warrant, the reasons given) comes from
+# the family or witnesses the organisation spoke to, not from the case's published sources.
+GATHERED = "Information gathered by the organisation; on file with it."
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Facts:
         self.on_file = public.sources_on_file(submission.case)
         self.person = self.record["person"]
         self.events = self.record["events"]
-        self.arrest = next((e for e in self.events if e["kind"] in ARREST_KINDS), None)
+        self.arrest = current_arrest(self.events)
         self.held = [e for e in self.events if e["kind"] in HELD_KINDS]
         self.facilities = [e for e in self.held if e["facility"]]
         self.trials = [
@@ -144,6 +147,31 @@ class Facts:
     def event_notes(self, event) -> list[str]:
         """An event's own sources; the case's if it has none (they support the case whole)."""
         return self.notes_for(str(event["uid"])) or self.notes_for("case")
+
+
+def current_arrest(events: list[dict]):
+    """The detention the submission is about: the first detention or arrest after the last
+    release (events come in date order, undated last); if none followed it (the person is
+    free again), the first of all."""
+    releases = [
+        i
+        for i, e in enumerate(events)
+        if e["kind"] in (EventKind.RELEASED, EventKind.RELEASED_UNDER_RESTRICTIONS) and e["date"]
+    ]
+    start = releases[-1] + 1 if releases else 0
+    arrests = [e for e in events if e["kind"] in ARREST_KINDS]
+    since = [e for e in events[start:] if e["kind"] in ARREST_KINDS]
+    return (since or arrests or [None])[0]
+
+
+def last_place(facts: "Facts") -> list[dict]:
+    """The event that says where the person was last known to be held: the latest dated
+    facility, else the latest dated place, else an undated one."""
+    for events in (facts.facilities, [e for e in facts.held if e["location"]]):
+        dated = [e for e in events if e["date"]]
+        if dated or events:
+            return (dated or events)[-1:]
+    return []
 
 
 def source_citation(source: dict, locator: str) -> str:
@@ -198,8 +226,10 @@ def charge_text(charge) -> str:
 
 def gaps(facts: Facts) -> list[Gap]:
     """What the questionnaire (or the urgent appeal) asks that the case or the submission
-    lacks, in the order of the draft's sections."""
+    lacks, in the order of the draft's sections. An urgent appeal is asked only what it
+    says: who, where, since when, what risk."""
     person, submission = facts.person, facts.submission
+    questionnaire = submission.mechanism == Mechanism.WGAD
     found: list[Gap] = []
 
     def lacks(section, text):
@@ -213,9 +243,9 @@ def gaps(facts: Facts) -> list[Gap]:
         lacks(IDENTITY, _("No citizenship recorded."))
     if person["ethnicity"] == Ethnicity.UNKNOWN:
         lacks(IDENTITY, _("Ethnicity not known."))
-    if not person["occupation"]:
+    if questionnaire and not person["occupation"]:
         lacks(IDENTITY, _("No occupation."))
-    if not person["place_of_origin"]:
+    if questionnaire and not person["place_of_origin"]:
         lacks(IDENTITY, _("No place of origin or usual residence."))
 
     arrest = facts.arrest
@@ -224,11 +254,11 @@ def gaps(facts: Facts) -> list[Gap]:
     else:
         if not arrest["date"]:
             lacks(ARREST, _("The date of the arrest is not known."))
-        if not arrest["location"]:
+        if questionnaire and not arrest["location"]:
             lacks(ARREST, _("The place of the arrest is not known."))
-        if not arrest["authority"]:
+        if questionnaire and not arrest["authority"]:
             lacks(ARREST, _("No authority recorded for the arrest."))
-    if submission.mechanism == Mechanism.WGAD:
+    if questionnaire:
         if not submission.arrest_forces:
             lacks(ARREST, _("Who carried out the arrest is not described."))
         if not submission.warrant_shown:
@@ -238,26 +268,28 @@ def gaps(facts: Facts) -> list[Gap]:
 
     if not facts.facilities:
         lacks(DETENTION, _("No facility where the person is or was held."))
-    if not any(e["authority"] for e in facts.held):
-        lacks(DETENTION, _("No authority recorded as holding the person."))
-    if not facts.charges and not facts.charge_bases:
-        lacks(DETENTION, _("No charge information (not even that none were disclosed)."))
-    if any(not charge["article"] for charge in facts.charges):
-        lacks(DETENTION, _("A charge has no article of the PRC Criminal Law."))
-    if facts.record["status"] == CaseStatus.SENTENCED and not any(
-        e["sentence"] for e in facts.sentences
-    ):
-        lacks(DETENTION, _("The person is sentenced, but the sentence is not known."))
+    if questionnaire:
+        if not any(e["authority"] for e in facts.held):
+            lacks(DETENTION, _("No authority recorded as holding the person."))
+        if not facts.charges and not facts.charge_bases:
+            lacks(DETENTION, _("No charge information (not even that none were disclosed)."))
+        if any(not charge["article"] for charge in facts.charges):
+            lacks(DETENTION, _("A charge has no article of the PRC Criminal Law."))
+        if facts.record["status"] == CaseStatus.SENTENCED and not any(
+            e["sentence"] for e in facts.sentences
+        ):
+            lacks(DETENTION, _("The person is sentenced, but the sentence is not known."))
+        if not facts.record["public_summary"]:
+            lacks(CIRCUMSTANCES, _("No public summary of the case."))
 
-    if not facts.record["public_summary"]:
-        lacks(CIRCUMSTANCES, _("No public summary of the case."))
-    unsourced = [e for e in facts.events if not facts.event_notes(e)]
-    if unsourced or not (facts.notes_for("case") or facts.notes_for("person")):
-        lacks(SOURCES, _("Some facts have no source."))
+    if not (facts.notes_for("case") or facts.notes_for("person")):
+        lacks(SOURCES, _("The person and the case have no source."))
+    if any(not facts.notes_for(str(e["uid"])) for e in facts.events):
+        lacks(SOURCES, _("Some events have no source of their own: the case's are cited for them."))
     if not facts.record["sources"]:
         lacks(SOURCES, _("No public source: every fact rests on sources on file."))
 
-    if submission.mechanism == Mechanism.WGAD:
+    if questionnaire:
         if not submission.arbitrary_categories:
             lacks(ARBITRARINESS, _("No category of arbitrary detention is ticked."))
         if not submission.arbitrariness:
@@ -413,17 +445,18 @@ def _questionnaire(writer: Writer, facts: Facts, found: list[Gap]) -> None:
     arrest_notes = facts.event_notes(arrest) if arrest else []
     writer.line("Date of arrest", in_words(arrest["date"]) if arrest else "", arrest_notes)
     writer.line("Place of arrest", facts.place(arrest["location"]) if arrest else "", arrest_notes)
-    writer.line("Forces who carried out the arrest", submission.arrest_forces, arrest_notes)
+    writer.line("Forces who carried out the arrest", submission.arrest_forces, [GATHERED])
     warrant = (
         "" if not submission.warrant_shown else str(WarrantShown(submission.warrant_shown).label)
     )
-    writer.line(
-        "Was a warrant or other decision by a public authority shown?", warrant, arrest_notes
-    )
+    writer.line("Was a warrant or other decision by a public authority shown?", warrant, [GATHERED])
     authority = organisation_name(arrest["authority"]) if arrest else ""
-    writer.line("Authority who issued the warrant or decision", authority, arrest_notes)
+    if submission.warrant_shown == WarrantShown.NO:
+        writer.line("Authority that carried out or ordered the arrest", authority, arrest_notes)
+    else:
+        writer.line("Authority who issued the warrant or decision", authority, arrest_notes)
     writer.line(
-        "Reasons for the arrest given by the authorities", submission.reasons_given, arrest_notes
+        "Reasons for the arrest given by the authorities", submission.reasons_given, [GATHERED]
     )
 
     writer.heading("III. Detention", 1)
@@ -505,7 +538,7 @@ def _urgent_appeal(writer: Writer, facts: Facts, found: list[Gap]) -> None:
     _identity(writer, facts, short=True)
 
     writer.heading("Where", 1)
-    latest = facts.facilities[-1:] or [e for e in facts.held if e["location"]][-1:]
+    latest = last_place(facts)
     for event in latest:
         where = facts.place(event["facility"]) or facts.place(event["location"])
         writer.line("Last known place of detention", where, facts.event_notes(event))

@@ -114,7 +114,10 @@ class Submission(StaffStampedModel):
     """One communication about one case to a UN mechanism, from the draft to what came back.
 
     The fields under "For the draft" are written by staff for the submission and go into the
-    generated draft as they are (submissions.drafts); ``internal_notes`` never does."""
+    generated draft as they are (submissions.drafts); ``internal_notes`` never does. What
+    staff write is encrypted at rest like every restricted text: before it is sent, it says
+    which family is preparing a submission and what they did. Only the opinion's number,
+    date, finding, categories and link are public (api.public.UNOpinionSerializer)."""
 
     case = models.ForeignKey(
         Case,
@@ -129,7 +132,7 @@ class Submission(StaffStampedModel):
         _("status"), max_length=20, choices=Status, default=Status.DRAFTED, db_index=True
     )
     # --- For the draft ------------------------------------------------------------------
-    arrest_forces = models.TextField(
+    arrest_forces = EncryptedTextField(
         _("forces that carried out the arrest"),
         blank=True,
         help_text=_("E.g. “plain-clothes officers of the Yining City Public Security Bureau”."),
@@ -137,7 +140,7 @@ class Submission(StaffStampedModel):
     warrant_shown = models.CharField(
         _("warrant shown"), max_length=3, choices=WarrantShown, blank=True, default=""
     )
-    reasons_given = models.TextField(
+    reasons_given = EncryptedTextField(
         _("reasons given by the authorities"),
         blank=True,
         help_text=_("What the authorities told the person or the family, if anything."),
@@ -149,12 +152,12 @@ class Submission(StaffStampedModel):
         validators=[check_categories],
         help_text=_("The Working Group's categories this detention falls under."),
     )
-    arbitrariness = models.TextField(
+    arbitrariness = EncryptedTextField(
         _("why the detention is arbitrary"),
         blank=True,
         help_text=_("The argument, category by category, in English."),
     )
-    domestic_steps = models.TextField(
+    domestic_steps = EncryptedTextField(
         _("domestic steps taken"),
         blank=True,
         help_text=_(
@@ -162,7 +165,7 @@ class Submission(StaffStampedModel):
             "in English."
         ),
     )
-    risk = models.TextField(
+    risk = EncryptedTextField(
         _("risk the person faces"),
         blank=True,
         help_text=_("For an urgent appeal: the imminent risk (health, torture, execution…)."),
@@ -198,7 +201,7 @@ class Submission(StaffStampedModel):
         blank=True,
         help_text=_("The opinion on the OHCHR website. Public once the case is published."),
     )
-    follow_up = models.TextField(
+    follow_up = EncryptedTextField(
         _("follow-up"),
         blank=True,
         help_text=_("What was done after the opinion or the reply, and what came of it."),
@@ -239,15 +242,22 @@ class Submission(StaffStampedModel):
                 errors[field] = _("The status “%(status)s” needs this date.") % {
                     "status": self.get_status_display()
                 }
-        opinion = self.status == Status.OPINION_ADOPTED or any(
-            (self.opinion_number, self.adopted_on, self.finding, self.found_categories)
-        )
+        opinion = any((self.opinion_number, self.adopted_on, self.finding, self.found_categories))
         if opinion and self.mechanism != Mechanism.WGAD:
             errors["mechanism"] = _(
                 "Only the Working Group on Arbitrary Detention adopts opinions."
             )
-        elif opinion:
-            for field in ("opinion_number", "adopted_on", "finding"):
+        elif opinion or self.status == Status.OPINION_ADOPTED:
+            if self.status not in (Status.OPINION_ADOPTED, Status.FOLLOW_UP):
+                errors["status"] = _(
+                    "An opinion is recorded with the status “Opinion adopted” or “Follow-up”."
+                )
+            # The Working Group may file a case (after a release, say) without a numbered
+            # opinion: then the date and the finding are enough.
+            needed = ("adopted_on", "finding")
+            if self.finding != Finding.FILED:
+                needed = ("opinion_number", *needed)
+            for field in needed:
                 if not getattr(self, field):
                     errors.setdefault(
                         field, _("An adopted opinion needs its number, date and finding.")
@@ -293,8 +303,9 @@ class UNConsent(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-# Most restrictive first: a merge keeps the first of two consents in this order.
-RESTRICTIVE = [UNConsent.WITHDRAWN, UNConsent.REFUSED, UNConsent.UNKNOWN, UNConsent.GRANTED]
+# A merge keeps the first of two consents in this order: a refusal or a withdrawal always
+# wins; "not yet asked" says nothing, and never undoes an answer the other record holds.
+RESTRICTIVE = [UNConsent.WITHDRAWN, UNConsent.REFUSED, UNConsent.GRANTED, UNConsent.UNKNOWN]
 
 
 class ConsentMeans(models.TextChoices):
@@ -344,12 +355,15 @@ class SubmissionConsent(StaffStampedModel):
     @classmethod
     def settle_merge(cls, survivor: Person, absorbed: Person) -> int:
         """Two records of one person merged (people.services.merge_people): one consent
-        stays, the more restrictive of the two (withdrawn, refused, unknown, granted), and
-        keeps what both say of who gave it. Returns the records settled."""
-        theirs = cls._base_manager.filter(person=absorbed).first()
+        stays, the more restrictive of the two (RESTRICTIVE), and keeps what both say of who
+        gave it. Both rows are locked: a withdrawal saved meanwhile is not lost. Returns the
+        records settled."""
+        rows = cls._base_manager.select_for_update().filter(person__in=[survivor, absorbed])
+        by_person = {row.person_id: row for row in rows.order_by("pk")}
+        theirs = by_person.get(absorbed.pk)
         if theirs is None:
             return 0
-        ours = cls._base_manager.filter(person=survivor).first()
+        ours = by_person.get(survivor.pk)
         if ours is None:
             theirs.person = survivor
             theirs.save()

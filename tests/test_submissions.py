@@ -17,11 +17,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from api import public
 from cases import services as workflow
 from cases.models import Case
 from casetracker.roles import VERIFIER
 from people.models import Relationship
 from people.services import merge_people
+from snapshots.models import PublishedCase
 from submissions import drafts, footnotes
 from submissions.models import DraftLog, Status, Submission, SubmissionConsent, Variant
 from submissions.services import DraftRefused, generate, refusals
@@ -290,7 +292,7 @@ HOLES = [
     "No authority recorded as holding the person.",
     "No charge information (not even that none were disclosed).",
     "No public summary of the case.",
-    "Some facts have no source.",
+    "The person and the case have no source.",
     "No category of arbitrary detention is ticked.",
     "The argument why the detention is arbitrary is not written.",
     "No domestic steps described.",
@@ -751,7 +753,9 @@ def consent(person, state, record="", **fields):
     [
         ("granted", "withdrawn", "withdrawn"),
         ("refused", "granted", "refused"),
-        ("unknown", "granted", "unknown"),
+        # "Not yet asked" never undoes an answer the other record holds.
+        ("unknown", "granted", "granted"),
+        ("granted", "unknown", "granted"),
         ("granted", "granted", "granted"),
     ],
 )
@@ -770,3 +774,135 @@ def test_a_merge_moves_the_only_consent_to_the_survivor(verifier):
     consent(absorbed, "granted", record="Brother, by phone.")
     merge_people(survivor, absorbed, user=verifier)
     assert SubmissionConsent.objects.get().person == survivor
+
+
+# --- what the review of the first version found --------------------------------------------------
+
+
+def test_a_sensitive_case_is_refused(ready, verifier):
+    Case.objects.filter(pk=ready.case_id).update(sensitive=True)
+    ready.refresh_from_db()
+    with pytest.raises(DraftRefused, match="sensitive"):
+        generate(ready, verifier)
+    assert not DraftLog.objects.exists()
+
+
+def test_a_draft_is_refused_when_the_case_changes_while_it_is_made(
+    monkeypatch, ready, verifier, data_entry
+):
+    write = drafts.write
+
+    def write_then_edit(submission, variant):
+        made = write(submission, variant)
+        workflow.reopen_after_edit(fresh(submission.case), data_entry, "An event")
+        return made
+
+    monkeypatch.setattr(drafts, "write", write_then_edit)
+    with pytest.raises(DraftRefused):
+        generate(ready, verifier)
+    assert not DraftLog.objects.exists()
+
+
+def test_an_archived_source_is_not_cited_as_on_file(data_entry, verifier):
+    def archived_testimony(case, event):
+        source = make_source("Old testimony", kind="testimony", access="restricted")
+        make_citation(source, event=event, locator="minute 3")
+        source.archived_at = timezone.now()
+        source.save()
+
+    case = documented_case(data_entry, verifier, restricted=archived_testimony)
+    assert public.sources_on_file(case) == {}
+
+
+@pytest.mark.parametrize(
+    ("kinds", "arrest"),
+    [
+        (["detained", "released", "detained", "sentenced"], 2),
+        (["detained", "arrested", "transferred"], 0),
+        (["detained", "released"], 0),
+        (["family_notified"], None),
+    ],
+)
+def test_the_arrest_is_the_first_of_the_current_detention(kinds, arrest):
+    events = [{"kind": kind, "date": {"edtf": f"20{10 + i}"}} for i, kind in enumerate(kinds)]
+    found = drafts.current_arrest(events)
+    assert found is (events[arrest] if arrest is not None else None)
+
+
+def test_what_staff_write_is_cited_as_gathered_by_the_organisation(ready, verifier):
+    document = opened(generate(ready, verifier).content)
+    for label in [
+        "Forces who carried out the arrest",
+        "Reasons for the arrest given by the authorities",
+    ]:
+        assert notes_of(document, line(document, label)) == [drafts.GATHERED]
+
+
+def test_without_a_warrant_the_authority_is_the_one_that_arrested(ready, verifier):
+    document = opened(generate(ready, verifier).content)
+    labels = [p.text.split(":")[0] for p in document.paragraphs]
+    assert "Authority that carried out or ordered the arrest" in labels
+    assert "Authority who issued the warrant or decision" not in labels
+
+
+def test_an_opinion_is_recorded_only_once_adopted():
+    submission = Submission(
+        case=Case(),
+        status=Status.SENT,
+        sent_on=date(2024, 9, 1),
+        opinion_number="23/2025",
+        adopted_on=date(2025, 3, 28),
+        finding="arbitrary",
+    )
+    with pytest.raises(ValidationError) as refused:
+        submission.clean()
+    assert "status" in refused.value.message_dict
+
+
+def test_a_case_filed_without_an_opinion_number_is_valid_and_not_published():
+    submission = Submission(
+        case=Case(),
+        status=Status.OPINION_ADOPTED,
+        sent_on=date(2024, 9, 1),
+        adopted_on=date(2025, 3, 28),
+        finding="filed",
+    )
+    submission.clean()
+    assert not submission.is_opinion
+
+
+def test_an_opinion_marks_the_case_changed_for_partners_who_sync(client, key, public_case):
+    before = partner_api.get_json(client, f"cases/{public_case.reference}/", key)["updated_at"]
+    submission_of(public_case, **ADOPTED)
+    after = partner_api.get_json(client, f"cases/{public_case.reference}/", key)["updated_at"]
+    assert after > before
+    assert fresh(public_case).review_state == "verified"  # not sent back to review
+    since = partner_api.get_json(client, f"cases/?updated_since={before}", key)
+    assert [c["reference"] for c in since["results"]] == [public_case.reference]
+
+
+def test_a_corrected_opinion_reaches_the_held_snapshot_of_a_case_in_correction(
+    client, key, public_case, data_entry
+):
+    submission = submission_of(public_case, **ADOPTED)
+    workflow.reopen_after_edit(fresh(public_case), data_entry, "An event")
+    assert PublishedCase.objects.get(case=public_case).held_since is not None
+    submission.opinion_number = "24/2025"
+    submission.save()
+    assert [o["number"] for o in opinions(client, key, public_case)] == ["24/2025"]
+    submission.finding, submission.opinion_number, submission.found_categories = "", "", []
+    submission.adopted_on, submission.status = None, Status.SENT
+    submission.save()
+    assert opinions(client, key, public_case) == []
+
+
+def test_the_consent_list_can_be_searched_by_name(as_verifier, ready):
+    response = as_verifier.get(
+        reverse("admin:submissions_submissionconsent_changelist"), {"q": "nobody such"}
+    )
+    assert response.status_code == 200
+
+
+def test_a_submission_stays_with_its_case(as_verifier, ready):
+    response = as_verifier.get(reverse("admin:submissions_submission_change", args=[ready.pk]))
+    assert "case" not in response.context["adminform"].form.fields
