@@ -9,6 +9,7 @@ answer alike (README "Need to know"), so it never repeats the exception's messag
 address asked for.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
@@ -120,5 +121,9 @@ def permission_denied(request, exception):
 @requires_csrf_token
 def page_not_found(request, exception):
     # Nothing from the exception or the request: hidden and missing records look the same.
+    if settings.PUBLIC_SITE and not request.path.startswith(("/admin/", "/api/", "/i18n/")):
+        # A reader of the public website (website app): its own look, no word of accounts.
+        context = {"noindex": settings.PUBLIC_SITE_NOINDEX, "language_next": "/"}
+        return render(request, "website/not_found.html", context, status=404)
     context = {**site_context(request), "title": _("Page not found"), "language_next": ""}
     return render(request, "404.html", context, status=404)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "snapshots",
     "figures",
     "submissions",
+    "website",
     "django_tasks",
     "django_tasks_db",
     "jobs",
@@ -278,6 +279,16 @@ MIN_PUBLISH_EVIDENCE_LEVEL = env_int("MIN_PUBLISH_EVIDENCE_LEVEL", 2)
 # partners: Case.objects.published() leaves them out unless this is on. Only a database made
 # for measuring turns it on (the benchmarks do); a real one never should.
 PUBLISH_SYNTHETIC_DATA = env_bool("PUBLISH_SYNTHETIC_DATA", False)
+
+# --- The public website (website app) ---------------------------------------------------------
+# Read-only pages of the published cases at "/". Off unless turned on (on in the demo): a
+# group decides to have a public face. NOINDEX asks search engines to stay away (noindex,
+# robots.txt) for a site shared by link only.
+PUBLIC_SITE = env_bool("PUBLIC_SITE", DEMO)
+PUBLIC_SITE_NOINDEX = env_bool("PUBLIC_SITE_NOINDEX", False)
+# How long a browser or a proxy may keep a page before asking again (it then gets a 304 if
+# nothing changed).
+PUBLIC_SITE_CACHE_SECONDS = env_int("PUBLIC_SITE_CACHE_SECONDS", 300)
 
 # --- UN submissions (submissions app) ---------------------------------------------------------
 # The organisation that submits: the last section of every draft names it, and only it (never a

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.shortcuts import redirect
@@ -28,7 +29,10 @@ def favicon(request):
 
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The public website (website app) where the organisation has one; else the admin.
+    path("", include("website.urls"))
+    if settings.PUBLIC_SITE
+    else path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("favicon.ico", favicon),
     path("i18n/setlang/", set_language, name="set_language"),
     path("evidence/<uuid:uid>/download/", download_evidence, name="evidence-download"),

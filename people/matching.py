@@ -525,6 +525,14 @@ def search_people(term: str, queryset):
     if not folded:
         return queryset
     found = PersonName.objects.filter(name_text_filter(folded)).order_by().values("person_id")
+    # A name in one script contains the term written in another through its romanisation:
+    # "卡纳提" or "Қанат" alone finds "Kanat Yerezhep" as "Kanat" does. (A whole name is
+    # found across scripts by its match keys below; a part of one only this way.)
+    romanised = fold(matcher.romanise(term))
+    if romanised and romanised != folded:
+        found = found.union(
+            PersonName.objects.filter(name_text_filter(romanised)).order_by().values("person_id")
+        )
     # A UNION, not an OR: the database makes the set of people first, then reads them by
     # key. With an OR it may walk the whole list in order, testing every person.
     found = found.union(similar_people([term]))

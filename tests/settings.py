@@ -12,6 +12,7 @@ os.environ.setdefault("AUDIT_DIGEST_KEY", "FP4I1fSz7KAXAbHrFS8TfdUJvhWjb1GpaxPB-
 from casetracker.settings import *  # noqa: F403
 
 DEMO = True  # load_demo runs in tests
+PUBLIC_SITE = True  # the public website is mounted at "/" (website app), as in the demo
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="casetracker-test-media-")
 STATIC_ROOT = tempfile.mkdtemp(prefix="casetracker-test-static-")

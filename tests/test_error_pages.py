@@ -143,7 +143,8 @@ def test_a_hidden_case_and_a_missing_one_get_the_same_404_page(client, assigned,
     assert f"/{hidden.pk}/" not in answers[0]
 
 
-def test_a_missing_page_for_anonymous_visitors_is_styled_too(client):
+def test_a_missing_page_for_anonymous_visitors_is_styled_too(client, settings):
+    settings.PUBLIC_SITE = False
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert_in_admin_look(response, "404.html")
@@ -151,6 +152,20 @@ def test_a_missing_page_for_anonymous_visitors_is_styled_too(client):
     assert "Page not found" in html
     assert "no-such-page" not in html
     assert 'id="user-tools"' not in html
+
+
+def test_a_missing_page_of_the_public_website_is_in_its_look(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "website/not_found.html" in [t.name for t in response.templates]
+    html = page(response)
+    assert "no-such-page" not in html
+    assert "account" not in html and "/admin/" not in html
+
+
+def test_a_missing_admin_page_keeps_the_admin_look_with_the_public_website_on(client):
+    response = client.get("/admin/no-such-page/")
+    assert response.status_code in (302, 404)  # the admin asks a visitor to sign in first
 
 
 def test_the_404_page_passes_the_content_security_policy(client, data_entry):

@@ -3,8 +3,11 @@ except the data itself (names, places, summaries as entered) and names that ever
 writes alike. A string that was never marked for translation, or marked and not translated,
 fails here with the page and the line it is on."""
 
+from io import StringIO
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from cases.models import Case
@@ -107,3 +110,20 @@ def test_the_not_found_page_has_no_english_left(client, language):
 def test_the_login_page_has_no_english_left(client, language):
     response = client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE=language)
     assert not english_left(response.content.decode(), set())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_public_website_has_no_english_left(client, settings, tmp_path, language):
+    """The demo's published case on the public website (website app): the home page, a
+    search, the case page and the person page."""
+    settings.VAR_DIR = tmp_path
+    call_command("load_demo", stdout=StringIO())
+    case = Case.objects.published().get()
+    urls = [
+        reverse("website:home"),
+        f"{reverse('website:search')}?q=Kanat",
+        reverse("website:case", args=[case.reference]),
+        reverse("website:person", args=[case.person.uid]),
+    ]
+    report = leftovers(client, language, urls, data_words())
+    assert not report, "\n".join(report)

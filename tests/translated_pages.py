@@ -29,6 +29,9 @@ NOT_TRANSLATED = {
     "Swagger",
     "HTTP",
     "HTTPS",
+    # An address written out as text (the public website's "Cite this record").
+    "http",
+    "https",
     "ZIP",
     "ISO",
     "GPS",

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from website import views
+
+app_name = "website"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("cases/<str:reference>/", views.case_page, name="case"),
+    path("people/<uuid:uid>/", views.person_page, name="person"),
+    path("language/<str:code>/", views.language, name="language"),
+    path("robots.txt", views.robots_txt, name="robots"),
+]

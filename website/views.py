@@ -1,0 +1,141 @@
+"""The public website: read-only pages of the published cases (website.pages), in the four
+interface languages, without JavaScript, cacheable by any proxy.
+
+Every page says how long it may be kept (``Cache-Control``) and carries an ``ETag``: a
+reader's second visit is a 304. With ``PUBLIC_SITE_NOINDEX`` every page asks search engines
+not to index it (the ``X-Robots-Tag`` header and ``robots.txt``).
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+)
+from django.middleware.http import ConditionalGetMiddleware
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.decorators import decorator_from_middleware
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_safe
+
+from figures import breakdowns
+from website import pages
+
+conditional = decorator_from_middleware(ConditionalGetMiddleware)
+
+
+def public_page(view):
+    """Read-only (GET and HEAD), cached for PUBLIC_SITE_CACHE_SECONDS by anyone, per
+    language, with an ETag; noindex where the organisation asks for it."""
+
+    @wraps(view)
+    @require_safe
+    @conditional
+    def page(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code in (200, 410):
+            patch_cache_control(response, public=True, max_age=settings.PUBLIC_SITE_CACHE_SECONDS)
+        patch_vary_headers(response, ["Accept-Language", "Cookie"])
+        if settings.PUBLIC_SITE_NOINDEX:
+            response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return page
+
+
+def context(**values) -> dict:
+    return {"noindex": settings.PUBLIC_SITE_NOINDEX, **values}
+
+
+@public_page
+def home(request):
+    # The kept counts (figures.tally): no count of the table per visit. A total below the
+    # minimum cell size is not shown, as in every public output.
+    statistics = breakdowns.suppress(
+        breakdowns.compute(None, only={"status"}), settings.STATISTICS_MIN_CELL
+    )
+    total = None if statistics.total_suppressed else statistics.total
+    return render(
+        request,
+        "website/home.html",
+        context(total=total, latest=[pages.CasePage(pages.document(s)) for s in pages.latest()]),
+    )
+
+
+@public_page
+def case_page(request, reference):
+    snapshot = pages.published_case(reference)
+    if snapshot is None:
+        gone = pages.withdrawn_at(reference)
+        if gone is None:
+            raise Http404
+        return render(
+            request,
+            "website/withdrawn.html",
+            context(reference=reference.upper(), withdrawn_at=gone),
+            status=410,
+        )
+    page = pages.CasePage(pages.document(snapshot))
+    address = request.build_absolute_uri(reverse("website:case", args=[snapshot.reference]))
+    return render(request, "website/case.html", context(case=page, address=address))
+
+
+@public_page
+def person_page(request, uid):
+    survivor = pages.survivor_of(uid)
+    if survivor is not None:
+        return HttpResponsePermanentRedirect(reverse("website:person", args=[survivor]))
+    cases = pages.person_cases(uid)
+    if not cases:
+        raise Http404
+    shown = [pages.CasePage(pages.document(snapshot)) for snapshot in cases]
+    return render(request, "website/person.html", context(person=shown[0], cases=shown))
+
+
+@public_page
+def search(request):
+    query = request.GET.get("q", "").strip()[:200]
+    found, following = [], ""
+    if query:
+        snapshots, following = pages.search(query, request.GET.get("after", ""))
+        found = [pages.CasePage(pages.document(s)) for s in snapshots]
+    return render(
+        request,
+        "website/search.html",
+        context(query=query, found=found, following=following),
+    )
+
+
+@require_safe
+def language(request, code):
+    """The reader's language, chosen by a link (no form, so no CSRF cookie on every page,
+    which would keep proxies from caching them): remembered in Django's language cookie,
+    then back to the page the reader was on."""
+    if code not in dict(settings.LANGUAGES):
+        raise Http404
+    following = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        following, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        following = reverse("website:home")
+    response = HttpResponseRedirect(following)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        secure=request.is_secure(),
+    )
+    return response
+
+
+@public_page
+def robots_txt(request):
+    rules = "Disallow: /" if settings.PUBLIC_SITE_NOINDEX else "Disallow: /admin/\nDisallow: /api/"
+    return HttpResponse(f"User-agent: *\n{rules}\n", content_type="text/plain")
