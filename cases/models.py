@@ -814,6 +814,21 @@ EVENT_STATUS = {
 }
 
 
+# The events that start a detention, and those that say where and by whom a person was held:
+# the statistics (figures.facts) and the UN drafts (submissions.drafts) read them alike.
+DETENTION_STARTS = frozenset({EventKind.DETAINED, EventKind.ARRESTED})
+HELD_AT = frozenset(
+    {
+        EventKind.DETAINED,
+        EventKind.ARRESTED,
+        EventKind.CHARGED,
+        EventKind.TRIED,
+        EventKind.SENTENCED,
+        EventKind.TRANSFERRED,
+        EventKind.SIGHTED,
+    }
+)
+
 # Events latest first, for the case's current situation. No latest day means an open end
 # ("2025/.."): later than any date.
 LATEST_EVENT_FIRST = (

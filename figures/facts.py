@@ -14,7 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from cases.models import Charge, ChargeBasis, EventKind, Location, LocationKind
+from cases.models import (
+    DETENTION_STARTS,
+    HELD_AT,
+    Charge,
+    ChargeBasis,
+    EventKind,
+    Location,
+    LocationKind,
+)
 from figures import cache, sentences, tally
 from figures.models import (
     ChargesState,
@@ -26,17 +34,6 @@ from figures.models import (
     Tally,
 )
 
-# The events that start a detention, and those that say where a person was held.
-DETENTION_STARTS = {EventKind.DETAINED, EventKind.ARRESTED}
-HELD_AT = {
-    EventKind.DETAINED,
-    EventKind.ARRESTED,
-    EventKind.CHARGED,
-    EventKind.TRIED,
-    EventKind.SENTENCED,
-    EventKind.TRANSFERRED,
-    EventKind.SIGHTED,
-}
 # The levels the statistics break places down by.
 COUNTED_LEVELS = {LocationKind.PREFECTURE, LocationKind.COUNTY}
 

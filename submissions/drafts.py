@@ -21,24 +21,21 @@ from docx import Document
 from docx.shared import Pt
 
 from api import public
-from cases.models import CaseStatus, ChargeBasis, EventKind, Location, place_labels
+from cases.models import (
+    DETENTION_STARTS,
+    HELD_AT,
+    CaseStatus,
+    ChargeBasis,
+    EventKind,
+    Location,
+    place_labels,
+)
 from casetracker.edtf import edtf_in_words
 from people.models import Ethnicity, Gender
 from sources.models import SourceKind
 from submissions.footnotes import Footnotes
 from submissions.models import Category, Mechanism, Submission, Variant, WarrantShown
 
-# Events that start a detention, and those that say where and by whom the person is held.
-ARREST_KINDS = (EventKind.DETAINED, EventKind.ARRESTED)
-HELD_KINDS = (
-    EventKind.DETAINED,
-    EventKind.ARRESTED,
-    EventKind.CHARGED,
-    EventKind.TRIED,
-    EventKind.SENTENCED,
-    EventKind.TRANSFERRED,
-    EventKind.SIGHTED,
-)
 SCRIPTS = {
     "Latn": "Latin",
     "Cyrl": "Cyrillic",
@@ -101,7 +98,7 @@ class Facts:
         self.person = self.record["person"]
         self.events = self.record["events"]
         self.arrest = current_arrest(self.events)
-        self.held = [e for e in self.events if e["kind"] in HELD_KINDS]
+        self.held = [e for e in self.events if e["kind"] in HELD_AT]
         self.facilities = [e for e in self.held if e["facility"]]
         self.trials = [
             e for e in self.events if e["kind"] in (EventKind.TRIED, EventKind.SENTENCED)
@@ -159,8 +156,8 @@ def current_arrest(events: list[dict]):
         if e["kind"] in (EventKind.RELEASED, EventKind.RELEASED_UNDER_RESTRICTIONS) and e["date"]
     ]
     start = releases[-1] + 1 if releases else 0
-    arrests = [e for e in events if e["kind"] in ARREST_KINDS]
-    since = [e for e in events[start:] if e["kind"] in ARREST_KINDS]
+    arrests = [e for e in events if e["kind"] in DETENTION_STARTS]
+    since = [e for e in events[start:] if e["kind"] in DETENTION_STARTS]
     return (since or arrests or [None])[0]
 
 
