@@ -34,13 +34,11 @@ from api import openapi, patterns, public
 from api.filters import CaseFilter, once_message, parse_time
 from api.models import ApiRequest, PartnerToken, loggable_query
 from cases import publication
-from cases.models import Case
+from cases.models import REFERENCE_PATTERN, Case
 from people.models import Person, PersonAlias
 from snapshots import writer
 from snapshots.models import PublishedCase
 from sources.models import Source
-
-REFERENCE_PATTERN = r"[A-Z]+-\d{4}-\d{5}"
 
 
 class Pages(CursorPagination):

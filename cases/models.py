@@ -430,6 +430,10 @@ class CaseQuerySet(DomainQuerySet):
         return super().delete()
 
 
+# A case reference as CaseReferenceCounter gives them out: CT-2024-00017.
+REFERENCE_PATTERN = r"[A-Z]+-\d{4}-\d{5}"
+
+
 class CaseReferenceCounter(models.Model):
     """The last case number given out in a year. Locked row by row while a number is taken."""
 

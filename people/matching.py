@@ -501,6 +501,9 @@ def _places(places) -> dict:
 # (casetracker.postgres) serves ``LIKE '%term%'`` from three characters on; "li" inside a
 # word would match half of two million names and read them all.
 MIN_INFIX = 3
+# The shortest word of a romanised term that search_people() looks for across scripts.
+ROMANISED_MIN = 4
+LATIN_LETTER = re.compile("[a-z]")
 
 
 def name_text_filter(folded: str) -> Q:
@@ -527,9 +530,15 @@ def search_people(term: str, queryset):
     found = PersonName.objects.filter(name_text_filter(folded)).order_by().values("person_id")
     # A name in one script contains the term written in another through its romanisation:
     # "卡纳提" or "Қанат" alone finds "Kanat Yerezhep" as "Kanat" does. (A whole name is
-    # found across scripts by its match keys below; a part of one only this way.)
+    # found across scripts by its match keys below; a part of one only this way.) Only for
+    # a term with no Latin letter, whose romanisation has a word of ROMANISED_MIN letters:
+    # "王" ("uan") or "艾" ("e") would find a large part of the archive.
     romanised = fold(matcher.romanise(term))
-    if romanised and romanised != folded:
+    if (
+        not LATIN_LETTER.search(folded)
+        and romanised
+        and max(len(word) for word in romanised.split(" ")) >= ROMANISED_MIN
+    ):
         found = found.union(
             PersonName.objects.filter(name_text_filter(romanised)).order_by().values("person_id")
         )

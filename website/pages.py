@@ -9,6 +9,7 @@ record: by reference or uid, never listing anything.
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from cases.models import (
+    REFERENCE_PATTERN,
     CaseStatus,
     ChargeBasis,
     EventKind,
@@ -25,6 +27,7 @@ from cases.models import (
     PublicationRecord,
 )
 from casetracker.edtf import edtf_in_words
+from casetracker.text import fold
 from languages.services import local_name, name_scripts
 from people.matching import search_people
 from people.models import Ethnicity, Gender, Person, PersonAlias
@@ -143,6 +146,11 @@ class CasePage:
         return self.document.get("un_opinions") or []
 
 
+def is_reference(text: str) -> bool:
+    """Whether ``text`` is written like a case reference (CT-2024-00017, any case)."""
+    return bool(re.fullmatch(REFERENCE_PATTERN, text.upper()))
+
+
 def published_case(reference: str) -> PublishedCase | None:
     return PublishedCase.objects.filter(reference=reference.upper()).first()
 
@@ -176,35 +184,43 @@ def latest(count: int = 10) -> list[PublishedCase]:
 
 
 def encode_cursor(snapshot: PublishedCase) -> str:
-    raw = f"{snapshot.updated_at.isoformat()}|{snapshot.pk}".encode()
+    # The public reference breaks ties, not the internal key (a sequence over every case).
+    raw = f"{snapshot.updated_at.isoformat()}|{snapshot.reference}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str):
-    """(updated_at, pk) of a cursor, or None for one that is not ours: not base64, not
-    "time|key", a time without its zone, a key outside the database's range."""
+    """(updated_at, reference) of a cursor, or None for one that is not ours: not base64,
+    not "time|reference", a time without its zone, not a reference."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, pk = raw.split("|")
-        when, pk = parse_datetime(when), int(pk)
+        when, reference = raw.split("|")
+        when = parse_datetime(when)
     except (ValueError, UnicodeDecodeError, TypeError):
         return None
-    if when is None or when.tzinfo is None or not 0 < pk < 2**63:
+    if when is None or when.tzinfo is None or not is_reference(reference):
         return None
-    return when, pk
+    return when, reference
 
 
 def search(query: str, cursor: str = "") -> tuple[list[PublishedCase], str]:
     """Published cases of the people whose name matches ``query`` in any script and
     spelling (people.matching, the partner API's search), newest first, a page at a time:
     (the page, the cursor of the next page or "")."""
+    if not fold(query):
+        return [], ""  # separators only: nothing to look for (not everyone)
     people = search_people(query, Person.objects.all()).values("pk")
-    found = PublishedCase.objects.filter(case__person__in=people)
+    # A case whose correction is in review shows its last verified version: its live names
+    # are not verified yet, and a name added since must not find it (as in the partner API,
+    # filters_current).
+    found = PublishedCase.objects.filter(case__person__in=people).filter(
+        Q(held_since__isnull=True) | Q(filters_current=True)
+    )
     position = decode_cursor(cursor) if cursor else None
     if position:
-        when, pk = position
-        found = found.filter(Q(updated_at__lt=when) | Q(updated_at=when, pk__lt=pk))
-    page = list(found.order_by("-updated_at", "-pk")[: PAGE_SIZE + 1])
+        when, reference = position
+        found = found.filter(Q(updated_at__lt=when) | Q(updated_at=when, reference__lt=reference))
+    page = list(found.order_by("-updated_at", "-reference")[: PAGE_SIZE + 1])
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     return page, encode_cursor(page[-1]) if more else ""

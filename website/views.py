@@ -38,8 +38,19 @@ def public_page(view):
     @conditional
     def page(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code in (200, 410):
-            patch_cache_control(response, public=True, max_age=settings.PUBLIC_SITE_CACHE_SECONDS)
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            # A staff member signed in on the same host: their answer may carry the session
+            # cookie (saved on every request); no shared cache may keep it.
+            patch_cache_control(response, private=True, no_store=True)
+        elif response.status_code in (200, 301, 410):
+            # must-revalidate: a cache that cannot reach the site does not go on serving a
+            # case that may have been withdrawn meanwhile.
+            patch_cache_control(
+                response,
+                public=True,
+                max_age=settings.PUBLIC_SITE_CACHE_SECONDS,
+                must_revalidate=True,
+            )
         patch_vary_headers(response, ["Accept-Language", "Cookie"])
         if settings.PUBLIC_SITE_NOINDEX:
             response["X-Robots-Tag"] = "noindex, nofollow"
@@ -69,6 +80,10 @@ def home(request):
 
 @public_page
 def case_page(request, reference):
+    if not pages.is_reference(reference):
+        raise Http404
+    if reference != reference.upper():
+        return HttpResponsePermanentRedirect(reverse("website:case", args=[reference.upper()]))
     snapshot = pages.published_case(reference)
     if snapshot is None:
         gone = pages.withdrawn_at(reference)
@@ -99,10 +114,12 @@ def person_page(request, uid):
 
 @public_page
 def search(request):
-    query = request.GET.get("q", "").strip()[:200]
+    # A NUL can be in no name (and PostgreSQL refuses it in a query): nothing to look for.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     found, following = [], ""
     if query:
-        snapshots, following = pages.search(query, request.GET.get("after", ""))
+        after = request.GET.get("after", "").replace("\x00", "")
+        snapshots, following = pages.search(query, after)
         found = [pages.CasePage(pages.document(s)) for s in snapshots]
     return render(
         request,
