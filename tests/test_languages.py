@@ -154,7 +154,16 @@ def test_a_user_still_to_give_a_second_factor_can_switch_language(client, staff,
     assert html_lang(client.get(enrol)) == "kk"
 
 
-def test_the_404_page_does_not_echo_the_address_in_the_switcher(client):
+def test_the_404_page_does_not_echo_the_address_in_the_switcher(client, settings):
+    settings.PUBLIC_SITE = False  # the admin's 404 page (with the site on, the site's own)
     response = client.get("/no-such-page-anywhere/")
     assert response.status_code == 404
     assert 'name="next" value=""' in response.content.decode()
+
+
+def test_the_public_websites_404_page_does_not_echo_the_address_in_its_language_links(client):
+    response = client.get("/no-such-page-anywhere/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "no-such-page-anywhere" not in html
+    assert "?next=/" in html
