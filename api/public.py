@@ -7,8 +7,9 @@ is public only if it is listed here; nothing is "all fields minus some". Restric
 confidential sources, evidence files, unpublished or sensitive cases) has no field here.
 """
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -139,7 +140,12 @@ class ApiUrlField(serializers.Field):
         template = templates.get(self.basename)
         if template is None:
             kwarg = "key" if self.basename == "case" else "uid"
-            path = reverse(f"api:{self.basename}-detail", kwargs={kwarg: self.PLACEHOLDER})
+            try:
+                path = reverse(f"api:{self.basename}-detail", kwargs={kwarg: self.PLACEHOLDER})
+            except NoReverseMatch:
+                if not settings.PUBLIC_SITE_ONLY:
+                    raise
+                return None  # a process serving the public website alone has no API
             request = self.context.get("request")
             template = request.build_absolute_uri(path) if request else path
             templates[self.basename] = template

@@ -116,6 +116,8 @@ ROLES: dict[str, list[str]] = {
     + _perms(["casetracker.securityevent"], ("view",))
     # Who changed which staff account: created, re-roled, password set (casetracker.accounts).
     + _perms(["casetracker.accountchange"], ("view",))
+    # The public website's methodology page, in each language (website.models).
+    + _perms(["website.methodology"], ("view", "add", "change"))
     # The audit chain and its head, to keep a copy outside the server (casetracker.integrity).
     + _perms(["casetracker.auditlink"], ("view",))
     # Every staff member follows their own background jobs (jobs.admin); these see them all.

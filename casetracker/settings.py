@@ -289,6 +289,13 @@ PUBLIC_SITE_NOINDEX = env_bool("PUBLIC_SITE_NOINDEX", False)
 # How long a browser or a proxy may keep a page before asking again (it then gets a 304 if
 # nothing changed).
 PUBLIC_SITE_CACHE_SECONDS = env_int("PUBLIC_SITE_CACHE_SECONDS", 300)
+# Requests per client address (website.throttling): searches; lists of a place's or a
+# charge's cases; answers for a reference or person that is not published (404 or 410).
+PUBLIC_SITE_RATES = {
+    "search": env_str("PUBLIC_SITE_SEARCH_RATE", "30/min"),
+    "list": env_str("PUBLIC_SITE_LIST_RATE", "60/min"),
+    "missing": env_str("PUBLIC_SITE_MISSING_RATE", "20/min"),
+}
 
 # --- UN submissions (submissions app) ---------------------------------------------------------
 # The organisation that submits: the last section of every draft names it, and only it (never a

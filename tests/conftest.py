@@ -32,6 +32,8 @@ def statistics_cache_cleared():
     """The statistics are cached under a generation token that only a commit replaces
     (figures.cache); a test's rolled-back data would otherwise be answered in the next."""
     caches["statistics"].clear()
+    # And the public website's rate limits (website.throttling), counted in the default cache.
+    caches["default"].clear()
     yield
     caches["statistics"].clear()
 

@@ -13,6 +13,8 @@ from casetracker.settings import *  # noqa: F403
 
 DEMO = True  # load_demo runs in tests
 PUBLIC_SITE = True  # the public website is mounted at "/" (website app), as in the demo
+# The crawls ask for hundreds of pages from one address; the rate limit tests set their own.
+PUBLIC_SITE_RATES = {"search": "10000/min", "list": "10000/min", "missing": "10000/min"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="casetracker-test-media-")
 STATIC_ROOT = tempfile.mkdtemp(prefix="casetracker-test-static-")

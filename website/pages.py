@@ -17,17 +17,24 @@ from django.db.models import Max, Q
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from api import public
 from cases.models import (
     REFERENCE_PATTERN,
+    Case,
     CaseStatus,
+    Charge,
     ChargeBasis,
+    DetentionEvent,
     EventKind,
     EvidenceLevel,
     FacilityType,
+    Location,
+    LocationKind,
     PublicationRecord,
 )
 from casetracker.edtf import edtf_in_words
 from casetracker.text import fold
+from figures.models import PlaceRole, PublishedFactCharge, PublishedFactPlace
 from languages.services import local_name, name_scripts
 from people.matching import search_people
 from people.models import Ethnicity, Gender, Person, PersonAlias
@@ -96,7 +103,9 @@ class CasePage:
                     "kind": label(EventKind, event["kind"]),
                     "date": edtf_in_words(event["date"]["edtf"]) if event["date"] else "",
                     "place": place_name(event["location"]),
+                    "place_uid": (event["location"] or {}).get("uid"),
                     "facility": place_name(event["facility"]),
+                    "facility_uid": (event["facility"] or {}).get("uid"),
                     "facility_type": label(
                         FacilityType, (event["facility"] or {}).get("facility_type")
                     ),
@@ -112,6 +121,10 @@ class CasePage:
                 }
             )
         return shown
+
+    def origin(self) -> dict | None:
+        place = self.person["place_of_origin"]
+        return place_link(place) if place else None
 
     def evidence(self) -> str:
         level = self.document["evidence_level"]
@@ -224,3 +237,109 @@ def search(query: str, cursor: str = "") -> tuple[list[PublishedCase], str]:
     more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     return page, encode_cursor(page[-1]) if more else ""
+
+
+# --- Places and charges -------------------------------------------------------------------
+
+# The places whose cases are listed from the statistics' own table (figures.models
+# .PublishedFactPlace: the prefecture and the county of every place a published case names):
+# one index read, at any scale. Below county level, from the events and the people's places of
+# origin; above prefecture level, the page lists the places inside instead.
+COUNTED_LEVELS = (LocationKind.PREFECTURE, LocationKind.COUNTY)
+BROAD_LEVELS = (LocationKind.COUNTRY, LocationKind.REGION)
+HELD, ORIGIN = PlaceRole.DETENTION.value, PlaceRole.ORIGIN.value
+
+
+def published_place(uid: uuid.UUID) -> Location | None:
+    """The place of ``uid`` if a published case names it or a place inside it (the partner
+    API's rule, api.public.published_locations); else None."""
+    return public.published_locations().filter(uid=uid).select_related("parent").first()
+
+
+def published_charge(uid: uuid.UUID) -> Charge | None:
+    return public.published_charges().filter(uid=uid).first()
+
+
+def place_document(place: Location) -> dict:
+    return public.LocationSerializer(place, context={}).data
+
+
+def charge_document(charge: Charge) -> dict:
+    return public.ChargeSerializer(charge, context={}).data
+
+
+def place_link(document: dict) -> dict:
+    return {"uid": document["uid"], "name": place_name(document)}
+
+
+def place_names(document: dict) -> list[tuple[str, str]]:
+    """Every name of a place, with its language (names are not translated)."""
+    codes = {"name_en": "en", "name_kk": "kk", "name_ru": "ru", "name_zh": "zh-Hans"}
+    return [(code, document[field]) for field, code in codes.items() if document.get(field)]
+
+
+def place_within(place: Location) -> list[dict]:
+    """The places ``place`` lies in, the broadest first (each a published place: a place
+    named by a published case makes every place it lies in published)."""
+    chain, parent = [], place.parent
+    while parent is not None:
+        chain.append(place_link(place_document(parent)))
+        parent = parent.parent
+    return chain[::-1]
+
+
+def places_inside(place: Location) -> list[dict]:
+    """The published places directly inside ``place``, by name."""
+    inside = public.published_locations().filter(parent=place).order_by("name_en", "pk")
+    return sorted((place_link(place_document(p)) for p in inside), key=lambda p: p["name"])
+
+
+def shown() -> Q:
+    """The published cases a page may list by what their live records say: not those whose
+    correction in review changed it (the partner API's rule, as in search)."""
+    return Q(held_since__isnull=True) | Q(filters_current=True)
+
+
+def place_cases(place: Location, role: str, before: int | None):
+    """The keys of the published cases held at ``place`` (role HELD) or of people from it
+    (ORIGIN), newest first, below ``before``."""
+    if place.kind in COUNTED_LEVELS:
+        keys = PublishedFactPlace.objects.filter(
+            role=role, kind=place.kind, location=place
+        ).values_list("facts_id", flat=True)
+        key = "facts_id"
+    else:
+        if role == HELD:
+            events = DetentionEvent.objects.filter(Q(facility=place) | Q(location=place))
+            found = PublishedCase.objects.filter(case__in=events.values("case"))
+        else:
+            found = PublishedCase.objects.filter(case__person__place_of_origin=place)
+        keys = found.filter(shown()).values_list("case_id", flat=True)
+        key = "case_id"
+    if before is not None:
+        keys = keys.filter(**{f"{key}__lt": before})
+    return keys.order_by(f"-{key}")
+
+
+def charge_cases(charge: Charge, before: int | None):
+    """The keys of the published cases that name ``charge``, newest first, below
+    ``before`` (the statistics' own table, one index read)."""
+    keys = PublishedFactCharge.objects.filter(charge=charge).values_list("facts_id", flat=True)
+    if before is not None:
+        keys = keys.filter(facts_id__lt=before)
+    return keys.order_by("-facts_id")
+
+
+def listed(keys_below, after: str) -> tuple[list[PublishedCase], str]:
+    """A page of the published cases ``keys_below(before)`` gives, after the case of
+    reference ``after``: (the page, the next page's cursor or ""). The cursor is the last
+    case's public reference, never an internal key (a sequence over every case, published or
+    not); one that names no case starts from the beginning."""
+    before = None
+    if after and is_reference(after):
+        before = Case.objects.filter(reference=after.upper()).values_list("pk", flat=True).first()
+    keys = list(keys_below(before)[: PAGE_SIZE + 1])
+    more = len(keys) > PAGE_SIZE
+    snapshots = PublishedCase.objects.in_bulk(keys[:PAGE_SIZE])
+    page = [snapshots[k] for k in keys[:PAGE_SIZE] if k in snapshots]
+    return page, page[-1].reference if more and page else ""

@@ -9,6 +9,10 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("cases/<str:reference>/", views.case_page, name="case"),
     path("people/<uuid:uid>/", views.person_page, name="person"),
+    path("places/<uuid:uid>/", views.place_page, name="place"),
+    path("charges/<uuid:uid>/", views.charge_page, name="charge"),
+    path("statistics/", views.statistics_page, name="statistics"),
+    path("methodology/", views.methodology, name="methodology"),
     path("language/<str:code>/", views.language, name="language"),
     path("robots.txt", views.robots_txt, name="robots"),
 ]

@@ -18,15 +18,22 @@ from django.http import (
 from django.middleware.http import ConditionalGetMiddleware
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.decorators import decorator_from_middleware
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from figures import breakdowns
-from website import pages
+from cases.models import EvidenceLevel, FacilityType, LocationKind
+from figures import breakdowns, cache, charts
+from languages.services import local_name
+from website import pages, throttling
+from website.models import Methodology
 
 conditional = decorator_from_middleware(ConditionalGetMiddleware)
+# The statistics the home page draws.
+HEADLINE = ("status", "detention_year")
 
 
 def public_page(view):
@@ -63,18 +70,51 @@ def context(**values) -> dict:
     return {"noindex": settings.PUBLIC_SITE_NOINDEX, **values}
 
 
+def limited(request, scope: str) -> HttpResponse | None:
+    """A 429 page if the client asked too often (website.throttling); else None."""
+    seconds = throttling.wait(request, scope)
+    if seconds is None:
+        return None
+    response = render(request, "website/limited.html", context(seconds=seconds), status=429)
+    response["Retry-After"] = str(seconds)
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def published_statistics():
+    """Every breakdown of the published cases, small counts hidden, as partners get them:
+    from the kept counts, cached per generation of the published set (figures.cache)."""
+    today = timezone.localdate()
+    parts = ["website", translation.get_language(), settings.STATISTICS_MIN_CELL, today]
+    return cache.cached(
+        parts,
+        lambda: breakdowns.suppress(
+            breakdowns.compute(None, today=today), settings.STATISTICS_MIN_CELL
+        ),
+    )
+
+
 @public_page
 def home(request):
     # The kept counts (figures.tally): no count of the table per visit. A total below the
     # minimum cell size is not shown, as in every public output.
-    statistics = breakdowns.suppress(
-        breakdowns.compute(None, only={"status"}), settings.STATISTICS_MIN_CELL
-    )
+    statistics = published_statistics()
     total = None if statistics.total_suppressed else statistics.total
+    headline = [
+        {"name": name, "breakdown": statistics.breakdowns[name]}
+        for name in HEADLINE
+        if name in statistics.breakdowns
+    ]
+    for chart in headline:
+        chart["chart"] = charts.chart(chart["name"], chart["breakdown"])
     return render(
         request,
         "website/home.html",
-        context(total=total, latest=[pages.CasePage(pages.document(s)) for s in pages.latest()]),
+        context(
+            total=total,
+            headline=headline,
+            latest=[pages.CasePage(pages.document(s)) for s in pages.latest()],
+        ),
     )
 
 
@@ -86,6 +126,8 @@ def case_page(request, reference):
         return HttpResponsePermanentRedirect(reverse("website:case", args=[reference.upper()]))
     snapshot = pages.published_case(reference)
     if snapshot is None:
+        if throttled := limited(request, throttling.MISSING):
+            return throttled
         gone = pages.withdrawn_at(reference)
         if gone is None:
             raise Http404
@@ -107,9 +149,121 @@ def person_page(request, uid):
         return HttpResponsePermanentRedirect(reverse("website:person", args=[survivor]))
     cases = pages.person_cases(uid)
     if not cases:
+        if throttled := limited(request, throttling.MISSING):
+            return throttled
         raise Http404
     shown = [pages.CasePage(pages.document(snapshot)) for snapshot in cases]
     return render(request, "website/person.html", context(person=shown[0], cases=shown))
+
+
+def cursor(request) -> str:
+    return request.GET.get("after", "").replace("\x00", "")[:100]
+
+
+@public_page
+def place_page(request, uid):
+    place = pages.published_place(uid)
+    if place is None:
+        raise Http404
+    role = request.GET.get("role", pages.HELD)
+    if role not in (pages.HELD, pages.ORIGIN):
+        raise Http404
+    found, following = [], ""
+    if place.kind not in pages.BROAD_LEVELS:
+        if throttled := limited(request, throttling.LIST):
+            return throttled
+        snapshots, following = pages.listed(
+            lambda before: pages.place_cases(place, role, before), cursor(request)
+        )
+        found = [pages.CasePage(pages.document(s)) for s in snapshots]
+    document = pages.place_document(place)
+    return render(
+        request,
+        "website/place.html",
+        context(
+            place=document,
+            name=pages.place_name(document),
+            place_names=pages.place_names(document),
+            kind=pages.label(LocationKind, place.kind),
+            facility_type=pages.label(FacilityType, place.facility_type),
+            within=pages.place_within(place),
+            inside=pages.places_inside(place) if place.kind in pages.BROAD_LEVELS else [],
+            listed=place.kind not in pages.BROAD_LEVELS,
+            role=role,
+            roles=[(pages.HELD, _("Held here")), (pages.ORIGIN, _("From here"))],
+            found=found,
+            following=following,
+        ),
+    )
+
+
+@public_page
+def charge_page(request, uid):
+    charge = pages.published_charge(uid)
+    if charge is None:
+        raise Http404
+    if throttled := limited(request, throttling.LIST):
+        return throttled
+    snapshots, following = pages.listed(
+        lambda before: pages.charge_cases(charge, before), cursor(request)
+    )
+    document = pages.charge_document(charge)
+    return render(
+        request,
+        "website/charge.html",
+        context(
+            charge=document,
+            name=local_name(document, "name"),
+            found=[pages.CasePage(pages.document(s)) for s in snapshots],
+            following=following,
+        ),
+    )
+
+
+@public_page
+def statistics_page(request):
+    statistics = published_statistics()
+
+    def link(name: str, row: dict) -> str:
+        if not row["count"] or not breakdowns.is_uid(str(row["value"] or "")):
+            return ""
+        if name == "charges":
+            return reverse("website:charge", args=[row["value"]])
+        if name in breakdowns.PLACE_BREAKDOWNS:
+            role, _kind = breakdowns.PLACE_BREAKDOWNS[name]
+            return f"{reverse('website:place', args=[row['value']])}?role={role}"
+        return ""
+
+    sections = [
+        {
+            "name": name,
+            "breakdown": breakdown,
+            "chart": charts.chart(name, breakdown, link),
+            "map": charts.place_map(name, breakdown, link)
+            if name in breakdowns.PLACE_BREAKDOWNS
+            else None,
+            "rows": [{**row, "link": link(name, row)} for row in breakdown.rows],
+        }
+        for name, breakdown in statistics.breakdowns.items()
+    ]
+    return render(
+        request,
+        "website/statistics.html",
+        context(statistics=statistics, sections=sections, min_cell=settings.STATISTICS_MIN_CELL),
+    )
+
+
+@public_page
+def methodology(request):
+    return render(
+        request,
+        "website/methodology.html",
+        context(
+            text=Methodology.objects.for_language(translation.get_language()),
+            levels=[label for _value, label in EvidenceLevel.choices],
+            organisation=settings.SUBMITTING_ORGANISATION,
+        ),
+    )
 
 
 @public_page
@@ -118,8 +272,9 @@ def search(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     found, following = [], ""
     if query:
-        after = request.GET.get("after", "").replace("\x00", "")
-        snapshots, following = pages.search(query, after)
+        if throttled := limited(request, throttling.SEARCH):
+            return throttled
+        snapshots, following = pages.search(query, cursor(request))
         found = [pages.CasePage(pages.document(s)) for s in snapshots]
     return render(
         request,

@@ -1,0 +1,34 @@
+"""Rate limits per client address on the public website's costlier answers: searches, case
+lists, and the answers for references that are not published (so that nobody walks the
+references to learn which cases were withdrawn and when).
+
+DRF's throttle (the partner API's), keyed by the client's address: ``REMOTE_ADDR``, or the
+address the trusted proxies name when ``REST_FRAMEWORK["NUM_PROXIES"]`` says how many there
+are. The rates are ``PUBLIC_SITE_RATES``.
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+SEARCH, LIST, MISSING = "search", "list", "missing"
+
+
+class PublicSiteThrottle(SimpleRateThrottle):
+    def __init__(self, scope: str):
+        self.scope = scope
+        super().__init__()
+
+    def get_rate(self):
+        return settings.PUBLIC_SITE_RATES[self.scope]
+
+    def get_cache_key(self, request, view):
+        return f"website_throttle_{self.scope}_{self.get_ident(request)}"
+
+
+def wait(request, scope: str) -> int | None:
+    """None if the client may have this answer now (and counts it); else the seconds until
+    it may ask again."""
+    throttle = PublicSiteThrottle(scope)
+    if throttle.allow_request(request, None):
+        return None
+    return max(1, int(throttle.wait() or 1))
