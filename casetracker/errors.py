@@ -121,7 +121,8 @@ def permission_denied(request, exception):
 @requires_csrf_token
 def page_not_found(request, exception):
     # Nothing from the exception or the request: hidden and missing records look the same.
-    if settings.PUBLIC_SITE and not request.path.startswith(("/admin/", "/api/", "/i18n/")):
+    staff = request.path.startswith(("/admin/", "/api/", "/i18n/"))
+    if settings.PUBLIC_SITE_ONLY or (settings.PUBLIC_SITE and not staff):
         # A reader of the public website (website app): its own look, no word of accounts.
         context = {"noindex": settings.PUBLIC_SITE_NOINDEX, "language_next": "/"}
         return render(request, "website/not_found.html", context, status=404)

@@ -285,6 +285,37 @@ PUBLISH_SYNTHETIC_DATA = env_bool("PUBLISH_SYNTHETIC_DATA", False)
 # group decides to have a public face. NOINDEX asks search engines to stay away (noindex,
 # robots.txt) for a site shared by link only.
 PUBLIC_SITE = env_bool("PUBLIC_SITE", DEMO)
+# A process that serves the public website alone (README "Production"): no admin, no staff
+# sign-in, no partner API, no sessions; for a server of its own whose database role may read
+# only what the site needs (website/public_role.sql).
+PUBLIC_SITE_ONLY = env_bool("PUBLIC_SITE_ONLY", False)
+# What signs staff in, left out of such a process: sessions, users, second factors, lockouts,
+# messages (each would read tables the site's role may not).
+STAFF_MIDDLEWARE = {
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "languages.middleware.AccountLanguageMiddleware",
+    "casetracker.middleware.SessionLifetimeMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "casetracker.middleware.SecondFactorMiddleware",
+    "casetracker.middleware.RefusedAccessLogMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
+}
+if PUBLIC_SITE_ONLY:
+    PUBLIC_SITE = True
+    ROOT_URLCONF = "casetracker.public_urls"
+    MIDDLEWARE = [name for name in MIDDLEWARE if name not in STAFF_MIDDLEWARE]
+    # The admin's checks that it has its middleware: it is installed (its models are the
+    # site's too) but not served.
+    SILENCED_SYSTEM_CHECKS = [
+        *globals().get("SILENCED_SYSTEM_CHECKS", []),
+        "admin.E408",
+        "admin.E409",
+        "admin.E410",
+        "axes.W002",
+    ]
 PUBLIC_SITE_NOINDEX = env_bool("PUBLIC_SITE_NOINDEX", False)
 # How long a browser or a proxy may keep a page before asking again (it then gets a 304 if
 # nothing changed).

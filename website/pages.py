@@ -185,10 +185,15 @@ def survivor_of(uid: uuid.UUID) -> uuid.UUID | None:
     """The uid of the person that the merged-away ``uid`` became, if that person has a
     published case (as the partner API answers): else nothing, so that a redirect never
     gives out the uid of a person who is not public."""
-    alias = PersonAlias.objects.filter(uid=uid).select_related("person").first()
-    if alias is None or not PublishedCase.objects.filter(case__person=alias.person).exists():
+    alias = (
+        PersonAlias.objects.filter(uid=uid)
+        .order_by()
+        .values_list("person_id", "person__uid")
+        .first()
+    )
+    if alias is None or not PublishedCase.objects.filter(case__person=alias[0]).exists():
         return None
-    return alias.person.uid
+    return alias[1]
 
 
 def latest(count: int = 10) -> list[PublishedCase]:

@@ -2,13 +2,15 @@
 lists, and the answers for references that are not published (so that nobody walks the
 references to learn which cases were withdrawn and when).
 
-DRF's throttle (the partner API's), keyed by the client's address: ``REMOTE_ADDR``, or the
-address the trusted proxies name when ``REST_FRAMEWORK["NUM_PROXIES"]`` says how many there
-are. The rates are ``PUBLIC_SITE_RATES``.
+DRF's throttle (the partner API's), keyed by the client's address as the sign-in lockouts
+read it (casetracker.security.client_ip: behind the TLS proxy, the address it appended to
+X-Forwarded-For). The rates are ``PUBLIC_SITE_RATES``.
 """
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from casetracker.security import client_ip
 
 SEARCH, LIST, MISSING = "search", "list", "missing"
 
@@ -22,7 +24,7 @@ class PublicSiteThrottle(SimpleRateThrottle):
         return settings.PUBLIC_SITE_RATES[self.scope]
 
     def get_cache_key(self, request, view):
-        return f"website_throttle_{self.scope}_{self.get_ident(request)}"
+        return f"website_throttle_{self.scope}_{client_ip(request) or 'unknown'}"
 
 
 def wait(request, scope: str) -> int | None:
