@@ -41,7 +41,7 @@ def become_public_role():
         # cannot be altered (row-level security).
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"CREATE ROLE {ROLE} NOLOGIN")
-        cursor.execute(GRANTS.read_text().replace(":role", ROLE))
+        cursor.execute(GRANTS.read_text().replace(":'role'", f"'{ROLE}'").replace(":role", ROLE))
         cursor.execute(f"SET LOCAL ROLE {ROLE}")
 
 
@@ -142,3 +142,14 @@ def test_the_public_role_sees_the_rows_of_published_cases_alone(world):  # noqa:
     assert world.case.reference in shown
     assert world.withdrawn.case.reference in shown  # its 410 needs the reference
     assert not shown & {h.case.reference for h in world.hidden.values() if h != world.withdrawn}
+
+
+def test_another_role_than_the_owner_still_sees_every_row(world):  # noqa: F811
+    everyone = PersonName.objects.count()
+    become_public_role()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("CREATE ROLE casetracker_staff_test NOLOGIN")
+        cursor.execute("GRANT SELECT ON people_personname TO casetracker_staff_test")
+        cursor.execute("SET LOCAL ROLE casetracker_staff_test")
+    assert len(visible("SELECT name FROM people_personname")) == everyone

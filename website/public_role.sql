@@ -26,41 +26,56 @@ GRANT SELECT ON people_personnamekey TO :role;
 
 -- Row by row: the role sees the counts of published cases only, and the cases, events,
 -- people and names of published or withdrawn cases only. Row-level security binds every role
--- but the tables' owner (the staff side's role), which it leaves as it is.
+-- but the tables' owner; the policy "others" leaves every other role (a staff side that
+-- connects as another role than the owner, a backup role) as it was.
 ALTER TABLE figures_tally ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON figures_tally;
+CREATE POLICY others ON figures_tally USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON figures_tally;
 CREATE POLICY public_site ON figures_tally FOR SELECT TO :role USING (scope = 'published');
 
 ALTER TABLE cases_case ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON cases_case;
+CREATE POLICY others ON cases_case USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON cases_case;
 CREATE POLICY public_site ON cases_case FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM snapshots_publishedcase s WHERE s.case_id = cases_case.id)
     OR EXISTS (SELECT 1 FROM cases_publicationrecord r WHERE r.case_id = cases_case.id));
 
 ALTER TABLE cases_detentionevent ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON cases_detentionevent;
+CREATE POLICY others ON cases_detentionevent USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON cases_detentionevent;
 CREATE POLICY public_site ON cases_detentionevent FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM snapshots_publishedcase s WHERE s.case_id = cases_detentionevent.case_id));
 
 ALTER TABLE cases_detentionevent_charges ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON cases_detentionevent_charges;
+CREATE POLICY others ON cases_detentionevent_charges USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON cases_detentionevent_charges;
 CREATE POLICY public_site ON cases_detentionevent_charges FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM cases_detentionevent e JOIN snapshots_publishedcase s
             ON s.case_id = e.case_id WHERE e.id = cases_detentionevent_charges.detentionevent_id));
 
 ALTER TABLE people_person ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON people_person;
+CREATE POLICY others ON people_person USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON people_person;
 CREATE POLICY public_site ON people_person FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM cases_case c JOIN snapshots_publishedcase s ON s.case_id = c.id
             WHERE c.person_id = people_person.id));
 
 ALTER TABLE people_personname ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON people_personname;
+CREATE POLICY others ON people_personname USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON people_personname;
 CREATE POLICY public_site ON people_personname FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM cases_case c JOIN snapshots_publishedcase s ON s.case_id = c.id
             WHERE c.person_id = people_personname.person_id));
 
 ALTER TABLE people_personnamekey ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS others ON people_personnamekey;
+CREATE POLICY others ON people_personnamekey USING (current_user <> :'role') WITH CHECK (current_user <> :'role');
 DROP POLICY IF EXISTS public_site ON people_personnamekey;
 CREATE POLICY public_site ON people_personnamekey FOR SELECT TO :role USING (
     EXISTS (SELECT 1 FROM people_personname n JOIN cases_case c ON c.person_id = n.person_id
