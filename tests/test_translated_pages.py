@@ -115,15 +115,23 @@ def test_the_login_page_has_no_english_left(client, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_public_website_has_no_english_left(client, settings, tmp_path, language):
     """The demo's published case on the public website (website app): the home page, a
-    search, the case page and the person page."""
+    search, the case page, the person page, a charge and a place, the statistics and the
+    methodology."""
     settings.VAR_DIR = tmp_path
     call_command("load_demo", stdout=StringIO())
     case = Case.objects.published().get()
+    charge = case.events.exclude(charges=None).first().charges.first()
+    place = case.events.exclude(location=None).first().location
     urls = [
         reverse("website:home"),
         f"{reverse('website:search')}?q=Kanat",
         reverse("website:case", args=[case.reference]),
         reverse("website:person", args=[case.person.uid]),
+        reverse("website:statistics"),
+        reverse("website:methodology"),
+        reverse("website:charge", args=[charge.uid]),
+        reverse("website:place", args=[place.uid]),
+        f"{reverse('website:place', args=[place.uid])}?role=origin",
     ]
     report = leftovers(client, language, urls, data_words())
     assert not report, "\n".join(report)
