@@ -17,6 +17,8 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from figures.breakdowns import PLACE_BREAKDOWNS
+
 # Geometry, in the SVG's own units (it is scaled to the width of its box).
 WIDTH = 640
 LABEL_END = 236  # labels end here, right-aligned
@@ -130,6 +132,22 @@ def chart(name: str, breakdown, link=None) -> dict:
         "left_out": left_out,
         "stacked": name == "detention_year",
     }
+
+
+def sections(statistics, link=None) -> list[dict]:
+    """What a statistics page draws of each breakdown (templates/figures/breakdown.html):
+    its chart, its map for places, and its rows, each with the address ``link(name, row)``
+    gives."""
+    return [
+        {
+            "name": name,
+            "breakdown": breakdown,
+            "chart": chart(name, breakdown, link),
+            "map": place_map(name, breakdown, link) if name in PLACE_BREAKDOWNS else None,
+            "rows": [{**row, "link": link(name, row) if link else ""} for row in breakdown.rows],
+        }
+        for name, breakdown in statistics.breakdowns.items()
+    ]
 
 
 # --- the map ------------------------------------------------------------------------------

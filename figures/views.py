@@ -117,17 +117,8 @@ def page(request, chosen, statistics):
         return f"{own}?{params.urlencode()}"
 
     sections = [
-        {
-            "name": name,
-            "breakdown": breakdown,
-            "chart": charts.chart(name, breakdown, link),
-            "map": charts.place_map(name, breakdown, link)
-            if name in breakdowns.PLACE_BREAKDOWNS
-            else None,
-            "rows": [{**row, "link": link(name, row)} for row in breakdown.rows],
-            "csv": download(name),
-        }
-        for name, breakdown in statistics.breakdowns.items()
+        {**section, "csv": download(section["name"])}
+        for section in charts.sections(statistics, link)
     ]
     context = {
         **admin.site.each_context(request),

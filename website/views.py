@@ -234,18 +234,7 @@ def statistics_page(request):
             return f"{reverse('website:place', args=[row['value']])}?role={role}"
         return ""
 
-    sections = [
-        {
-            "name": name,
-            "breakdown": breakdown,
-            "chart": charts.chart(name, breakdown, link),
-            "map": charts.place_map(name, breakdown, link)
-            if name in breakdowns.PLACE_BREAKDOWNS
-            else None,
-            "rows": [{**row, "link": link(name, row)} for row in breakdown.rows],
-        }
-        for name, breakdown in statistics.breakdowns.items()
-    ]
+    sections = charts.sections(statistics, link)
     return render(
         request,
         "website/statistics.html",
