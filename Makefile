@@ -12,7 +12,12 @@ DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 	bench bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-duplicates bench-statistics bench-all \
 	bench-api bench-names bench-audit bench-export bench-import
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.package-lock.json
+
+# axe-core for the browser tests' accessibility audit (package.json): only where npm is.
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser tests' accessibility audit will be skipped"; fi
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "casetracker needs Python 3.11 or newer")'

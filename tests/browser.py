@@ -40,10 +40,25 @@ CHROMIUM_FLAGS = (
 )
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "browser-artifacts"
 PAGE_LOAD_TIMEOUT = 30  # seconds
+# axe-core, the accessibility engine (package.json; `npm ci` installs it, as .ci/run does).
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+# What the audit checks: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_axe() -> None:
+    """Skip the accessibility audit, saying what to install, when axe-core is missing; under
+    CI, fail."""
+    if AXE.exists():
+        return
+    reason = f"no axe-core for the accessibility audit ({AXE.name} missing): npm ci"
+    if under_ci():
+        pytest.fail(f"CI is set but there is {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def require_browser() -> None:
@@ -182,6 +197,32 @@ class Browser:
         WebDriverWait(self.driver, timeout).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete"
         )
+
+    def audit(self) -> list[str]:
+        """Run axe-core over the page on screen (WCAG 2.2 AA); its violations become the
+        last visited page's problems, and are returned."""
+        require_axe()
+        if not self.driver.execute_script("return typeof window.axe !== 'undefined'"):
+            # Injected by the driver, not by the page: the page's CSP is not loosened for it.
+            self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        result = self.driver.execute_async_script(
+            """const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})
+              .then(r => done(r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.slice(0, 5).map(n => n.target.join(" "))}))))
+              .catch(e => done([{id: "axe-error", impact: "", help: String(e), targets: []}]));""",
+            WCAG_AA,
+        )
+        found = [
+            f"accessibility: {v['id']} ({v['impact']}): {v['help']} at {', '.join(v['targets'])}"
+            for v in result
+        ]
+        if self.pages:
+            self.pages[-1].problems.extend(found)
+            self._log.writelines(f"    {line}\n" for line in found)
+            self._log.flush()
+        return found
 
     def text(self) -> str:
         from selenium.webdriver.common.by import By
