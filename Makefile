@@ -122,4 +122,4 @@ bench-import: install
 	$(PY) benchmarks/import_bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
