@@ -320,6 +320,14 @@ PUBLIC_SITE_NOINDEX = env_bool("PUBLIC_SITE_NOINDEX", False)
 # How long a browser or a proxy may keep a page before asking again (it then gets a 304 if
 # nothing changed).
 PUBLIC_SITE_CACHE_SECONDS = env_int("PUBLIC_SITE_CACHE_SECONDS", 300)
+# The data download (website.downloads): where its bundles are written (a process serving the
+# website alone reads them there: a directory both servers share), whether every change to
+# the published set asks for a new one (else only `manage.py publish_downloads` does, e.g.
+# from a daily timer: at a scale where a bundle takes long), and the address of the site that
+# the bundle's records point at (empty: addresses without a host).
+PUBLIC_DOWNLOADS_DIR = Path(env_str("PUBLIC_DOWNLOADS_DIR", str(VAR_DIR / "public-downloads")))
+PUBLIC_DOWNLOADS_AFTER_PUBLISHING = env_bool("PUBLIC_DOWNLOADS_AFTER_PUBLISHING", True)
+PUBLIC_SITE_URL = env_str("PUBLIC_SITE_URL", "")
 # Requests per client address (website.throttling): searches; lists of a place's or a
 # charge's cases; answers for a reference or person that is not published (404 or 410).
 PUBLIC_SITE_RATES = {

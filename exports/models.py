@@ -13,6 +13,7 @@ class Channel(models.TextChoices):
     COMMAND = "command", _("manage.py export_cases")
     ADMIN = "admin", _("Admin")
     API = "api", _("Partner API")
+    PUBLIC = "public", _("Public website's data download")
 
 
 class Scope(models.TextChoices):

@@ -74,6 +74,17 @@ def startable(user) -> list[tuple[str, str, str]]:
                 ),
             )
         )
+    if user.has_perm(RUN_MAINTENANCE) and settings.PUBLIC_SITE:
+        kinds.append(
+            (
+                Kind.PUBLIC_DOWNLOAD,
+                gettext("Write the public data download"),
+                gettext(
+                    "Writes every published case into the file the public website offers "
+                    "for download, with its manifest and checksums."
+                ),
+            )
+        )
     if user.has_perm(RUN_MAINTENANCE):
         kinds.append(
             (
@@ -99,8 +110,13 @@ def tasks_for():
     # Imported here: the tasks' apps import jobs.services.
     from people.tasks import scan_duplicates
     from snapshots.tasks import rebuild_snapshots
+    from website.tasks import public_bundle
 
-    return {Kind.DUPLICATES: scan_duplicates, Kind.SNAPSHOTS: rebuild_snapshots}
+    return {
+        Kind.DUPLICATES: scan_duplicates,
+        Kind.SNAPSHOTS: rebuild_snapshots,
+        Kind.PUBLIC_DOWNLOAD: public_bundle,
+    }
 
 
 # The queue's own rows (django_tasks_db) are machinery: the jobs are what people follow. Its

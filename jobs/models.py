@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     DUPLICATES = "duplicates", _("Scan for possible duplicates")
     IMPORT_CHECK = "import_check", _("Check of a case list to import")
     IMPORT = "import", _("Import of a case list")
+    PUBLIC_DOWNLOAD = "public_download", _("Data download of the public website")
 
 
 class State(models.TextChoices):

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -62,6 +63,10 @@ FIELDS = [
 # escaped, so this text occurs only where the allow-list writes an address (every address
 # field is called "url"; a source's own web address is "link").
 ADDRESS = '"url":"/'
+
+# Sent once a write that changed the published snapshots has committed (the public website's
+# data download is written again: website.downloads).
+published_changed = Signal()
 
 
 def shape(serializer) -> object:
@@ -152,6 +157,7 @@ def _refresh(
     if changed:
         # The statistics cached for partners were counted before this write (figures.cache).
         transaction.on_commit(lambda: cache.bump(cache.PUBLISHED))
+        transaction.on_commit(lambda: published_changed.send(sender=None))
     return stored, visible
 
 

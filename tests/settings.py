@@ -14,6 +14,8 @@ from casetracker.settings import *  # noqa: F403
 DEMO = True  # load_demo runs in tests
 PUBLIC_SITE = True  # the public website is mounted at "/" (website app), as in the demo
 # The crawls ask for hundreds of pages from one address; the rate limit tests set their own.
+# Publishing does not queue a data download (website.downloads) but where a test asks for it.
+PUBLIC_DOWNLOADS_AFTER_PUBLISHING = False
 PUBLIC_SITE_RATES = {"search": "10000/min", "list": "10000/min", "missing": "10000/min"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = tempfile.mkdtemp(prefix="casetracker-test-media-")

@@ -42,3 +42,24 @@ class Methodology(StaffStampedModel):
 
     def __str__(self):
         return f"{self.title} ({self.get_language_display()})"
+
+
+class PublicDownload(models.Model):
+    """A bundle of every published case that the public website offers for download
+    (website.downloads): the export bundle partners get, with its manifest. Written by a
+    background job; the newest is the one offered."""
+
+    file_name = models.CharField(_("file name"), max_length=100, unique=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    manifest_sha256 = models.CharField(_("SHA-256 of the manifest"), max_length=64)
+    cases = models.PositiveIntegerField(_("cases"))
+    written_at = models.DateTimeField(_("written at"), db_index=True)
+
+    class Meta:
+        ordering = ["-written_at", "-pk"]
+        verbose_name = _("public data download")
+        verbose_name_plural = _("public data downloads")
+
+    def __str__(self):
+        return self.file_name

@@ -7,7 +7,8 @@
 
 -- The published documents, their statistics and the organisation's methodology texts.
 GRANT SELECT ON snapshots_publishedcase, figures_publishedfacts, figures_publishedfactcharge,
-    figures_publishedfactplace, figures_tally, website_methodology TO :role;
+    figures_publishedfactplace, figures_tally, website_methodology, website_publicdownload
+    TO :role;
 -- The vocabularies the pages name: places and charges.
 GRANT SELECT ON cases_location, cases_charge TO :role;
 -- What decides that a case is published (cases.models.CaseQuerySet.published), which place a

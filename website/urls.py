@@ -13,6 +13,8 @@ urlpatterns = [
     path("charges/<uuid:uid>/", views.charge_page, name="charge"),
     path("statistics/", views.statistics_page, name="statistics"),
     path("methodology/", views.methodology, name="methodology"),
+    path("downloads/", views.downloads_page, name="downloads"),
+    path("downloads/<str:name>", views.download_file, name="download"),
     path("language/<str:code>/", views.language, name="language"),
     path("robots.txt", views.robots_txt, name="robots"),
 ]

@@ -6,10 +6,12 @@ reader's second visit is a 304. With ``PUBLIC_SITE_NOINDEX`` every page asks sea
 not to index it (the ``X-Robots-Tag`` header and ``robots.txt``).
 """
 
+import re
 from functools import wraps
 
 from django.conf import settings
 from django.http import (
+    FileResponse,
     Http404,
     HttpResponse,
     HttpResponsePermanentRedirect,
@@ -28,8 +30,8 @@ from django.views.decorators.http import require_safe
 from cases.models import EvidenceLevel, FacilityType, LocationKind
 from figures import breakdowns, cache, charts
 from languages.services import local_name
-from website import pages, throttling
-from website.models import Methodology
+from website import downloads, pages, throttling
+from website.models import Methodology, PublicDownload
 
 conditional = decorator_from_middleware(ConditionalGetMiddleware)
 # The statistics the home page draws.
@@ -253,6 +255,35 @@ def methodology(request):
             organisation=settings.SUBMITTING_ORGANISATION,
         ),
     )
+
+
+@public_page
+def downloads_page(request):
+    return render(
+        request,
+        "website/downloads.html",
+        context(download=downloads.latest(), site_url=settings.PUBLIC_SITE_URL),
+    )
+
+
+@require_safe
+def download_file(request, name):
+    """The offered bundle (only a name the table lists, so never a path of the caller's)."""
+    if not re.fullmatch(r"[\w.-]{1,100}", name, flags=re.ASCII):
+        raise Http404  # no bundle is named so (and PostgreSQL takes no NUL in a query)
+    download = PublicDownload.objects.filter(file_name=name).first()
+    if download is None:
+        raise Http404
+    try:
+        handle = downloads.path_of(download).open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, as_attachment=True, filename=download.file_name)
+    response["Content-Type"] = "application/zip"
+    response["ETag"] = f'"{download.sha256}"'
+    # A bundle never changes under its name: kept as long as anyone likes.
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    return response
 
 
 @public_page
