@@ -116,8 +116,9 @@ ROLES: dict[str, list[str]] = {
     + _perms(["casetracker.securityevent"], ("view",))
     # Who changed which staff account: created, re-roled, password set (casetracker.accounts).
     + _perms(["casetracker.accountchange"], ("view",))
-    # The public website's methodology page, in each language (website.models).
+    # The public website's methodology page, in each language, and its data downloads.
     + _perms(["website.methodology"], ("view", "add", "change"))
+    + ["website.view_publicdownload"]
     # The audit chain and its head, to keep a copy outside the server (casetracker.integrity).
     + _perms(["casetracker.auditlink"], ("view",))
     # Every staff member follows their own background jobs (jobs.admin); these see them all.

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from api.models import ApiRequest, Partner
 from cases.models import (
@@ -57,7 +58,7 @@ from tests.factories import (
     make_source,
     make_user,
 )
-from website.models import Methodology
+from website.models import Methodology, PublicDownload
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +173,7 @@ def world(superuser):
         Submission: submission,
         SubmissionConsent: SubmissionConsent.objects.create(person=person, state="unknown"),
         Methodology: Methodology.objects.create(language="en", title="How", body="Text."),
+        PublicDownload: make_public_download(),
         DraftLog: DraftLog.objects.create(
             user=superuser,
             case=case,
@@ -218,6 +220,7 @@ READ_ONLY = {
     AccountChange,
     Job,
     DraftLog,
+    PublicDownload,
 }
 
 
@@ -338,6 +341,7 @@ ROW_MAKERS = {
     ExportLog: lambda ctx: make_export_log(ctx["user"]),
     Submission: lambda ctx: Submission.objects.create(case=make_case()),
     SubmissionConsent: lambda ctx: SubmissionConsent.objects.create(person=make_person()),
+    PublicDownload: lambda ctx: make_public_download(),
     # One text per language: each new one in a language that has none yet.
     Methodology: lambda ctx: Methodology.objects.create(
         language=next(
@@ -370,6 +374,17 @@ ROW_MAKERS = {
         status=200,
     ),
 }
+
+
+def make_public_download() -> PublicDownload:
+    return PublicDownload.objects.create(
+        file_name=f"casetracker-published-cases-{next(_seq)}.zip",
+        size=1,
+        sha256="0" * 64,
+        manifest_sha256="0" * 64,
+        cases=1,
+        written_at=timezone.now(),
+    )
 
 
 # Models that can hold only so many rows: one methodology text per language.

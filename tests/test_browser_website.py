@@ -42,6 +42,7 @@ def test_the_public_pages_are_clean_and_accessible_in_every_language(browser, ca
         (reverse("website:person", args=[case.person.uid]), "person page", 200),
         (reverse("website:statistics"), "statistics", 200),
         (reverse("website:methodology"), "methodology", 200),
+        (reverse("website:downloads"), "data download", 200),
         (reverse("website:charge", args=[charge.uid]), "charge page", 200),
         (reverse("website:place", args=[place.uid]), "place page", 200),
         ("/cases/CT-1999-99999/", "page not found", 404),

@@ -129,6 +129,7 @@ def test_the_public_website_has_no_english_left(client, settings, tmp_path, lang
         reverse("website:person", args=[case.person.uid]),
         reverse("website:statistics"),
         reverse("website:methodology"),
+        reverse("website:downloads"),
         reverse("website:charge", args=[charge.uid]),
         reverse("website:place", args=[place.uid]),
         f"{reverse('website:place', args=[place.uid])}?role=origin",
