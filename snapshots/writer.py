@@ -190,7 +190,8 @@ def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) ->
 
 def facets(document: dict) -> str:
     """What of a document the filters that read the live records look at (names, events'
-    kind, date, places and charges, incidents), in one comparable text."""
+    kind, date, places and charges, incidents, the place of origin), in one comparable
+    text."""
     person = document.get("person") or {}
     events = [
         [
@@ -206,6 +207,7 @@ def facets(document: dict) -> str:
         "names": sorted(name.get("name") for name in person.get("names") or []),
         "events": sorted(events, key=lambda event: json.dumps(event, sort_keys=True)),
         "incidents": sorted(incident.get("uid") for incident in document.get("incidents") or []),
+        "origin": (person.get("place_of_origin") or {}).get("uid"),
     }
     return json.dumps(basis, sort_keys=True)
 

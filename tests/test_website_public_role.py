@@ -104,6 +104,8 @@ def test_the_staff_side_is_not_served(client, world, public_only):  # noqa: F811
     [
         "SELECT internal_notes FROM cases_case",
         "SELECT public_summary FROM cases_case",
+        "SELECT sensitive FROM cases_case",
+        "SELECT consent FROM people_person",
         "SELECT internal_notes FROM people_person",
         "SELECT contact_details FROM people_person",
         "SELECT display_name FROM people_person",

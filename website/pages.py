@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from api import public
 from cases.models import (
+    HELD_AT,
     REFERENCE_PATTERN,
     Case,
     CaseStatus,
@@ -256,13 +257,40 @@ HELD, ORIGIN = PlaceRole.DETENTION.value, PlaceRole.ORIGIN.value
 
 
 def published_place(uid: uuid.UUID) -> Location | None:
-    """The place of ``uid`` if a published case names it or a place inside it (the partner
-    API's rule, api.public.published_locations); else None."""
-    return public.published_locations().filter(uid=uid).select_related("parent").first()
+    """The place of ``uid`` if the site shows a published case naming it or a place inside
+    it; else None."""
+    place = Location.objects.filter(uid=uid).select_related("parent").first()
+    return place if place is not None and is_shown(place) else None
+
+
+def is_shown(place: Location) -> bool:
+    """Whether a published document names ``place`` or a place inside it, as the site shows
+    the documents: a case whose correction is in review by the document it keeps (the
+    statistics' places, written from the documents, and the live records only where they
+    still say what the document does: shown()). Three lookups by index, each stopping at the
+    first case found."""
+    inside = Location.objects.filter(path__startswith=place.path).values("pk")
+    if PublishedFactPlace.objects.filter(location__in=inside).exists():
+        return True
+    cases = PublishedCase.objects.filter(shown())
+    return (
+        cases.filter(
+            case__in=DetentionEvent.objects.filter(location__in=inside).values("case")
+        ).exists()
+        or cases.filter(
+            case__in=DetentionEvent.objects.filter(facility__in=inside).values("case")
+        ).exists()
+        or cases.filter(case__person__place_of_origin__in=inside).exists()
+    )
 
 
 def published_charge(uid: uuid.UUID) -> Charge | None:
-    return public.published_charges().filter(uid=uid).first()
+    """The charge of ``uid`` if a published document names it (the statistics' charges,
+    written from the documents); else None."""
+    charge = Charge.objects.filter(uid=uid).first()
+    if charge is None or not PublishedFactCharge.objects.filter(charge=charge).exists():
+        return None
+    return charge
 
 
 def place_document(place: Location) -> dict:
@@ -295,7 +323,7 @@ def place_within(place: Location) -> list[dict]:
 
 def places_inside(place: Location) -> list[dict]:
     """The published places directly inside ``place``, by name."""
-    inside = public.published_locations().filter(parent=place).order_by("name_en", "pk")
+    inside = [p for p in Location.objects.filter(parent=place) if is_shown(p)]
     return sorted((place_link(place_document(p)) for p in inside), key=lambda p: p["name"])
 
 
@@ -315,7 +343,11 @@ def place_cases(place: Location, role: str, before: int | None):
         key = "facts_id"
     else:
         if role == HELD:
-            events = DetentionEvent.objects.filter(Q(facility=place) | Q(location=place))
+            # Where the person was held, as the statistics count it: not where the family
+            # was told, nor where they were released.
+            events = DetentionEvent.objects.filter(kind__in=HELD_AT).filter(
+                Q(facility=place) | Q(location=place)
+            )
             found = PublishedCase.objects.filter(case__in=events.values("case"))
         else:
             found = PublishedCase.objects.filter(case__person__place_of_origin=place)

@@ -11,15 +11,13 @@ GRANT SELECT ON snapshots_publishedcase, figures_publishedfacts, figures_publish
     TO :role;
 -- The vocabularies the pages name: places and charges.
 GRANT SELECT ON cases_location, cases_charge TO :role;
--- What decides that a case is published (cases.models.CaseQuerySet.published), which place a
--- published case names, and which reference was withdrawn when (410 Gone): keys and flags, no
--- content.
-GRANT SELECT (id, reference, person_id, is_published, archived_at, sensitive, review_state,
-    evidence_level, synthetic) ON cases_case TO :role;
-GRANT SELECT (id, case_id, location_id, facility_id) ON cases_detentionevent TO :role;
+-- Which places and people a published case names, and which reference was withdrawn when
+-- (410 Gone): keys, no content.
+GRANT SELECT (id, reference, person_id) ON cases_case TO :role;
+GRANT SELECT (id, case_id, kind, location_id, facility_id) ON cases_detentionevent TO :role;
 GRANT SELECT ON cases_detentionevent_charges TO :role;
 GRANT SELECT (case_id, withdrawn_at) ON cases_publicationrecord TO :role;
-GRANT SELECT (id, uid, consent, place_of_origin_id) ON people_person TO :role;
+GRANT SELECT (id, uid, place_of_origin_id) ON people_person TO :role;
 GRANT SELECT (id, uid, person_id) ON people_personalias TO :role;
 -- The names search reads (people.matching.search_people).
 GRANT SELECT (id, person_id, name, search_name) ON people_personname TO :role;
