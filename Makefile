@@ -9,7 +9,7 @@ PORT ?= 8000
 DEMO_ENV := DEBUG=true DEMO=true REQUIRE_2FA=false
 
 .PHONY: install run demo test test-sqlite test-postgres lint format check ci clean messages \
-	bench bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-duplicates bench-statistics bench-all \
+	bench bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-duplicates bench-statistics bench-website bench-all \
 	bench-api bench-names bench-audit bench-export bench-import
 
 install: $(VENV)/.installed node_modules/.package-lock.json
@@ -73,7 +73,7 @@ messages: install
 BENCH_PERSONS ?= 200000
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres)
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_PERSONS=$(BENCH_PERSONS)
-bench: bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-duplicates bench-statistics bench-names
+bench: bench-population bench-api-list bench-api-load bench-search bench-admin bench-snapshots bench-duplicates bench-statistics bench-names bench-website
 
 bench-population: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_population.py
@@ -98,6 +98,9 @@ bench-duplicates: install
 
 bench-statistics: install
 	$(BENCH_ENV) $(PY) benchmarks/bench_statistics.py
+
+bench-website: install
+	$(BENCH_ENV) $(PY) benchmarks/bench_website.py
 
 # The earlier benchmarks, on throwaway databases of their own (SQLite, or PostgreSQL with
 # DATABASE_URL): the partner API on made-up cases, name matching precision and recall, the

@@ -97,6 +97,11 @@ def django_env(bench: Bench, **extra) -> dict:
         PUBLISH_SYNTHETIC_DATA="true",
         API_RATE_BURST="1000000000/min",
         API_RATE_SUSTAINED="1000000000/day",
+        PUBLIC_SITE="true",
+        PUBLIC_SITE_SEARCH_RATE="1000000000/min",
+        PUBLIC_SITE_LIST_RATE="1000000000/min",
+        PUBLIC_SITE_MISSING_RATE="1000000000/min",
+        PUBLIC_DOWNLOADS_AFTER_PUBLISHING="false",
         **extra,
     )
     env.update(_keys(bench.var_dir))
