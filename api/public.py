@@ -217,6 +217,10 @@ class PersonSerializer(serializers.ModelSerializer):
     names = NameSerializer(many=True, help_text="Every recorded spelling, in every script.")
     birth_date = serializers.SerializerMethodField()
     place_of_origin = PlaceSerializer(allow_null=True)
+    portrait = serializers.SerializerMethodField(
+        help_text="Whether the public website shows a photograph of the person (the family "
+        "consented to publishing it)."
+    )
 
     class Meta:
         model = Person
@@ -231,7 +235,11 @@ class PersonSerializer(serializers.ModelSerializer):
             "place_of_origin",
             "occupation",
             "public_summary",
+            "portrait",
         ]
+
+    def get_portrait(self, person) -> bool:
+        return person.portrait_id is not None and person.portrait_consent
 
     @extend_schema_field(EDTFDateSerializer(allow_null=True))
     def get_birth_date(self, person):

@@ -289,9 +289,12 @@ PUBLIC_SITE = env_bool("PUBLIC_SITE", DEMO)
 # sign-in, no partner API, no sessions; for a server of its own whose database role may read
 # only what the site needs (website/public_role.sql).
 PUBLIC_SITE_ONLY = env_bool("PUBLIC_SITE_ONLY", False)
-# What signs staff in, left out of such a process: sessions, users, second factors, lockouts,
-# messages (each would read tables the site's role may not).
+# What serves staff, left out of such a process: forms, sessions, users, second factors,
+# lockouts, messages (each would read tables the site's role may not).
 STAFF_MIDDLEWARE = {
+    # Nothing is posted to the website (GET and HEAD only), and the CSRF failure page is the
+    # admin's.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "languages.middleware.AccountLanguageMiddleware",
@@ -326,7 +329,9 @@ PUBLIC_SITE_CACHE_SECONDS = env_int("PUBLIC_SITE_CACHE_SECONDS", 300)
 # from a daily timer: at a scale where a bundle takes long), and the address of the site that
 # the bundle's records point at (empty: addresses without a host).
 PUBLIC_DOWNLOADS_DIR = Path(env_str("PUBLIC_DOWNLOADS_DIR", str(VAR_DIR / "public-downloads")))
-PUBLIC_DOWNLOADS_AFTER_PUBLISHING = env_bool("PUBLIC_DOWNLOADS_AFTER_PUBLISHING", True)
+# On by default where this server has the website; the staff server of a split deployment
+# (the website on a server of its own) sets it too.
+PUBLIC_DOWNLOADS_AFTER_PUBLISHING = env_bool("PUBLIC_DOWNLOADS_AFTER_PUBLISHING", PUBLIC_SITE)
 PUBLIC_SITE_URL = env_str("PUBLIC_SITE_URL", "")
 # Requests per client address (website.throttling): searches; lists of a place's or a
 # charge's cases; answers for a reference or person that is not published (404 or 410).

@@ -74,7 +74,9 @@ def startable(user) -> list[tuple[str, str, str]]:
                 ),
             )
         )
-    if user.has_perm(RUN_MAINTENANCE) and settings.PUBLIC_SITE:
+    if user.has_perm(RUN_MAINTENANCE) and (
+        settings.PUBLIC_SITE or settings.PUBLIC_DOWNLOADS_AFTER_PUBLISHING
+    ):
         kinds.append(
             (
                 Kind.PUBLIC_DOWNLOAD,

@@ -200,6 +200,8 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
     # Every spelling of every name, in every script, is searched by NameSearchMixin.
     search_fields = ("=uid",)
     autocomplete_fields = ("place_of_origin",)
+    # The evidence files are many: picked by key, from the list of those the user may see.
+    raw_id_fields = ("portrait",)
     inlines = (PersonNameInline, AffiliationInline, RelationshipInline)
     form = PersonForm
     fieldsets = (
@@ -208,7 +210,10 @@ class PersonAdmin(NameSearchMixin, StampedAdmin):
             gettext_lazy("Background"),
             {"fields": ("place_of_origin", "occupation", "public_summary")},
         ),
-        (gettext_lazy("Publication"), {"fields": ("consent",)}),
+        (
+            gettext_lazy("Publication"),
+            {"fields": ("consent", "portrait", "portrait_consent")},
+        ),
         (
             gettext_lazy("Restricted — staff only"),
             {

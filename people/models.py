@@ -140,6 +140,27 @@ class Person(StaffStampedModel):
         default=Consent.UNKNOWN,
         help_text=_("Whether the person or their family agreed that the case may be published."),
     )
+    # The photograph the public website shows (website.portraits): an image among the evidence
+    # files, published only with the family's consent to it, as a re-encoded copy that keeps
+    # none of the file's metadata.
+    portrait = models.ForeignKey(
+        "sources.EvidenceFile",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"content_type__startswith": "image/"},
+        verbose_name=_("public portrait"),
+        help_text=_(
+            "A photograph among the evidence files. Shown on the public website only with the "
+            "consent below, as a copy without the file's metadata (place, device, dates)."
+        ),
+    )
+    portrait_consent = models.BooleanField(
+        _("consent to publish the portrait"),
+        default=False,
+        help_text=_("The person or their family agreed that this photograph may be published."),
+    )
 
     objects = PersonQuerySet.as_manager()
     history = AuditedHistory()
@@ -170,6 +191,15 @@ class Person(StaffStampedModel):
             if name := (self.names_by_script or {}).get(script):
                 return name
         return self.display_name or gettext("Unnamed person %(uid)s") % {"uid": str(self.uid)[:8]}
+
+    def clean(self):
+        super().clean()
+        if self.portrait_consent and self.portrait_id is None:
+            raise ValidationError(
+                {"portrait_consent": gettext("Choose the photograph the consent is for.")}
+            )
+        if self.portrait_id and not self.portrait.content_type.startswith("image/"):
+            raise ValidationError({"portrait": gettext("Choose an image file.")})
 
     def refresh_display_name(self) -> None:
         """Copy the preferred name (or else the first name entered) into ``display_name``, and

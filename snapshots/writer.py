@@ -64,8 +64,9 @@ FIELDS = [
 # field is called "url"; a source's own web address is "link").
 ADDRESS = '"url":"/'
 
-# Sent once a write that changed the published snapshots has committed (the public website's
-# data download is written again: website.downloads).
+# Sent once a write that changed the published snapshots has committed, with ``withdrawn``
+# true when a case left the published set (the public website's data download is written
+# again, and one holding a withdrawn case is taken down at once: website.downloads).
 published_changed = Signal()
 
 
@@ -153,17 +154,18 @@ def _refresh(
     if lock:
         integrity.lock_chain()
     with tally.batched():  # the statistics' counts changed once, at the end
-        changed = _write(ids, hold_corrections, stored, visible)
+        changed, withdrawn = _write(ids, hold_corrections, stored, visible)
     if changed:
         # The statistics cached for partners were counted before this write (figures.cache).
         transaction.on_commit(lambda: cache.bump(cache.PUBLISHED))
-        transaction.on_commit(lambda: published_changed.send(sender=None))
+        transaction.on_commit(lambda: published_changed.send(sender=None, withdrawn=withdrawn))
     return stored, visible
 
 
-def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) -> bool:
-    """_refresh()'s writes, a chunk of cases at a time: whether any snapshot changed."""
-    changed = False
+def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) -> tuple[bool, bool]:
+    """_refresh()'s writes, a chunk of cases at a time: whether any snapshot changed, and
+    whether any was removed (a case left the published set)."""
+    changed = withdrawn = False
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         rows = rendered(chunk)
@@ -175,6 +177,7 @@ def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) ->
         facts.remove(gone.values_list("pk", flat=True))
         removed, _ = gone.only("case").delete()
         changed = changed or bool(rows or held or removed)
+        withdrawn = withdrawn or bool(removed)
         PublishedCase.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["case"], update_fields=FIELDS
         )
@@ -185,7 +188,7 @@ def _write(ids: list[int], hold_corrections: bool, stored: set, visible: set) ->
         publication.record(chunk, kept | held)
         stored |= kept
         visible |= kept | held
-    return changed
+    return changed, withdrawn
 
 
 def facets(document: dict) -> str:

@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from cases import services
 from exports.bundle import MANIFEST_FILE
 from exports.models import Channel, ExportLog
 from jobs.models import Job, Kind, State
@@ -74,13 +75,14 @@ def test_publishing_asks_for_nothing_when_the_setting_is_off(
     assert waiting_bundles() == 0
 
 
-def test_publishing_asks_for_nothing_without_a_public_website(
+def test_the_staff_server_of_a_split_deployment_asks_for_bundles_too(
     settings, data_entry, verifier, committed
 ):
+    # The website on a server of its own: this one has it off, and writes the bundles.
     settings.PUBLIC_DOWNLOADS_AFTER_PUBLISHING = True
     settings.PUBLIC_SITE = False
     committed(data_entry, verifier)
-    assert waiting_bundles() == 0
+    assert waiting_bundles() == 1
 
 
 def test_the_worker_writes_the_bundle_the_job_asked_for(settings, data_entry, verifier, committed):
@@ -128,12 +130,43 @@ def test_a_bundle_holds_no_restricted_value_and_no_unpublished_case(world, secre
         assert all(hidden.case.reference.encode() not in data for data in files.values())
 
 
-def test_the_two_newest_bundles_are_kept_and_the_older_removed(data_entry, verifier):
+def test_only_the_newest_bundle_is_kept(data_entry, verifier):
     published_case(data_entry, verifier)
     written = [downloads.write_bundle() for _ in range(3)]
-    assert list(PublicDownload.objects.all()) == written[:0:-1]
-    assert not downloads.path_of(written[0]).exists()
-    assert all(downloads.path_of(d).exists() for d in written[1:])
+    assert list(PublicDownload.objects.all()) == written[-1:]
+    assert [downloads.path_of(d).exists() for d in written] == [False, False, True]
+
+
+def test_a_withdrawn_case_takes_every_bundle_down_at_once(
+    client, settings, data_entry, verifier, django_capture_on_commit_callbacks
+):
+    settings.PUBLIC_DOWNLOADS_AFTER_PUBLISHING = False  # on a schedule: nothing is rewritten
+    case = published_case(data_entry, verifier)
+    download = downloads.write_bundle()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unpublish(case, verifier, "The family asked for it.")
+    assert not PublicDownload.objects.exists()
+    assert not downloads.path_of(download).exists()
+    assert client.get(f"/downloads/{download.file_name}").status_code == 404
+    assert "being prepared" in client.get("/downloads/").content.decode()
+
+
+def test_a_bundle_written_while_a_case_was_withdrawn_is_thrown_away(
+    data_entry, verifier, monkeypatch
+):
+    case = published_case(data_entry, verifier)
+    export = downloads.exports.export_cases
+
+    def withdrawn_meanwhile(*args, **kwargs):
+        result = export(*args, **kwargs)  # the case is in it
+        services.unpublish(case, verifier, "The family asked for it.")
+        return result
+
+    monkeypatch.setattr(downloads.exports, "export_cases", withdrawn_meanwhile)
+    with pytest.raises(downloads.Withdrawn):
+        downloads.write_bundle()
+    assert not PublicDownload.objects.exists()
+    assert list(downloads.directory().iterdir()) == []
 
 
 # --- the page and the file ----------------------------------------------------------------
@@ -155,7 +188,7 @@ def test_the_page_offers_the_newest_bundle_with_its_checksums(client, data_entry
     assert newest.sha256 in page and newest.manifest_sha256 in page
 
 
-def test_the_file_is_served_as_written_and_kept_for_good(client, data_entry, verifier):
+def test_the_file_is_served_as_written(client, data_entry, verifier):
     published_case(data_entry, verifier)
     download = downloads.write_bundle()
     response = client.get(f"/downloads/{download.file_name}")
@@ -164,8 +197,32 @@ def test_the_file_is_served_as_written_and_kept_for_good(client, data_entry, ver
     assert hashlib.sha256(data).hexdigest() == download.sha256
     assert response["Content-Type"] == "application/zip"
     assert response["ETag"] == f'"{download.sha256}"'
-    assert "immutable" in response["Cache-Control"]
     assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+
+
+def test_the_file_is_kept_like_a_page_and_checked_again(client, settings, data_entry, verifier):
+    # Not for good: a bundle is taken down when a case in it is withdrawn.
+    published_case(data_entry, verifier)
+    download = downloads.write_bundle()
+    address = f"/downloads/{download.file_name}"
+    response = client.get(address)
+    assert set(response["Cache-Control"].replace(" ", "").split(",")) == {
+        "public",
+        f"max-age={settings.PUBLIC_SITE_CACHE_SECONDS}",
+        "must-revalidate",
+    }
+    again = client.get(address, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+
+
+def test_an_older_bundle_is_not_served(client, data_entry, verifier):
+    published_case(data_entry, verifier)
+    older = downloads.write_bundle()
+    kept = downloads.path_of(older).read_bytes()
+    downloads.write_bundle()
+    # Even were its file still on disk, an older bundle may hold a case withdrawn since.
+    downloads.directory().joinpath(older.file_name).write_bytes(kept)
+    assert client.get(f"/downloads/{older.file_name}").status_code == 404
 
 
 @pytest.mark.parametrize(

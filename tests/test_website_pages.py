@@ -1024,3 +1024,17 @@ def test_no_new_page_is_missing_from_the_languages(client, new_pages):
             response = in_language(client, code).get(address)
             assert response.status_code == 200, (code, address)
             assert response["Content-Language"] == code, (code, address)
+
+
+def test_the_addresses_of_one_ipv6_network_count_as_one_client(client, settings, db):
+    settings.PUBLIC_SITE_RATES = {**settings.PUBLIC_SITE_RATES, "search": "2/min"}
+
+    def search_from(address):
+        return client.get("/search/", {"q": "Kanat"}, REMOTE_ADDR=address).status_code
+
+    assert [search_from("2001:db8:1:2::1"), search_from("2001:db8:1:2::2")] == [200, 200]
+    assert search_from("2001:db8:1:2:ffff::9") == 429  # the same /64: the same household
+    assert search_from("2001:db8:1:3::1") == 200  # another network
+    assert search_from("::ffff:192.0.2.7") == 200
+    assert search_from("192.0.2.7") == 200
+    assert search_from("192.0.2.7") == 429  # an IPv4 address written as IPv6 is that address

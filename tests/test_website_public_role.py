@@ -41,7 +41,9 @@ def become_public_role():
         # cannot be altered (row-level security).
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"CREATE ROLE {ROLE} NOLOGIN")
-        cursor.execute(GRANTS.read_text().replace(":'role'", f"'{ROLE}'").replace(":role", ROLE))
+        cursor.execute(
+            GRANTS.read_text().replace(":'role'", f"'{ROLE}'").replace(':"role"', f'"{ROLE}"')
+        )
         cursor.execute(f"SET LOCAL ROLE {ROLE}")
 
 
@@ -155,3 +157,19 @@ def test_another_role_than_the_owner_still_sees_every_row(world):  # noqa: F811
         cursor.execute("GRANT SELECT ON people_personname TO casetracker_staff_test")
         cursor.execute("SET LOCAL ROLE casetracker_staff_test")
     assert len(visible("SELECT name FROM people_personname")) == everyone
+
+
+def test_a_role_that_is_a_member_of_the_public_role_is_bound_like_it(world):  # noqa: F811
+    published = set(PublishedCase.objects.values_list("case_id", flat=True))
+    names = sorted(
+        PersonName.objects.filter(person__cases__in=published)
+        .distinct()
+        .values_list("name", flat=True)
+    )
+    become_public_role()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute("CREATE ROLE casetracker_member_test NOLOGIN")
+        cursor.execute(f"GRANT {ROLE} TO casetracker_member_test")
+        cursor.execute("SET LOCAL ROLE casetracker_member_test")
+    assert sorted(visible("SELECT name FROM people_personname")) == names

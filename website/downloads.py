@@ -2,11 +2,12 @@
 get (exports.services.export_cases: CSV, JSON and XLSX, the data dictionary, the manifest
 with each file's SHA-256), written by a background job into ``PUBLIC_DOWNLOADS_DIR``.
 
-A bundle is asked for after the published set changes (snapshots.signals.published_changed,
+A bundle is asked for after the published set changes (snapshots.writer.published_changed,
 when ``PUBLIC_DOWNLOADS_AFTER_PUBLISHING``) and by ``manage.py publish_downloads``, for a
 schedule (README "Public website"). At most one waits at a time: however many cases are
-published meanwhile, the next bundle has them all. The newest ``KEPT`` bundles are kept; the
-website offers the newest.
+published meanwhile, the next bundle has them all. Only the newest is offered and kept; when
+a case leaves the published set, every bundle written before is taken down at once (rows,
+then files), so that no withdrawn case stays downloadable until the next bundle.
 """
 
 import hashlib
@@ -16,14 +17,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cases.models import PublicationRecord
 from exports import services as exports
 from exports.models import Channel
 from jobs import services as jobs
 from jobs.models import Job, Kind, State
 from website.models import PublicDownload
 
-KEPT = 2
+KEPT = 1
 PREFIX = "casetracker-published-cases-"
+
+
+class Withdrawn(Exception):
+    """A case was withdrawn while the bundle was being written."""
 
 
 def directory() -> Path:
@@ -76,19 +82,32 @@ def write_bundle(progress=None) -> PublicDownload:
         progress=progress,
     )
     try:
-        download = PublicDownload.objects.create(
-            file_name=name,
-            size=result.path.stat().st_size,
-            sha256=sha256_of(result.path),
-            manifest_sha256=result.manifest_sha256,
-            cases=result.case_count,
-            written_at=now,
-        )
+        with transaction.atomic():
+            # A case withdrawn while the bundle was written is in it (the cases were read
+            # as they were when it began): the bundle is thrown away, and another asked for.
+            if PublicationRecord.objects.filter(withdrawn_at__gte=now).exists():
+                raise Withdrawn
+            download = PublicDownload.objects.create(
+                file_name=name,
+                size=result.path.stat().st_size,
+                sha256=sha256_of(result.path),
+                manifest_sha256=result.manifest_sha256,
+                cases=result.case_count,
+                written_at=timezone.now(),
+            )
     except BaseException:
         result.path.unlink(missing_ok=True)
         raise
     prune()
     return download
+
+
+def take_down() -> None:
+    """Remove every bundle written so far (a case in it has been withdrawn)."""
+    gone = list(PublicDownload.objects.all())
+    PublicDownload.objects.filter(pk__in=[d.pk for d in gone]).delete()
+    for download in gone:
+        path_of(download).unlink(missing_ok=True)
 
 
 def prune() -> None:

@@ -63,3 +63,28 @@ class PublicDownload(models.Model):
 
     def __str__(self):
         return self.file_name
+
+
+class PublicPortrait(models.Model):
+    """The copy of a person's portrait the public website serves (website.portraits): decoded
+    and encoded again as a JPEG at most PORTRAIT_SIZE pixels wide or high, so that none of the
+    original file's metadata (GPS position, device, dates, comments) is in it."""
+
+    person = models.OneToOneField(
+        "people.Person",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    image = models.BinaryField(_("image"))
+    # The original file's SHA-256: a portrait replaced since is encoded again.
+    source_sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    written_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("public portrait")
+        verbose_name_plural = _("public portraits")
+
+    def __str__(self):
+        return str(self.person_id)

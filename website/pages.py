@@ -21,7 +21,6 @@ from api import public
 from cases.models import (
     HELD_AT,
     REFERENCE_PATTERN,
-    Case,
     CaseStatus,
     Charge,
     ChargeBasis,
@@ -254,6 +253,7 @@ def search(query: str, cursor: str = "") -> tuple[list[PublishedCase], str]:
 COUNTED_LEVELS = (LocationKind.PREFECTURE, LocationKind.COUNTY)
 BROAD_LEVELS = (LocationKind.COUNTRY, LocationKind.REGION)
 HELD, ORIGIN = PlaceRole.DETENTION.value, PlaceRole.ORIGIN.value
+MOST_INSIDE = 50
 
 
 def published_place(uid: uuid.UUID) -> Location | None:
@@ -323,7 +323,15 @@ def place_within(place: Location) -> list[dict]:
 
 def places_inside(place: Location) -> list[dict]:
     """The published places directly inside ``place``, by name."""
-    inside = [p for p in Location.objects.filter(parent=place) if is_shown(p)]
+    # A prefecture or county inside is shown if the statistics count it (one query for all);
+    # any other place directly inside (rare) is looked at one by one, the first MOST_INSIDE.
+    children = Location.objects.filter(parent=place)
+    counted = children.filter(
+        kind__in=COUNTED_LEVELS,
+        pk__in=PublishedFactPlace.objects.filter(location__parent=place).values("location"),
+    )
+    others = children.exclude(kind__in=COUNTED_LEVELS).order_by("name_en", "pk")[:MOST_INSIDE]
+    inside = [*counted, *(p for p in others if is_shown(p))]
     return sorted((place_link(place_document(p)) for p in inside), key=lambda p: p["name"])
 
 
@@ -371,10 +379,15 @@ def listed(keys_below, after: str) -> tuple[list[PublishedCase], str]:
     """A page of the published cases ``keys_below(before)`` gives, after the case of
     reference ``after``: (the page, the next page's cursor or ""). The cursor is the last
     case's public reference, never an internal key (a sequence over every case, published or
-    not); one that names no case starts from the beginning."""
+    not); one that names no published case starts from the beginning."""
     before = None
     if after and is_reference(after):
-        before = Case.objects.filter(reference=after.upper()).values_list("pk", flat=True).first()
+        # A published case's (another reference is not even looked up among all cases).
+        before = (
+            PublishedCase.objects.filter(reference=after.upper())
+            .values_list("case_id", flat=True)
+            .first()
+        )
     keys = list(keys_below(before)[: PAGE_SIZE + 1])
     more = len(keys) > PAGE_SIZE
     snapshots = PublishedCase.objects.in_bulk(keys[:PAGE_SIZE])

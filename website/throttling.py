@@ -7,6 +7,8 @@ read it (casetracker.security.client_ip: behind the TLS proxy, the address it ap
 X-Forwarded-For). The rates are ``PUBLIC_SITE_RATES``.
 """
 
+import ipaddress
+
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -24,7 +26,21 @@ class PublicSiteThrottle(SimpleRateThrottle):
         return settings.PUBLIC_SITE_RATES[self.scope]
 
     def get_cache_key(self, request, view):
-        return f"website_throttle_{self.scope}_{client_ip(request) or 'unknown'}"
+        return f"website_throttle_{self.scope}_{client_of(request)}"
+
+
+def client_of(request) -> str:
+    """Whom a limit counts: the client's IPv4 address, or the /64 network of its IPv6 one
+    (one household or server is given a whole /64: each of its addresses is the same client)."""
+    address = client_ip(request)
+    if address is None:
+        return "unknown"
+    parsed = ipaddress.ip_address(address)
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
 def wait(request, scope: str) -> int | None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("cases/<str:reference>/", views.case_page, name="case"),
     path("people/<uuid:uid>/", views.person_page, name="person"),
+    path("people/<uuid:uid>/portrait.jpg", views.portrait, name="portrait"),
     path("places/<uuid:uid>/", views.place_page, name="place"),
     path("charges/<uuid:uid>/", views.charge_page, name="charge"),
     path("statistics/", views.statistics_page, name="statistics"),

@@ -6,7 +6,6 @@ reader's second visit is a 304. With ``PUBLIC_SITE_NOINDEX`` every page asks sea
 not to index it (the ``X-Robots-Tag`` header and ``robots.txt``).
 """
 
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -30,8 +29,8 @@ from django.views.decorators.http import require_safe
 from cases.models import EvidenceLevel, FacilityType, LocationKind
 from figures import breakdowns, cache, charts
 from languages.services import local_name
-from website import downloads, pages, throttling
-from website.models import Methodology, PublicDownload
+from website import downloads, pages, portraits, throttling
+from website.models import Methodology
 
 conditional = decorator_from_middleware(ConditionalGetMiddleware)
 # The statistics the home page draws.
@@ -166,6 +165,8 @@ def cursor(request) -> str:
 def place_page(request, uid):
     place = pages.published_place(uid)
     if place is None:
+        if throttled := limited(request, throttling.MISSING):
+            return throttled
         raise Http404
     role = request.GET.get("role", pages.HELD)
     if role not in (pages.HELD, pages.ORIGIN):
@@ -203,6 +204,8 @@ def place_page(request, uid):
 def charge_page(request, uid):
     charge = pages.published_charge(uid)
     if charge is None:
+        if throttled := limited(request, throttling.MISSING):
+            return throttled
         raise Http404
     if throttled := limited(request, throttling.LIST):
         return throttled
@@ -267,12 +270,11 @@ def downloads_page(request):
 
 
 @require_safe
+@conditional
 def download_file(request, name):
-    """The offered bundle (only a name the table lists, so never a path of the caller's)."""
-    if not re.fullmatch(r"[\w.-]{1,100}", name, flags=re.ASCII):
-        raise Http404  # no bundle is named so (and PostgreSQL takes no NUL in a query)
-    download = PublicDownload.objects.filter(file_name=name).first()
-    if download is None:
+    """The bundle on offer, and no other: an older one may hold a case withdrawn since."""
+    download = downloads.latest()
+    if download is None or name != download.file_name:
         raise Http404
     try:
         handle = downloads.path_of(download).open("rb")
@@ -281,8 +283,22 @@ def download_file(request, name):
     response = FileResponse(handle, as_attachment=True, filename=download.file_name)
     response["Content-Type"] = "application/zip"
     response["ETag"] = f'"{download.sha256}"'
-    # A bundle never changes under its name: kept as long as anyone likes.
-    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
+    # Checked again like every page: the bundle is taken down when a case in it is withdrawn.
+    patch_cache_control(
+        response, public=True, max_age=settings.PUBLIC_SITE_CACHE_SECONDS, must_revalidate=True
+    )
+    if settings.PUBLIC_SITE_NOINDEX:
+        response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@public_page
+def portrait(request, uid):
+    shown = portraits.current(uid)
+    if shown is None:
+        raise Http404
+    response = HttpResponse(bytes(shown.image), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

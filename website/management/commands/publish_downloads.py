@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from website import downloads
+from website import downloads, portraits
 
 
 class Command(BaseCommand):
     help = (
-        "Write the public website's data download again: every published case as the export "
-        "bundle partners get, with its manifest and SHA-256. For a schedule (a daily timer), "
-        "or where PUBLIC_DOWNLOADS_AFTER_PUBLISHING is off."
+        "Write the public website's data download again (every published case as the export "
+        "bundle partners get, with its manifest and SHA-256) and the copies of the portraits "
+        "it shows. For a schedule (a daily timer), or where PUBLIC_DOWNLOADS_AFTER_PUBLISHING "
+        "is off."
     )
 
     def add_arguments(self, parser):
@@ -40,7 +41,9 @@ class Command(BaseCommand):
         finally:
             for bar in bars:
                 bar.close()
+        shown = portraits.sync()
         self.stdout.write(
             f"{download.file_name}: {download.cases} cases, {download.size} bytes, "
-            f"SHA-256 {download.sha256}."
+            f"SHA-256 {download.sha256}. Portraits: {shown['portraits']} shown, "
+            f"{shown['removed']} removed."
         )
