@@ -82,6 +82,14 @@ def limited(request, scope: str) -> HttpResponse | None:
     return response
 
 
+def not_published(request) -> HttpResponse:
+    """The answer for an address that shows nothing published: 404, or 429 to a client that
+    asks for such addresses too often (walking references, uids)."""
+    if throttled := limited(request, throttling.MISSING):
+        return throttled
+    raise Http404
+
+
 def published_statistics():
     """Every breakdown of the published cases, small counts hidden, as partners get them:
     from the kept counts, cached per generation of the published set (figures.cache)."""
@@ -127,11 +135,11 @@ def case_page(request, reference):
         return HttpResponsePermanentRedirect(reverse("website:case", args=[reference.upper()]))
     snapshot = pages.published_case(reference)
     if snapshot is None:
-        if throttled := limited(request, throttling.MISSING):
-            return throttled
         gone = pages.withdrawn_at(reference)
         if gone is None:
-            raise Http404
+            return not_published(request)
+        if throttled := limited(request, throttling.MISSING):
+            return throttled
         return render(
             request,
             "website/withdrawn.html",
@@ -150,9 +158,7 @@ def person_page(request, uid):
         return HttpResponsePermanentRedirect(reverse("website:person", args=[survivor]))
     cases = pages.person_cases(uid)
     if not cases:
-        if throttled := limited(request, throttling.MISSING):
-            return throttled
-        raise Http404
+        return not_published(request)
     shown = [pages.CasePage(pages.document(snapshot)) for snapshot in cases]
     return render(request, "website/person.html", context(person=shown[0], cases=shown))
 
@@ -165,9 +171,7 @@ def cursor(request) -> str:
 def place_page(request, uid):
     place = pages.published_place(uid)
     if place is None:
-        if throttled := limited(request, throttling.MISSING):
-            return throttled
-        raise Http404
+        return not_published(request)
     role = request.GET.get("role", pages.HELD)
     if role not in (pages.HELD, pages.ORIGIN):
         raise Http404
@@ -204,9 +208,7 @@ def place_page(request, uid):
 def charge_page(request, uid):
     charge = pages.published_charge(uid)
     if charge is None:
-        if throttled := limited(request, throttling.MISSING):
-            return throttled
-        raise Http404
+        return not_published(request)
     if throttled := limited(request, throttling.LIST):
         return throttled
     snapshots, following = pages.listed(
