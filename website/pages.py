@@ -231,9 +231,7 @@ def search(query: str, cursor: str = "") -> tuple[list[PublishedCase], str]:
     # A case whose correction is in review shows its last verified version: its live names
     # are not verified yet, and a name added since must not find it (as in the partner API,
     # filters_current).
-    found = PublishedCase.objects.filter(case__person__in=people).filter(
-        Q(held_since__isnull=True) | Q(filters_current=True)
-    )
+    found = PublishedCase.objects.filter(case__person__in=people).filter(shown())
     position = decode_cursor(cursor) if cursor else None
     if position:
         when, reference = position
