@@ -35,9 +35,11 @@ run: install
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
-# The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL.
+# The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL, in one process per core
+# (pytest-xdist; each makes its own test database). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= auto
 test: install
-	$(VENV)/bin/pytest --create-db
+	$(VENV)/bin/pytest --create-db -n $(TEST_WORKERS)
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(MAKE) test

@@ -112,7 +112,7 @@ def test_staff_with_a_device_are_asked_for_a_code_before_the_admin(client, staff
         "/admin/auth/user/",
         "/admin/password_change/",
         "/admin/casetracker/securityevent/",
-        f"/evidence/{uuid.uuid4()}/download/",
+        "/evidence/9d1c5a52-3f0e-4b8a-a6a4-2f6d2f0c7e11/download/",
     ],
 )
 def test_an_unverified_superuser_reaches_no_page_but_the_second_factor(

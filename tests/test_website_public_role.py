@@ -3,6 +3,7 @@ website/public_role.sql makes: every page the site has answers as it does for th
 side's role, and the role can read no restricted column and no row of a case that is not
 published or withdrawn (README "Production")."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,12 @@ pytestmark = [
     ),
 ]
 
-ROLE = "casetracker_public_test"
+# Roles belong to the whole server, not to one database: each parallel test process
+# (pytest-xdist) makes its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+ROLE = f"casetracker_public_test_{WORKER}"
+STAFF_ROLE = f"casetracker_staff_test_{WORKER}"
+MEMBER_ROLE = f"casetracker_member_test_{WORKER}"
 GRANTS = Path(django_settings.BASE_DIR) / "website" / "public_role.sql"
 
 
@@ -153,9 +159,9 @@ def test_another_role_than_the_owner_still_sees_every_row(world):  # noqa: F811
     become_public_role()
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
-        cursor.execute("CREATE ROLE casetracker_staff_test NOLOGIN")
-        cursor.execute("GRANT SELECT ON people_personname TO casetracker_staff_test")
-        cursor.execute("SET LOCAL ROLE casetracker_staff_test")
+        cursor.execute(f"CREATE ROLE {STAFF_ROLE} NOLOGIN")
+        cursor.execute(f"GRANT SELECT ON people_personname TO {STAFF_ROLE}")
+        cursor.execute(f"SET LOCAL ROLE {STAFF_ROLE}")
     assert len(visible("SELECT name FROM people_personname")) == everyone
 
 
@@ -169,7 +175,7 @@ def test_a_role_that_is_a_member_of_the_public_role_is_bound_like_it(world):  # 
     become_public_role()
     with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
-        cursor.execute("CREATE ROLE casetracker_member_test NOLOGIN")
-        cursor.execute(f"GRANT {ROLE} TO casetracker_member_test")
-        cursor.execute("SET LOCAL ROLE casetracker_member_test")
+        cursor.execute(f"CREATE ROLE {MEMBER_ROLE} NOLOGIN")
+        cursor.execute(f"GRANT {ROLE} TO {MEMBER_ROLE}")
+        cursor.execute(f"SET LOCAL ROLE {MEMBER_ROLE}")
     assert sorted(visible("SELECT name FROM people_personname")) == names
