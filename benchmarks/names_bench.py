@@ -1,4 +1,4 @@
-"""Benchmark and quality figures of people/names.py:
+"""Benchmark and quality figures of people/names/:
 
     .venv/bin/python benchmarks/names_bench.py [--repeat 5]
 
@@ -41,13 +41,18 @@ SWEEP = (0.70, 0.75, 0.80, 0.82, 0.84, 0.86, 0.88, 0.90, 0.95)
 
 
 def load_pairs():
-    rows, part = [], None
+    """(group, a, b, same, note) per pair: the group is the part ("tune") or, for the families
+    of forms (issue 18), the part and family ("families-held-out/patronymic")."""
+    rows, part, family = [], None, "core"
     for line in PAIRS_FILE.read_text(encoding="utf-8").splitlines():
         if line.startswith("# part: "):
-            part = line.removeprefix("# part: ").strip()
+            part, family = line.removeprefix("# part: ").strip(), "core"
+        elif line.startswith("# family: "):
+            family = line.removeprefix("# family: ").strip()
         elif line and not line.startswith("#"):
             a, b, same, note = line.split("\t")
-            rows.append((part, a, b, same == "1", note))
+            group = part if family == "core" else f"{part}/{family}"
+            rows.append((group, a, b, same == "1", note))
     return rows
 
 
@@ -192,7 +197,9 @@ def main():
         "parts": {},
     }
     print(f"SAME_PERSON_THRESHOLD = {threshold}\n")
-    header = f"{'part':<9} {'pairs':>5} {'pos':>4} {'neg':>4}  {'P':>6} {'R':>6} {'F1':>6}  fp fn"
+    width = max(len(p) for p in parts)
+    header = f"{'part':<{width}} {'pairs':>5} {'pos':>4} {'neg':>4}  "
+    header += f"{'P':>6} {'R':>6} {'F1':>6}  fp fn"
     print(header)
     for part in parts:
         rows = [r for r in pairs if r[0] == part]
@@ -211,20 +218,21 @@ def main():
         }
         positives = at["tp"] + at["fn"]
         print(
-            f"{part:<9} {len(rows):>5} {positives:>4} {len(rows) - positives:>4}  "
+            f"{part:<{width}} {len(rows):>5} {positives:>4} {len(rows) - positives:>4}  "
             f"{at['precision']:>6.3f} {at['recall']:>6.3f} {at['f1']:>6.3f}  "
             f"{at['fp']:>2} {at['fn']:>2}"
         )
 
     print("\nThreshold sweep (precision / recall):")
-    print(f"{'threshold':>9}  " + "  ".join(f"{p:>15}" for p in parts))
+    print(f"{'threshold':>9}  " + "  ".join(f"{p:>{max(15, len(p))}}" for p in parts))
     for t in SWEEP:
         cells = []
         for part in parts:
             q = result["parts"][part]["sweep"][str(t)]
             cells.append(f"{q['precision']:.3f} / {q['recall']:.3f}")
         mark = " <" if t == threshold else ""
-        print(f"{t:>9.2f}  " + "  ".join(f"{c:>15}" for c in cells) + mark)
+        cells = [f"{c:>{max(15, len(p))}}" for c, p in zip(cells, parts, strict=True)]
+        print(f"{t:>9.2f}  " + "  ".join(cells) + mark)
 
     result["blocking"] = blocking(pairs)
     b = result["blocking"]

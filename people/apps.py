@@ -7,4 +7,4 @@ class PeopleConfig(AppConfig):
     verbose_name = _("People and organisations")
 
     def ready(self):
-        from people import home  # noqa: F401 - registers its home page panel
+        from people import home, signals  # noqa: F401 - its home page panel, its receivers

@@ -874,6 +874,37 @@ class DuplicateScan(models.Model):
         return gettext("Duplicate scan of %(started)s") % {"started": self.started_at}
 
 
+class MatchingRules(models.Model):
+    """The version of people.names' rules (``RULES_VERSION``) under which the stored match
+    keys were last computed, written when ``rebuild_keys`` finishes. A migrate that finds
+    another version queues the duplicate scan with the keys rebuilt (people.signals), which
+    scores every open pair again. Bookkeeping, not audited, like DuplicateScan."""
+
+    version = models.PositiveIntegerField(_("version"))
+    applied_at = models.DateTimeField(_("applied"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("name matching rules")
+        verbose_name_plural = _("name matching rules")
+        default_permissions = ()
+
+    def __str__(self):
+        return gettext("Name matching rules %(version)s") % {"version": self.version}
+
+    @classmethod
+    def current(cls) -> bool:
+        from people.names import RULES_VERSION
+
+        return cls.objects.filter(version=RULES_VERSION).exists()
+
+    @classmethod
+    def record(cls) -> None:
+        from people.names import RULES_VERSION
+
+        cls.objects.all().delete()
+        cls.objects.create(version=RULES_VERSION)
+
+
 class PersonAlias(models.Model):
     """The uid of a person merged into another: it keeps resolving to the survivor (the
     API redirects). Re-pointed when the survivor is merged in turn, so one hop always ends

@@ -58,6 +58,7 @@ from people.models import (
     CandidateStatus,
     DuplicateCandidate,
     DuplicateScan,
+    MatchingRules,
     Person,
     PersonName,
     PersonNameKey,
@@ -594,4 +595,5 @@ def rebuild_keys(progress=lambda iterable, total: iterable) -> int:
     PersonNameKey.sync(batch)
     # A stopped scan's place in the key order means nothing once the keys change.
     DuplicateScan.objects.filter(finished_at__isnull=True).delete()
+    MatchingRules.record()
     return total

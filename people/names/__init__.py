@@ -1,0 +1,68 @@
+"""Cross-script name matching: is "Қанат Ережеп" the same name as "卡纳提·叶热杰普"?
+
+Pure Python, no database and no Django, so the duplicate finder, the admin warning, the API
+search and the import all score names the same way.
+
+How a name is compared
+----------------------
+1. It is split into tokens on spaces and separators (``·``, ``•``, ``-``, ``_``, ``.``, ``,``).
+2. Each token is turned into a *phonetic form* (`romanise` shows it): a small ASCII alphabet
+   ``a e i o u b d f g h j k l m n p r s t v z`` plus ``S`` (ш, sh) and ``C`` (ч, ch).
+   Kazakh Cyrillic, Russian Cyrillic, the 2021 and older Kazakh Latin alphabets, informal and
+   Russian-passport Latin (Yerzhan / Erzhan / Yerjan), Kazakh and Uyghur Arabic script and
+   Chinese characters all land in it. Distinctions that spellings of one name do not keep are
+   dropped: front and back vowels (ә/а, ө/о, ү/ұ, і/ы), қ/к, ғ/г, ң/н, zh/j, initial ye-/e-,
+   doubled letters; patronymic and surname suffixes (-uly, -қызы, -ov, -ova, -ovich, -evna…)
+   are cut off.
+3. Each phonetic form also gets a *skeleton*: its consonants in coarse classes (k/q/g/h, b/p/f,
+   t/d, s/z/sh/ch, l/r…), vowels left out. Chinese transcription adds vowels and changes
+   consonants (卡纳提 ka-na-ti for Kanat, 力 li for ri), so Chinese characters are read through a
+   table of the characters used to transcribe Kazakh and Uyghur names (别克 -bek, 江 -zhan,
+   汗 -khan, 古丽 Gul-…) with pypinyin for the rest, and are compared mostly by skeleton.
+4. Two names are scored by pairing their tokens in whichever order fits best (given name and
+   father's name swapped, family name first in Chinese), each token pair scored by normalised
+   Levenshtein similarity of phonetic form and skeleton (rapidfuzz). The name score leans on the
+   *worst* paired token, so a shared given name with a different father's name stays apart.
+   Tokens written together or apart (Nursultan / Nur-Sultan, 卡纳提叶热杰普) are tried both ways;
+   an extra token (a grandfather's name) costs a little, a lone given name against a full name
+   a lot. Endings also say which token is the father's name and the person's sex: "Nurlan
+   Serikov" is not "Serik Nurlanov", "-uly" is not "-kyzy".
+5. Two names both in Chinese characters are also compared by the characters' Mandarin readings
+   with tones, so 陈/陳 agree and 王明/王敏 do not. Forms of one Arabic-origin name in Kazakh,
+   Uyghur and Russian use (Memet / Mamat / Mukhamet; Zhusip / Yusup) count as nearly the same.
+
+`match_keys` gives the short keys a database index blocks on: for each two tokens, the start of
+both skeletons less k/q/g/h ("pLJP.NT" for Kanat Yerezhep), so that a common given name alone is
+no key. Two names that share no key are never scored at or above `SAME_PERSON_THRESHOLD` (the
+score is capped below it), so a lookup by key finds every name `similarity` would call the same.
+
+Only the first 256 characters and 8 tokens of a text are read. Known weak spots: Han names in
+pinyin that differ in one sound (Wang Ming / Wang Min); names that differ in one vowel (Marat /
+Murat); Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت). Precision, recall and
+timings: benchmarks/names_bench.py.
+"""
+
+from people.names.prepared import PreparedName, prepare
+from people.names.scoring import (
+    SAME_PERSON_THRESHOLD,
+    match_keys,
+    romanise,
+    similarity,
+    similarity_prepared,
+)
+
+#: Raised whenever a change to these rules changes match keys or scores: ``migrate`` then
+#: queues the duplicate scan with every key recomputed and every open pair scored again
+#: (people.signals). 2: Uyghur Latin apostrophes, oghli / o'g'li / qizi (issue 18).
+RULES_VERSION = 2
+
+__all__ = [
+    "RULES_VERSION",
+    "SAME_PERSON_THRESHOLD",
+    "PreparedName",
+    "match_keys",
+    "prepare",
+    "romanise",
+    "similarity",
+    "similarity_prepared",
+]
