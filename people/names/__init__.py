@@ -13,7 +13,9 @@ How a name is compared
    Chinese characters all land in it. Distinctions that spellings of one name do not keep are
    dropped: front and back vowels (ә/а, ө/о, ү/ұ, і/ы), қ/к, ғ/г, ң/н, zh/j, initial ye-/e-,
    doubled letters; patronymic and surname suffixes (-uly, -қызы, -ov, -ova, -ovich, -evna…)
-   are cut off.
+   and words (uly, uulu, kyzy, oghli, o'g'li, qizi) are cut off. An apostrophe is a letter of
+   the 2017 Kazakh Latin alphabet (s' ш) where the name has Kazakh signs, and otherwise Uyghur
+   Latin's mark between syllables (Mes'ut, Is'haq: alphabets.apostrophes_separate_syllables).
 3. Each phonetic form also gets a *skeleton*: its consonants in coarse classes (k/q/g/h, b/p/f,
    t/d, s/z/sh/ch, l/r…), vowels left out. Chinese transcription adds vowels and changes
    consonants (卡纳提 ka-na-ti for Kanat, 力 li for ri), so Chinese characters are read through a
@@ -27,7 +29,10 @@ How a name is compared
    an extra token (a grandfather's name) costs a little, a lone given name against a full name
    a lot. Endings also say which token is the father's name and the person's sex: "Nurlan
    Serikov" is not "Serik Nurlanov", "-uly" is not "-kyzy".
-5. Two names both in Chinese characters are also compared by the characters' Mandarin readings
+5. A name in pinyin that romanises a Chinese transcription (Tuerxun Maimaiti for 吐尔逊·买买提)
+   is also read syllable by syllable through the transcription characters (pinyin.py), as
+   an alternative reading: Tursun Memet.
+6. Two names both in Chinese characters are also compared by the characters' Mandarin readings
    with tones, so 陈/陳 agree and 王明/王敏 do not. Forms of one Arabic-origin name in Kazakh,
    Uyghur and Russian use (Memet / Mamat / Mukhamet; Zhusip / Yusup) count as nearly the same.
 
@@ -37,9 +42,10 @@ no key. Two names that share no key are never scored at or above `SAME_PERSON_TH
 score is capped below it), so a lookup by key finds every name `similarity` would call the same.
 
 Only the first 256 characters and 8 tokens of a text are read. Known weak spots: Han names in
-pinyin that differ in one sound (Wang Ming / Wang Min); names that differ in one vowel (Marat /
-Murat); Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت). Precision, recall and
-timings: benchmarks/names_bench.py.
+pinyin that differ in one sound (Wang Ming / Wang Min); names that differ in one vowel or one
+letter (Marat / Murat, Mesut / Mesude, Memet / Mahmut), which need a lexicon of given names;
+Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت); initials (K. Yerezhep).
+Precision, recall and timings: benchmarks/names_bench.py.
 """
 
 from people.names.prepared import PreparedName, prepare
@@ -53,7 +59,8 @@ from people.names.scoring import (
 
 #: Raised whenever a change to these rules changes match keys or scores: ``migrate`` then
 #: queues the duplicate scan with every key recomputed and every open pair scored again
-#: (people.signals). 2: Uyghur Latin apostrophes, oghli / o'g'li / qizi (issue 18).
+#: (people.signals). 2: Uyghur Latin apostrophes, oghli / o'g'li / qizi, pinyin of
+#: Chinese transcriptions (issue 18).
 RULES_VERSION = 2
 
 __all__ = [

@@ -13,7 +13,7 @@ from people.names.alphabets import latin
 # Characters of Xinhua-style transcriptions of Kazakh and Uyghur names, read as the Kazakh/Uyghur
 # sounds they stand for. Characters that usually write a lone consonant (提 t, 克 k, 尔 r, 普 p…)
 # are given without their epenthetic vowel.
-_HANZI = {
+HANZI = {
     # vowels and y-
     "阿": "a",
     "艾": "e",
@@ -298,7 +298,7 @@ TRADITIONAL = str.maketrans(
     "陈张刘杨黄赵吴郑许韩冯邓蒋吕卢钟谭陆贾邹贺顾龚钱严阎国强华伟",
 )
 # Pairs read together differently from their parts.
-_HANZI_PAIRS = {"古丽": "gul"}
+HANZI_PAIRS = {"古丽": "gul"}
 
 # The commonest Han family names: a Han name written without a separator (王明) is also tried as
 # family name + given name.
@@ -335,12 +335,12 @@ def hanzi(token: str) -> str:
     i = 0
     while i < len(token):
         pair = token[i : i + 2]
-        if pair in _HANZI_PAIRS:
-            out.append(_HANZI_PAIRS[pair])
+        if pair in HANZI_PAIRS:
+            out.append(HANZI_PAIRS[pair])
             i += 2
             continue
         char = token[i]
-        value = _HANZI.get(char)
+        value = HANZI.get(char)
         if value is None:
             value = _pinyin(char) if is_hanzi(char) else ""
         out.append(value)

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from people.names.alphabets import apostrophes_separate_syllables, normalise, split_tokens
 from people.names.chinese import HAN_SURNAMES, TRADITIONAL, hanzi, readings
+from people.names.pinyin import pinyin_name, read
 from people.names.tokens import (
     SUFFIX_WORDS,
     Token,
@@ -30,6 +31,9 @@ class PreparedName:
     variants: tuple[tuple[Token, ...], ...]  # other readings: tokens joined, Han name split
     keys: frozenset[str]
     sex: str  # "m" or "f" where an ending says so (-uly, -ova…), else ""
+    # Readings token for token, tried against the other name as a whole: the name's pinyin
+    # read back through the transcription characters (pinyin.py).
+    readings: tuple[tuple[Token, ...], ...] = ()
 
     @property
     def romanised(self) -> str:
@@ -131,9 +135,14 @@ def _prepare(name: str) -> PreparedName:
         if len(tokens) == 2:  # "Yerezhep Kanat" against 卡纳提叶热杰普
             variants.append((join(tokens[1], tokens[0]),))
     variants = tuple(variants)
-    return PreparedName(
-        name, folded, tokens, variants, blocking_keys(tokens, variants, folded), sex
-    )
+    other_readings = ()
+    cuts = pinyin_name(raw_tokens) if tokens and len(tokens) == len(raw_tokens) else None
+    if cuts is not None:
+        reading = tuple(make_token(collapse(read(cut)), transcribed=True) for cut in cuts)
+        if all(token.form for token in reading):
+            other_readings = (reading,)
+    keys = blocking_keys(tokens, (*variants, *other_readings), folded)
+    return PreparedName(name, folded, tokens, variants, keys, sex, other_readings)
 
 
 # The cache's controls, as on an lru_cache function (benchmarks clear it).

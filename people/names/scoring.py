@@ -37,7 +37,7 @@ def _token_similarity(a: Token, b: Token) -> float:
         # Both in Chinese characters: characters read otherwise are another name even where
         # the transcription reads alike (王明 / 王敏; 马拉提 Marat / 木拉提 Murat).
         return 0.6 * _lev(a.chars, b.chars) + 0.4 * (0.75 * skel + 0.25 * form)
-    if a.chars or b.chars:
+    if a.chars or b.chars or a.transcribed or b.transcribed:
         # Chinese transcription's vowels say little, its consonant classes more; it often
         # drops h.
         if a.soft and b.soft:
@@ -128,9 +128,22 @@ def _score(a: PreparedName, b: PreparedName) -> float:
         for variant in a.variants:
             if len(variant) == len(b.tokens):
                 best = _aligned(variant, b.tokens, _similarities(variant, b.tokens, memo), best)
+    # A name's pinyin read back as the transcription it romanises, against the other name as
+    # written or with its names run together (TUERXUNMAIMAITI).
+    for one, other in ((a, b), (b, a)):
+        for reading in one.readings:
+            best = _either_way(reading, other.tokens, best)
+            for variant in other.variants:
+                if len(variant) == len(reading):
+                    best = _either_way(reading, variant, best)
     if a.sex and b.sex and a.sex != b.sex:
         best *= _SEX_CONFLICT
     return best
+
+
+def _either_way(x: tuple[Token, ...], y: tuple[Token, ...], best: float) -> float:
+    short, long = (x, y) if len(x) <= len(y) else (y, x)
+    return _aligned(short, long, [[_token_similarity(s, t) for t in long] for s in short], best)
 
 
 def similarity_prepared(a: PreparedName, b: PreparedName) -> float:

@@ -122,15 +122,19 @@ class Token:
     chars: tuple[str, ...]  # readings of the Chinese characters of a token written in them
     suffixed: bool  # had a patronymic or surname ending: the father's or family name
     group: int  # index in NAME_VARIANTS of the name this is a form of, or -1
+    transcribed: bool = False  # read from the pinyin of a Chinese transcription (pinyin.py)
 
 
-def make_token(form: str, chars: tuple[str, ...] = (), suffixed: bool = False) -> Token:
+def make_token(
+    form: str, chars: tuple[str, ...] = (), suffixed: bool = False, transcribed: bool = False
+) -> Token:
     skel = _skeleton(form)
     soft = _skeleton(form.replace("h", "")) if "h" in form else skel
     # Kh, h, q, k and g trade places most across spellings (Bakhyt / Baqyt / 巴合提); blocking
     # keys leave them out.
     key = collapse(skel.replace("K", ""))
-    return Token(form, skel, soft, key, chars, suffixed, variant_group().get(form, -1))
+    group = variant_group().get(form, -1)
+    return Token(form, skel, soft, key, chars, suffixed, group, transcribed)
 
 
 # Names of Arabic origin take different forms in Kazakh, Uyghur, Russian and Arabic usage, more
