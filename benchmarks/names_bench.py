@@ -120,9 +120,14 @@ def timings(pairs, repeat):
 
 
 def blocking(pairs):
-    positives = [(a, b) for _p, a, b, same, _n in pairs if same]
-    shared = sum(1 for a, b in positives if names.match_keys(a) & names.match_keys(b))
+    # Initials meet the names they may stand for by the keys of possible duplicates.
+    def keys_of(group, name):
+        return (names.possible_keys if group.endswith("/initials") else names.match_keys)(name)
+
+    positives = [(g, a, b) for g, a, b, same, _n in pairs if same]
+    shared = sum(1 for g, a, b in positives if keys_of(g, a) & keys_of(g, b))
     distinct = sorted({n for _p, a, b, _s, _n in pairs for n in (a, b)})
+    stored = [len(names.match_keys(n) | names.possible_keys(n)) for n in distinct]
     keys = [names.match_keys(n) for n in distinct]
     candidate_pairs = sum(1 for i, ka in enumerate(keys) for kb in keys[i + 1 :] if ka & kb)
     all_pairs = len(distinct) * (len(distinct) - 1) // 2
@@ -132,6 +137,7 @@ def blocking(pairs):
         "blocking_recall": round(shared / len(positives), 4) if positives else 1.0,
         "keys_per_name_mean": round(sum(map(len, keys)) / len(keys), 2),
         "keys_per_name_max": max(map(len, keys)),
+        "stored_keys_per_name_mean": round(sum(stored) / len(stored), 2),
         "distinct_names": len(distinct),
         "name_pairs_sharing_a_key": candidate_pairs,
         "name_pairs_all": all_pairs,
@@ -158,7 +164,7 @@ def bucket_sizes(count=50_000, seed=6):
     """Blocking keys of ``count`` synthetic names: how many names share a key, and how many
     candidates one lookup returns."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
-    buckets = Counter()
+    buckets, initial_buckets = Counter(), Counter()
     name_keys = []
     for _ in range(count):
         female = rng.random() < 0.5
@@ -169,7 +175,9 @@ def bucket_sizes(count=50_000, seed=6):
         keys = names.match_keys(name)
         name_keys.append(keys)
         buckets.update(keys)
+        initial_buckets.update(names.possible_keys(name))
     sizes = sorted(buckets.values())
+    initial_sizes = sorted(initial_buckets.values())
     candidates = sorted(sum(buckets[k] for k in keys) for keys in name_keys)
     return {
         "names": count,
@@ -178,6 +186,11 @@ def bucket_sizes(count=50_000, seed=6):
         "bucket_p99": sizes[int(len(sizes) * 0.99)],
         "candidates_per_lookup_median": candidates[len(candidates) // 2],
         "candidates_per_lookup_p99": candidates[int(len(candidates) * 0.99)],
+        # Keys of initials (people.names.possible_keys): the people a name with an initial is
+        # compared with in the duplicate scan; blocks without such a name are not read.
+        "initial_keys": len(initial_sizes),
+        "initial_bucket_median": initial_sizes[len(initial_sizes) // 2],
+        "initial_largest_bucket": initial_sizes[-1],
     }
 
 
@@ -204,7 +217,10 @@ def main():
     for part in parts:
         rows = [r for r in pairs if r[0] == part]
         scored = [(names.similarity(a, b), same) for _p, a, b, same, _n in rows]
-        at = quality(scored, threshold)
+        # Initials are scored for review as possible duplicates: at the lower threshold.
+        at = quality(
+            scored, names.POSSIBLE_DUPLICATE_THRESHOLD if part.endswith("/initials") else threshold
+        )
         sweep = {str(t): quality(scored, t) for t in SWEEP}
         result["parts"][part] = {
             "pairs": len(rows),
@@ -240,7 +256,8 @@ def main():
         f"\nBlocking: {b['positive_pairs_sharing_a_key']}/{b['positive_pairs']} same-person pairs "
         f"share a key (recall {b['blocking_recall']:.3f}); keys per name {b['keys_per_name_mean']} "
         f"mean, {b['keys_per_name_max']} max; {b['name_pairs_sharing_a_key']} of "
-        f"{b['name_pairs_all']} pairs of the {b['distinct_names']} distinct names share a key."
+        f"{b['name_pairs_all']} pairs of the {b['distinct_names']} distinct names share a key; "
+        f"{b['stored_keys_per_name_mean']} keys stored per name with those of initials."
     )
 
     result["synthetic_buckets"] = z = bucket_sizes()
@@ -249,7 +266,8 @@ def main():
         f"female given names: {z['distinct_keys']} keys, largest bucket {z['largest_bucket']}, "
         f"99th percentile {z['bucket_p99']}; candidates per lookup "
         f"{z['candidates_per_lookup_median']} median, {z['candidates_per_lookup_p99']} 99th "
-        "percentile."
+        f"percentile. Keys of initials: {z['initial_keys']}, a block {z['initial_bucket_median']} "
+        f"names median, {z['initial_largest_bucket']} largest."
     )
 
     result["timing"] = timings(pairs, args.repeat)

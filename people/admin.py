@@ -20,7 +20,7 @@ from casetracker.admin import (
     edtf_column,
 )
 from casetracker.edtf import edtf_bounds
-from people.matching import find_people, shown_reasons, translated_reasons
+from people.matching import INITIAL_ONLY, find_people, shown_reasons, translated_reasons
 from people.models import (
     Affiliation,
     CandidateStatus,
@@ -31,6 +31,7 @@ from people.models import (
     Relationship,
     RelationshipKind,
 )
+from people.names import SAME_PERSON_THRESHOLD
 from people.services import MergeRefused, dismiss_candidate, merge_people
 
 CONFIRM_FIELD = "confirm_different_person"
@@ -381,14 +382,32 @@ class CandidateStatusFilter(admin.SimpleListFilter):
         return queryset if value == "all" else queryset.filter(status=value)
 
 
+class MatchFilter(admin.SimpleListFilter):
+    """Likely duplicates (names scored the same) or possible ones (an initial that could
+    stand for the other's name)."""
+
+    title = gettext_lazy("match")
+    parameter_name = "match"
+
+    def lookups(self, request, model_admin):
+        return [("likely", gettext("Likely")), ("possible", gettext("Possible"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "likely":
+            return queryset.filter(score__gte=SAME_PERSON_THRESHOLD)
+        if self.value() == "possible":
+            return queryset.filter(score__lt=SAME_PERSON_THRESHOLD)
+        return queryset
+
+
 @admin.register(DuplicateCandidate)
 class DuplicateCandidateAdmin(DomainAdmin):
     """The review queue: pairs of records that may be one person. Staff open a pair, compare
     the two side by side, and merge them or mark them as different people. A pair is listed
     only to staff who may see both people (need to know)."""
 
-    list_display = ("pair", "score_percent", "status", "first_reason", "updated_at")
-    list_filter = (CandidateStatusFilter,)
+    list_display = ("pair", "score_percent", "match", "status", "first_reason", "updated_at")
+    list_filter = (CandidateStatusFilter, MatchFilter)
     list_select_related = ("person_a", "person_b", "decided_by")
     search_fields = ("person_a__display_name", "person_b__display_name")
     change_form_template = "admin/people/duplicatecandidate/change_form.html"
@@ -430,9 +449,16 @@ class DuplicateCandidateAdmin(DomainAdmin):
     def score_percent(self, obj):
         return f"{obj.score:.0%}"
 
+    @admin.display(description=gettext_lazy("match"), ordering="score")
+    def match(self, obj):
+        return gettext("Possible") if obj.possible else gettext("Likely")
+
     @admin.display(description=gettext_lazy("why"))
     def first_reason(self, obj):
-        return (shown_reasons(obj.reasons) or [""])[0]
+        # A pair with an initial: why it is only possible comes first.
+        shown = shown_reasons(obj.reasons) or [""]
+        initial = gettext(INITIAL_ONLY)
+        return initial if initial in shown else shown[0]
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -56,8 +56,12 @@ PLACES_AGREE = gettext_noop("Places of origin agree (%(first)s / %(second)s).")
 PLACES_DIFFER = gettext_noop("Places of origin differ (%(first)s / %(second)s).")
 FATHERS_AGREE = gettext_noop("Fathers' names agree.")
 FATHERS_DIFFER = gettext_noop("Fathers' names differ.")
+INITIAL_ONLY = gettext_noop(
+    "An initial could stand for the other's name: a possible duplicate, not proof of one person."
+)
 REASON_TEMPLATES = (
     NAMES_MATCH,
+    INITIAL_ONLY,
     BIRTH_AGREES,
     BIRTH_DIFFERS_SLIGHTLY,
     BIRTH_DIFFERS,
@@ -150,16 +154,21 @@ def births_rule_out(query: Profile, other: Profile) -> bool:
 
 
 def score_profiles(
-    query: Profile, other: Profile, similarity=matcher.similarity_prepared
+    query: Profile, other: Profile, similarity=matcher.similarity_prepared, possible=False
 ) -> tuple[float, list[str], dict]:
     """Score two people (or a name list and a person); symmetric in its two arguments.
-    ``similarity`` scores two prepared names (the scan passes a memoised one)."""
-    best, pair = 0.0, None
+    ``similarity`` scores two prepared names (the scan passes a memoised one). With
+    ``possible``, a pair whose best names differ by an initial is worked out from
+    POSSIBLE_DUPLICATE_THRESHOLD on, and its score stays below SAME_PERSON_THRESHOLD whatever
+    the facts: an initial is never proof of one person."""
+    best, pair, initial = 0.0, None, False
     for (a, prep_a), (b, prep_b) in product(query.names, other.names):
         value = similarity(prep_a, prep_b)
         if value > best:
             best, pair = value, (a, b)
-    if pair is None or best + 3 * AGREES < matcher.SAME_PERSON_THRESHOLD:
+            initial = prep_a.has_initial or prep_b.has_initial
+    floor = _floor(possible and initial)
+    if pair is None or best + 3 * AGREES < floor:
         # No fact can lift it to a match: skip the reasons (most blocked pairs end here).
         return best, [], {"names": [], "facts": []}
     a, b = pair
@@ -222,7 +231,15 @@ def score_profiles(
             fact("father", "agrees", None, None, AGREES, FATHERS_AGREE)
         else:
             fact("father", "conflicts", None, None, FATHER_CONFLICT, FATHERS_DIFFER)
+    if initial:
+        reasons.insert(1, INITIAL_ONLY)
+        details["names"][0]["initial"] = True
+        score = min(score, matcher.INITIAL_CEILING)
     return max(0.0, min(1.0, score)), reasons, details
+
+
+def _floor(possible: bool) -> float:
+    return matcher.POSSIBLE_DUPLICATE_THRESHOLD if possible else matcher.SAME_PERSON_THRESHOLD
 
 
 # --- Loading what scoring needs -------------------------------------------------------------
@@ -380,14 +397,17 @@ def _query_profile(names, birth_year, father_name, place_path, place_name) -> Pr
 
 
 def alike(
-    query: Profile, other: Profile, similarity=matcher.similarity_prepared
+    query: Profile, other: Profile, similarity=matcher.similarity_prepared, possible=False
 ) -> tuple[float, list[str], dict] | None:
     """score_profiles' (score, reasons, details) if the two score at or above
-    SAME_PERSON_THRESHOLD, else None; births that rule the pair out skip the scoring."""
+    SAME_PERSON_THRESHOLD, else None; births that rule the pair out skip the scoring. With
+    ``possible`` (the duplicate scan), also a pair with an initial at or above
+    POSSIBLE_DUPLICATE_THRESHOLD, for review as a possible duplicate."""
     if births_rule_out(query, other):
         return None
-    scored = score_profiles(query, other, similarity)
-    return scored if scored[0] >= matcher.SAME_PERSON_THRESHOLD else None
+    scored = score_profiles(query, other, similarity, possible)
+    initial = bool(scored[2]["names"]) and scored[2]["names"][0].get("initial", False)
+    return scored if scored[0] >= _floor(possible and initial) else None
 
 
 def _best(query: Profile, candidates, limit: int | None) -> list[PersonMatch]:

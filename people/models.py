@@ -684,10 +684,19 @@ MATCH_KEY_LENGTH = 64
 
 
 def name_match_keys(name: str) -> set[str]:
-    """The blocking keys stored for ``name`` (people.names.match_keys, cut to the column)."""
+    """The blocking keys that find ``name`` as the same name (people.names.match_keys, cut to
+    the column): what searches and imports look up."""
     from people.names import match_keys  # pure and import-light, but only needed here
 
     return {key[:MATCH_KEY_LENGTH] for key in match_keys(name) if key}
+
+
+def name_stored_keys(name: str) -> set[str]:
+    """Every key stored for ``name``: its match keys, and the keys that bring an initial and
+    the names it may stand for together in the duplicate scan (people.names.possible_keys)."""
+    from people.names import possible_keys
+
+    return name_match_keys(name) | {key[:MATCH_KEY_LENGTH] for key in possible_keys(name)}
 
 
 class PersonNameKey(models.Model):
@@ -730,7 +739,7 @@ class PersonNameKey(models.Model):
                 [
                     cls(name_id=name.pk, key=key, spelling=name.name)
                     for name in chunk
-                    for key in sorted(name_match_keys(name.name))
+                    for key in sorted(name_stored_keys(name.name))
                 ],
                 batch_size=1000,
             )
@@ -830,6 +839,14 @@ class DuplicateCandidate(DomainModel):
                 name="people_duplicatecandidate_open_pairs_complete",
             ),
         ]
+
+    @property
+    def possible(self) -> bool:
+        """Listed from below SAME_PERSON_THRESHOLD: a possible duplicate (its names differ by
+        an initial, people.matching), not a likely one."""
+        from people.names import SAME_PERSON_THRESHOLD
+
+        return self.score < SAME_PERSON_THRESHOLD
 
     def __str__(self):
         a = self.person_a or gettext("(merged)")

@@ -53,7 +53,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from people import matching
+from people import matching, names
 from people.models import (
     CandidateStatus,
     DuplicateCandidate,
@@ -318,8 +318,30 @@ class Found:
     details: dict
 
 
+def _initial_blocks(blocks: dict[str, set[int]]) -> dict[str, set[int]]:
+    """The batch's blocks less those of initials without anyone who has one (most of them),
+    and less the marks: a block of an initial key ("xK.LJP") is compared only where some of
+    its people have the initial (they bear its mark, "yK.LJP"), each of them with the rest.
+    Returns the initial blocks' people with the initial, by key; ``blocks`` is trimmed."""
+    wanted = [key for key in blocks if key.startswith(names.INITIAL_KEY)]
+    having: dict[str, set[int]] = defaultdict(set)
+    for chunk in _chunks(wanted):
+        marks = [names.INITIAL_MARK + key[1:] for key in chunk]
+        for mark, person_id in PersonNameKey.objects.filter(key__in=marks).values_list(
+            "key", "name__person_id"
+        ):
+            having[names.INITIAL_KEY + mark[1:]].add(person_id)
+    for key in list(blocks):
+        if key.startswith(names.INITIAL_MARK) or (
+            key.startswith(names.INITIAL_KEY) and not having.get(key)
+        ):
+            del blocks[key]
+    return having
+
+
 def _score_batch(run: Run, batch: Batch) -> tuple[dict[tuple[int, int], Found], int]:
     """The pairs of the batch's blocks to list, and how many pairs were compared."""
+    having_initial = _initial_blocks(batch.blocks)
     members = set().union(*batch.blocks.values()) if batch.blocks else set()
     profiles = {pk: profile for pk, (_person, profile) in matching.load_profiles(members).items()}
     keys = _stored_keys(profiles)
@@ -329,21 +351,30 @@ def _score_batch(run: Run, batch: Batch) -> tuple[dict[tuple[int, int], Found], 
     for key, people in batch.blocks.items():
         people = sorted(pk for pk in people if pk in profiles)
         big = key in run.big
-        if big:
+        if key in having_initial:
+            # An initial with everyone its block brings: the people who have it are few.
+            pairs = sorted(
+                {(min(i, o), max(i, o)) for i in having_initial[key] for o in people if o != i}
+            )
+        elif big:
             fingerprint = _fingerprint(people)
             if fingerprint in run.big_done:
                 continue
             run.big_done.add(fingerprint)
-        pairs = _neighbour_pairs(people, profiles) if big else combinations(people, 2)
+            pairs = _neighbour_pairs(people, profiles)
+        else:
+            pairs = combinations(people, 2)
         scored, similarity = [], matching.memoised_similarity()
         for a, b in pairs:
             if run.changed is not None and a not in run.changed and b not in run.changed:
                 continue
-            if not _scored_here(key, keys[a] & keys[b], run.big) or (a, b) in seen:
+            if (a, b) in seen or (
+                key not in having_initial and not _scored_here(key, keys[a] & keys[b], run.big)
+            ):
                 continue
             seen.add((a, b))
             compared += 1
-            result = matching.alike(profiles[a], profiles[b], similarity)
+            result = matching.alike(profiles[a], profiles[b], similarity, possible=True)
             if result is not None and (not big or _corroborated(result[2])):
                 scored.append((a, b, Found(*result)))
         for a, b, result in _top(scored):
@@ -356,13 +387,16 @@ def _fingerprint(people: list[int]) -> bytes:
 
 
 def _stored_keys(profiles: dict) -> dict[int, frozenset[str]]:
-    """Each person's name keys as stored (the blocks they are in), all of them."""
+    """Each person's name keys as stored (the blocks they are in), all but those of
+    initials."""
     keys: dict[int, set[str]] = {pk: set() for pk in profiles}
     for chunk in _chunks(sorted(profiles)):
         for person_id, key in PersonNameKey.objects.filter(name__person__in=chunk).values_list(
             "name__person_id", "key"
         ):
-            keys[person_id].add(key)
+            # The keys of initials are read in their own way (_initial_blocks).
+            if not key.startswith((names.INITIAL_KEY, names.INITIAL_MARK)):
+                keys[person_id].add(key)
     return {pk: frozenset(found) for pk, found in keys.items()}
 
 
@@ -552,7 +586,7 @@ def _recheck_pairs(run: Run, pairs: list[tuple[int, int, int]]) -> None:
     for pk, a, b in pairs:
         if a not in profiles or b not in profiles:
             continue  # a person deleted: the pair went with them
-        result = matching.alike(profiles[a], profiles[b], similarity)
+        result = matching.alike(profiles[a], profiles[b], similarity, possible=True)
         if result is None:
             gone.append(pk)
         else:

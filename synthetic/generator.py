@@ -54,7 +54,7 @@ from people.models import (
     Person,
     PersonName,
     PersonNameKey,
-    name_match_keys,
+    name_stored_keys,
     shown_names,
 )
 from snapshots import writer as snapshots
@@ -150,7 +150,7 @@ def _pick(rng: random.Random, weighted: list[tuple]) -> object:
 
 @lru_cache(maxsize=500_000)
 def _keys(name: str) -> tuple[str, ...]:
-    return tuple(sorted(name_match_keys(name)))
+    return tuple(sorted(name_stored_keys(name)))
 
 
 @dataclass(frozen=True)

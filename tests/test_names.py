@@ -12,9 +12,11 @@ from typing import NamedTuple
 import pytest
 
 from people.names import (
+    POSSIBLE_DUPLICATE_THRESHOLD,
     SAME_PERSON_THRESHOLD,
     match_keys,
     pinyin,
+    possible_keys,
     prepare,
     romanise,
     similarity,
@@ -55,12 +57,12 @@ def same(a, b):
     return similarity(a, b) >= SAME_PERSON_THRESHOLD
 
 
-def precision_recall(part, family=None):
+def precision_recall(part, family=None, threshold=SAME_PERSON_THRESHOLD):
     tp = fp = fn = 0
     for pair in PAIRS:
         if pair.part != part or family not in (None, pair.family):
             continue
-        predicted = same(pair.a, pair.b)
+        predicted = similarity(pair.a, pair.b) >= threshold
         tp += predicted and pair.same
         fp += predicted and not pair.same
         fn += pair.same and not predicted
@@ -325,6 +327,49 @@ def test_pinyin_of_another_name_is_not_the_same():
     assert not same("Nuerlan Sailike", "Nurbek Serik")
 
 
+# --- initials ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("short", "full"),
+    [
+        ("K. Yerezhep", "Kanat Yerezhep"),
+        ("Yerezhep K.", "Қанат Ережеп"),
+        ("Тохти А.", "Tokhti Abdulla"),
+        ("Zh. Abenov", "Zhanat Abenov"),
+        ("Ye. Nurlanov", "Yerlan Nurlanov"),
+    ],
+)
+def test_an_initial_that_could_stand_for_the_name_is_possible_never_the_same(short, full):
+    score = similarity(short, full)
+    assert POSSIBLE_DUPLICATE_THRESHOLD <= score < SAME_PERSON_THRESHOLD
+    assert prepare(short).has_initial and not prepare(full).has_initial
+    assert possible_keys(short) & possible_keys(full)  # the scan meets them
+    assert not match_keys(short) & match_keys(full)  # a search for "the same" never does
+
+
+@pytest.mark.parametrize(
+    ("short", "full"),
+    [
+        ("M. Yerezhep", "Kanat Yerezhep"),  # M. is not Kanat
+        ("K. Yerezhep", "Kanat Nurlanov"),  # the other name differs
+        ("Zh. Abenov", "Sholpan Abenova"),
+        ("A. Tursun", "Erlan Tursun"),
+    ],
+)
+def test_an_initial_that_cannot_stand_for_the_name_is_below_possible(short, full):
+    assert similarity(short, full) < POSSIBLE_DUPLICATE_THRESHOLD
+
+
+def test_the_thresholds_are_ordered():
+    assert 0 < POSSIBLE_DUPLICATE_THRESHOLD < SAME_PERSON_THRESHOLD < 1
+
+
+def test_a_short_given_name_is_no_initial():
+    assert not prepare("Ai Tursun").has_initial
+    assert not prepare("K").has_initial  # a lone letter is no name with an initial
+
+
 # --- apostrophes: Uyghur Latin syllables or 2017 Kazakh letters --------------------------------
 
 
@@ -449,7 +494,11 @@ def test_names_scoring_at_or_above_the_threshold_share_a_key():
 
 
 def test_blocking_recall_on_positive_pairs_is_complete():
-    missed = [(p.a, p.b) for p in PAIRS if p.same and not match_keys(p.a) & match_keys(p.b)]
+    # Initials meet the names they may stand for by the keys of possible duplicates.
+    def keys(pair, name):
+        return (possible_keys if pair.family == "initials" else match_keys)(name)
+
+    missed = [(p.a, p.b) for p in PAIRS if p.same and not keys(p, p.a) & keys(p, p.b)]
     assert missed == []
 
 
@@ -521,9 +570,17 @@ def test_labelled_pinyin_family_precision_and_recall(part):
     assert precision >= 0.85 and recall >= 0.95
 
 
+@pytest.mark.parametrize("part", ["families-tune", "families-held-out"])
+def test_labelled_initials_reach_review_as_possible_and_never_as_the_same(part):
+    precision, recall = precision_recall(part, "initials", POSSIBLE_DUPLICATE_THRESHOLD)
+    assert precision >= 0.95 and recall >= 0.95
+    scores = [similarity(p.a, p.b) for p in PAIRS if (p.part, p.family) == (part, "initials")]
+    assert scores and max(scores) < SAME_PERSON_THRESHOLD
+
+
 def test_every_family_has_labelled_pairs_in_both_parts():
     families = {(pair.part, pair.family) for pair in PAIRS if pair.part.startswith("families")}
     for part in ("families-tune", "families-held-out"):
-        for family in ("apostrophe", "patronymic", "pinyin"):
+        for family in ("apostrophe", "patronymic", "pinyin", "initials"):
             both = [p.same for p in PAIRS if (p.part, p.family) == (part, family)]
             assert (part, family) in families and True in both and False in both

@@ -15,7 +15,7 @@ from cases import services
 from cases.models import Case, CaseTransition, DetentionEvent, PublicationRecord
 from casetracker.edtf import edtf_bounds
 from casetracker.integrity import AuditLink, chained_models, verify_chain
-from people.models import Person, PersonName, PersonNameKey, name_match_keys, refresh_display_names
+from people.models import Person, PersonName, PersonNameKey, name_stored_keys, refresh_display_names
 from snapshots import writer
 from snapshots.models import PublishedCase
 from sources.models import Citation
@@ -142,7 +142,7 @@ def test_derived_columns_are_what_the_application_computes():
     assert len({c.status for c in cases}) >= 4
     for name in PersonName.objects.all():
         stored = set(PersonNameKey.objects.filter(name=name).values_list("key", flat=True))
-        assert stored == name_match_keys(name.name), name.name
+        assert stored == name_stored_keys(name.name), name.name
     for event in DetentionEvent.objects.all():
         bounds = edtf_bounds(event.date)
         assert (event.date_earliest, event.date_latest) == (bounds.earliest, bounds.latest)

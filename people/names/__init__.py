@@ -44,14 +44,22 @@ score is capped below it), so a lookup by key finds every name `similarity` woul
 Only the first 256 characters and 8 tokens of a text are read. Known weak spots: Han names in
 pinyin that differ in one sound (Wang Ming / Wang Min); names that differ in one vowel or one
 letter (Marat / Murat, Mesut / Mesude, Memet / Mahmut), which need a lexicon of given names;
-Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت); initials (K. Yerezhep).
+Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت).
+
+Initials (K. Yerezhep) are never the same name: a name with one scores at most
+INITIAL_WEIGHT of what it would (below SAME_PERSON_THRESHOLD), and at or above
+POSSIBLE_DUPLICATE_THRESHOLD where the initial could stand for the other's name and the rest
+agrees; `possible_keys` brings such names together for the duplicate scan.
 Precision, recall and timings: benchmarks/names_bench.py.
 """
 
-from people.names.prepared import PreparedName, prepare
+from people.names.prepared import INITIAL_KEY, INITIAL_MARK, PreparedName, prepare
 from people.names.scoring import (
+    INITIAL_CEILING,
+    POSSIBLE_DUPLICATE_THRESHOLD,
     SAME_PERSON_THRESHOLD,
     match_keys,
+    possible_keys,
     romanise,
     similarity,
     similarity_prepared,
@@ -60,14 +68,19 @@ from people.names.scoring import (
 #: Raised whenever a change to these rules changes match keys or scores: ``migrate`` then
 #: queues the duplicate scan with every key recomputed and every open pair scored again
 #: (people.signals). 2: Uyghur Latin apostrophes, oghli / o'g'li / qizi, pinyin of
-#: Chinese transcriptions (issue 18).
+#: Chinese transcriptions, initials (issue 18).
 RULES_VERSION = 2
 
 __all__ = [
+    "INITIAL_CEILING",
+    "INITIAL_KEY",
+    "INITIAL_MARK",
+    "POSSIBLE_DUPLICATE_THRESHOLD",
     "RULES_VERSION",
     "SAME_PERSON_THRESHOLD",
     "PreparedName",
     "match_keys",
+    "possible_keys",
     "prepare",
     "romanise",
     "similarity",

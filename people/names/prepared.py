@@ -14,6 +14,7 @@ from people.names.tokens import (
     SUFFIX_WORDS,
     Token,
     collapse,
+    initial_class,
     join,
     make_token,
     phonetic,
@@ -34,6 +35,11 @@ class PreparedName:
     # Readings token for token, tried against the other name as a whole: the name's pinyin
     # read back through the transcription characters (pinyin.py).
     readings: tuple[tuple[Token, ...], ...] = ()
+    initial_keys: frozenset[str] = frozenset()  # see initial_keys()
+
+    @property
+    def has_initial(self) -> bool:
+        return any(token.initial for token in self.tokens)
 
     @property
     def romanised(self) -> str:
@@ -51,6 +57,33 @@ def _key_parts(token: Token) -> tuple[str, ...]:
     return (part, f"g{token.group}") if token.group >= 0 else (part,)
 
 
+#: The first letter of the keys that bring an initial and the names it may stand for together,
+#: and of the same keys marking the names that have the initial (the duplicate scan pairs
+#: those with the rest of the block, and nobody else there).
+INITIAL_KEY = "x"
+INITIAL_MARK = "y"
+
+
+def initial_keys(tokens: tuple[Token, ...]) -> frozenset[str]:
+    """Keys of the first two tokens as written, each as an initial with the other's key part
+    (K. Yerezhep and Kanat Yerezhep both "xK.LJP"; Тохти А. and Tokhti Abdulla both "xA.TT"),
+    so that the duplicate scan meets an initial with the names it could stand for; a name with
+    an initial also has each as a mark ("yK.LJP"). Their letters sort after every match key's,
+    so that the scan reads them last. Kept apart
+    from the match keys: no name is the same as another through them, and a search for "the
+    same" never reads them."""
+    head = tokens[:2]
+    if len(head) < 2:
+        return frozenset()
+    keys = {
+        f"{initial_class(initial)}.{_key_parts(other)[0]}"
+        for initial, other in (head, head[::-1])
+        if not other.initial
+    }
+    marks = {INITIAL_MARK + key for key in keys} if any(t.initial for t in head) else set()
+    return frozenset({INITIAL_KEY + key for key in keys} | marks)
+
+
 def blocking_keys(tokens: tuple[Token, ...], variants, folded: str) -> frozenset[str]:
     """Blocking keys: for each two tokens of a reading, the start of both skeletons ("pLJP.NT"
     for Kanat Yerezhep), so that a common given name alone never makes a key; for a reading of
@@ -65,6 +98,8 @@ def blocking_keys(tokens: tuple[Token, ...], variants, folded: str) -> frozenset
                 keys.add(f"wg{token.group}")
         for i, first in enumerate(reading):
             for second in reading[i + 1 :]:
+                if first.initial or second.initial:
+                    continue
                 for x in _key_parts(first):
                     for y in _key_parts(second):
                         keys.add("p" + ".".join(sorted((x, y))))
@@ -112,6 +147,12 @@ def _prepare(name: str) -> PreparedName:
             sex = sex or SUFFIX_WORDS[collapse(form)]
             tokens[-1] = make_token(tokens[-1].form, tokens[-1].chars, True)
             continue
+        if not cjk and len(raw) <= 2 and len(raw_tokens) > 1:
+            letter = "e" if form == "ie" else collapse(form)
+            if len(letter) == 1:
+                # One letter, or a digraph standing for one (Zh., Sh., Ye.): an initial.
+                tokens.append(make_token(letter, initial=True))
+                continue
         ending = ""
         if not cjk:  # Chinese transcription has no such endings: 托克托古力 is not -uly
             form, ending = strip_suffix(form)
@@ -124,6 +165,8 @@ def _prepare(name: str) -> PreparedName:
                 make_token(collapse(hanzi(raw[0])), chars[:1]),
                 make_token(collapse(hanzi(raw[1:])), chars[1:]),
             )
+    if all(token.initial for token in tokens):  # initials alone are no name to compare
+        tokens = [make_token(token.form) for token in tokens]
     tokens = tuple(tokens)
     variants = []
     if han_split and all(t.form for t in han_split):
@@ -131,8 +174,11 @@ def _prepare(name: str) -> PreparedName:
     if 2 <= len(tokens) <= 4:
         # Two tokens written as one ("Nur Sultan" / "Nursultan"; 卡纳提叶热杰普).
         for i in range(len(tokens) - 1):
+            if tokens[i].initial or tokens[i + 1].initial:
+                continue
             variants.append((*tokens[:i], join(tokens[i], tokens[i + 1]), *tokens[i + 2 :]))
-        if len(tokens) == 2:  # "Yerezhep Kanat" against 卡纳提叶热杰普
+        if len(tokens) == 2 and not (tokens[0].initial or tokens[1].initial):
+            # "Yerezhep Kanat" against 卡纳提叶热杰普
             variants.append((join(tokens[1], tokens[0]),))
     variants = tuple(variants)
     other_readings = ()
@@ -142,7 +188,9 @@ def _prepare(name: str) -> PreparedName:
         if all(token.form for token in reading):
             other_readings = (reading,)
     keys = blocking_keys(tokens, (*variants, *other_readings), folded)
-    return PreparedName(name, folded, tokens, variants, keys, sex, other_readings)
+    return PreparedName(
+        name, folded, tokens, variants, keys, sex, other_readings, initial_keys(tokens)
+    )
 
 
 # The cache's controls, as on an lru_cache function (benchmarks clear it).

@@ -8,11 +8,24 @@ from itertools import permutations
 from rapidfuzz.distance import Levenshtein
 
 from people.names.prepared import PreparedName, prepare
-from people.names.tokens import VARIANT_SIMILARITY, Token
+from people.names.tokens import VARIANT_SIMILARITY, Token, initial_class, initial_stands_for
 
 #: Score at or above which the project treats two name strings as the same person's name.
 #: Chosen on the tuning half of tests/data/name_pairs.tsv (see benchmarks/names_bench.py).
 SAME_PERSON_THRESHOLD: float = 0.86
+
+#: Score at or above which a pair that is not "the same" still goes to the review queue as a
+#: possible duplicate: an initial that could stand for the other's name (K. Yerezhep, Kanat
+#: Yerezhep). Only pairs with an initial are listed there from below SAME_PERSON_THRESHOLD.
+POSSIBLE_DUPLICATE_THRESHOLD: float = 0.75
+
+# A name with an initial scores at most this much (below SAME_PERSON_THRESHOLD); one whose
+# initial stands for the other's name and whose other names agree scores at or above
+# POSSIBLE_DUPLICATE_THRESHOLD, one whose initial cannot stand for it far below.
+INITIAL_WEIGHT = 0.85
+#: The most a pair of people whose names differ by an initial scores, facts and all
+#: (people.matching): below SAME_PERSON_THRESHOLD, so the queue shows it as possible.
+INITIAL_CEILING = 0.85
 
 # --- scoring ---------------------------------------------------------------------------------
 
@@ -20,6 +33,11 @@ _lev = Levenshtein.normalized_similarity
 
 
 def _token_similarity(a: Token, b: Token) -> float:
+    if a.initial or b.initial:
+        # An initial agrees with a name it could stand for, and with the same initial.
+        if a.initial and b.initial:
+            return float(initial_class(a) == initial_class(b))
+        return float(initial_stands_for(a, b) if a.initial else initial_stands_for(b, a))
     if a.form == b.form and a.chars == b.chars:
         return 1.0
     if a.group >= 0 and a.group == b.group:
@@ -155,6 +173,9 @@ def similarity_prepared(a: PreparedName, b: PreparedName) -> float:
     if b.folded < a.folded:  # one order of evaluation, so the score is exactly symmetric
         a, b = b, a
     score = _score(a, b)
+    if a.has_initial or b.has_initial:
+        # An initial is never proof of one person: at most a possible duplicate.
+        score *= INITIAL_WEIGHT
     if score >= SAME_PERSON_THRESHOLD and not (a.keys & b.keys):
         # Keep the promise of match_keys: names that share no key are never "the same".
         score = SAME_PERSON_THRESHOLD * 0.95
@@ -182,6 +203,15 @@ def match_keys(name: str) -> frozenset[str]:
     if not name or not name.strip():
         return frozenset()
     return prepare(name).keys
+
+
+def possible_keys(name: str) -> frozenset[str]:
+    """The keys stored beside `match_keys` for the duplicate scan's possible duplicates: any
+    two names that `similarity` scores at or above `POSSIBLE_DUPLICATE_THRESHOLD` because of an
+    initial share one (prepared.initial_keys). Not for finding "the same" name."""
+    if not name or not name.strip():
+        return frozenset()
+    return prepare(name).initial_keys
 
 
 def romanise(name: str) -> str:

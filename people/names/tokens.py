@@ -123,10 +123,15 @@ class Token:
     suffixed: bool  # had a patronymic or surname ending: the father's or family name
     group: int  # index in NAME_VARIANTS of the name this is a form of, or -1
     transcribed: bool = False  # read from the pinyin of a Chinese transcription (pinyin.py)
+    initial: bool = False  # one letter standing for a name (K. Yerezhep, Тохти А.)
 
 
 def make_token(
-    form: str, chars: tuple[str, ...] = (), suffixed: bool = False, transcribed: bool = False
+    form: str,
+    chars: tuple[str, ...] = (),
+    suffixed: bool = False,
+    transcribed: bool = False,
+    initial: bool = False,
 ) -> Token:
     skel = _skeleton(form)
     soft = _skeleton(form.replace("h", "")) if "h" in form else skel
@@ -134,7 +139,22 @@ def make_token(
     # keys leave them out.
     key = collapse(skel.replace("K", ""))
     group = variant_group().get(form, -1)
-    return Token(form, skel, soft, key, chars, suffixed, group, transcribed)
+    return Token(form, skel, soft, key, chars, suffixed, group, transcribed, initial)
+
+
+# An initial's class: the consonant class of a name's first letter (K. for Kanat, Qanat or
+# Ğalym); e and i one class (Ye. / E. / I. / Y. for Yerezhep, Erezhep), a, o, u each its own.
+_INITIAL_VOWELS = {"a": "A", "e": "E", "i": "E", "o": "O", "u": "U"}
+
+
+def initial_class(token: Token) -> str:
+    first = token.form[:1]
+    return _INITIAL_VOWELS.get(first) or _skeleton(first) or "_"
+
+
+def initial_stands_for(initial: Token, name: Token) -> bool:
+    """Whether the one letter ``initial`` could be the start of the name ``name``."""
+    return initial_class(initial) == initial_class(name)
 
 
 # Names of Arabic origin take different forms in Kazakh, Uyghur, Russian and Arabic usage, more
@@ -182,4 +202,5 @@ def variant_group() -> dict[str, int]:
 
 
 def join(a: Token, b: Token) -> Token:
+    # An initial is never written together with a name.
     return make_token(collapse(a.form + b.form), a.chars + b.chars, a.suffixed or b.suffixed)
