@@ -48,7 +48,11 @@ def clear() -> None:
 
 
 def blocks() -> dict:
+    """The blocks of match keys. The keys of initials are left out: the scan compares only
+    the names with an initial in theirs, never every pair (people.scan._initial_blocks)."""
     from django.db import connection
+
+    from people import names
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -56,8 +60,9 @@ def blocks() -> dict:
             "count(*) FILTER (WHERE n > %s) FROM ("
             "  SELECT k.key, count(DISTINCT n.person_id) AS n"
             "  FROM people_personnamekey k JOIN people_personname n ON n.id = k.name_id"
+            "  WHERE left(k.key, 1) NOT IN (%s, %s)"
             "  GROUP BY k.key) AS b",
-            [scan_settings()["BLOCK_PAIRWISE"]],
+            [scan_settings()["BLOCK_PAIRWISE"], names.INITIAL_KEY, names.INITIAL_MARK],
         )
         keys, pairs, biggest, big = cursor.fetchone()
     return {
