@@ -3,18 +3,24 @@ computed (people.names.RULES_VERSION), the duplicate scan is queued as a backgro
 recomputes every key and scores every open pair again; at two million people that is long
 work, never done inside migrate itself."""
 
+from django.db import connection
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from jobs import services as jobs
-from jobs.models import Kind
+from jobs.models import Job, Kind
 from people.models import MatchingRules, PersonName
 from people.tasks import scan_duplicates
 
 
 @receiver(post_migrate)
 def rescan_when_the_rules_changed(sender, app_config, using, **kwargs):
-    if app_config.label != "people" or using != "default" or MatchingRules.current():
+    if app_config.label != "people" or using != "default":
+        return
+    tables = connection.introspection.table_names()
+    if MatchingRules._meta.db_table not in tables or Job._meta.db_table not in tables:
+        return  # migrated back to before them
+    if MatchingRules.current():
         return
     if not PersonName.objects.exists():
         MatchingRules.record()  # no key to recompute

@@ -105,3 +105,11 @@ def test_a_scan_already_waiting_is_not_doubled_and_the_next_migrate_asks_again()
     Job.objects.filter(pk=waiting.pk).update(state=State.SUCCEEDED)
     migrated()
     assert len(scans()) == 2
+
+
+def test_a_migrate_back_to_before_the_rules_table_does_nothing(monkeypatch):
+    person_named("Kanat Yerezhep")
+    rules_were(names.RULES_VERSION - 1)
+    monkeypatch.setattr(signals.connection.introspection, "table_names", lambda *args, **kwargs: [])
+    assert migrated() == ""
+    assert scans() == []
