@@ -365,6 +365,12 @@ def test_the_thresholds_are_ordered():
     assert 0 < POSSIBLE_DUPLICATE_THRESHOLD < SAME_PERSON_THRESHOLD < 1
 
 
+@pytest.mark.parametrize(("pinyin", "chinese"), [("Wu Ming", "吴明"), ("Ye Ming", "叶明")])
+def test_a_han_family_name_of_two_letters_is_no_initial(pinyin, chinese):
+    assert not prepare(pinyin).has_initial
+    assert same(pinyin, chinese)
+
+
 def test_a_short_given_name_is_no_initial():
     assert not prepare("Ai Tursun").has_initial
     assert not prepare("K").has_initial  # a lone letter is no name with an initial

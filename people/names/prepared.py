@@ -4,6 +4,7 @@ split) and blocking keys."""
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -127,6 +128,10 @@ def prepare(name: str) -> PreparedName:
     return _prepare((name or "")[:_MAX_NAME_LENGTH])
 
 
+# Two letters and a full stop, as a word: an abbreviated name (Zh. Abenov, Ye. Nurlanov).
+_ABBREVIATED = re.compile(r"(?<!\w)(\w\w)\.")
+
+
 @lru_cache(maxsize=16384)
 def _prepare(name: str) -> PreparedName:
     raw_tokens = split_tokens(name)[:_MAX_TOKENS]
@@ -136,6 +141,7 @@ def _prepare(name: str) -> PreparedName:
     sex = ""
     han_split = None
     syllables = apostrophes_separate_syllables(raw_tokens)
+    abbreviated = set(_ABBREVIATED.findall(normalise(name))) if "." in name else set()
     for raw in raw_tokens:
         form, cjk = phonetic(raw, syllables)
         if form.startswith("ie") and len(form) > 2:  # Yerzhan / Erzhan, Yesen / Esen
@@ -147,10 +153,11 @@ def _prepare(name: str) -> PreparedName:
             sex = sex or SUFFIX_WORDS[collapse(form)]
             tokens[-1] = make_token(tokens[-1].form, tokens[-1].chars, True)
             continue
-        if not cjk and len(raw) <= 2 and len(raw_tokens) > 1:
+        if not cjk and len(raw_tokens) > 1 and (len(raw) == 1 or raw in abbreviated):
             letter = "e" if form == "ie" else collapse(form)
             if len(letter) == 1:
-                # One letter, or a digraph standing for one (Zh., Sh., Ye.): an initial.
+                # One letter, or two with a full stop standing for one (Zh., Sh., Ye.): an
+                # initial. Two letters without one are a name (Wu, Ye: 吴, 叶).
                 tokens.append(make_token(letter, initial=True))
                 continue
         ending = ""
