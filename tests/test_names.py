@@ -361,6 +361,13 @@ def test_an_initial_that_cannot_stand_for_the_name_is_below_possible(short, full
     assert similarity(short, full) < POSSIBLE_DUPLICATE_THRESHOLD
 
 
+def test_an_initial_the_other_name_has_no_word_for_is_only_an_extra_word():
+    assert same("Rahile D. Dawut", "Rahile Dawut")
+    assert not same("Rahile D. Dawut", "Rahile Memet Dawut")  # D. cannot be Memet
+    score = similarity("Rahile D. Dawut", "Rahile Dilnur Dawut")  # D. could be Dilnur
+    assert POSSIBLE_DUPLICATE_THRESHOLD <= score < SAME_PERSON_THRESHOLD
+
+
 def test_the_thresholds_are_ordered():
     assert 0 < POSSIBLE_DUPLICATE_THRESHOLD < SAME_PERSON_THRESHOLD < 1
 

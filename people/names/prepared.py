@@ -37,6 +37,10 @@ class PreparedName:
     # read back through the transcription characters (pinyin.py).
     readings: tuple[tuple[Token, ...], ...] = ()
     initial_keys: frozenset[str] = frozenset()  # see initial_keys()
+    # The name without its initials, where two words or more are left (Rahile D. Dawut:
+    # Rahile Dawut), and how many initials that leaves out.
+    shortened: PreparedName | None = None
+    initials_left_out: int = 0
 
     @property
     def has_initial(self) -> bool:
@@ -142,6 +146,7 @@ def _prepare(name: str) -> PreparedName:
     han_split = None
     syllables = apostrophes_separate_syllables(raw_tokens)
     abbreviated = set(_ABBREVIATED.findall(normalise(name))) if "." in name else set()
+    kept_raw = []  # the words but the initials, for the name without them
     for raw in raw_tokens:
         form, cjk = phonetic(raw, syllables)
         if form.startswith("ie") and len(form) > 2:  # Yerzhan / Erzhan, Yesen / Esen
@@ -152,6 +157,7 @@ def _prepare(name: str) -> PreparedName:
             # "Nurlan uly": a patronymic ending written as its own word.
             sex = sex or SUFFIX_WORDS[collapse(form)]
             tokens[-1] = make_token(tokens[-1].form, tokens[-1].chars, True)
+            kept_raw.append(raw)
             continue
         if not cjk and len(raw_tokens) > 1 and (len(raw) == 1 or raw in abbreviated):
             letter = "e" if form == "ie" else collapse(form)
@@ -160,6 +166,7 @@ def _prepare(name: str) -> PreparedName:
                 # initial. Two letters without one are a name (Wu, Ye: 吴, 叶).
                 tokens.append(make_token(letter, initial=True))
                 continue
+        kept_raw.append(raw)
         ending = ""
         if not cjk:  # Chinese transcription has no such endings: 托克托古力 is not -uly
             form, ending = strip_suffix(form)
@@ -195,8 +202,20 @@ def _prepare(name: str) -> PreparedName:
         if all(token.form for token in reading):
             other_readings = (reading,)
     keys = blocking_keys(tokens, (*variants, *other_readings), folded)
+    shortened, left_out = None, sum(token.initial for token in tokens)
+    if left_out and len(tokens) - left_out >= 2:
+        shortened = _prepare(" ".join(kept_raw))
     return PreparedName(
-        name, folded, tokens, variants, keys, sex, other_readings, initial_keys(tokens)
+        name,
+        folded,
+        tokens,
+        variants,
+        keys,
+        sex,
+        other_readings,
+        initial_keys(tokens),
+        shortened,
+        left_out if shortened is not None else 0,
     )
 
 

@@ -174,8 +174,18 @@ def similarity_prepared(a: PreparedName, b: PreparedName) -> float:
         a, b = b, a
     score = _score(a, b)
     if a.has_initial or b.has_initial:
-        # An initial is never proof of one person: at most a possible duplicate.
+        # An initial is never proof of one person: at most a possible duplicate. But an
+        # initial the other name has no word for (Rahile D. Dawut, Rahile Dawut) is only an
+        # extra word: the names without it are compared as any two names are.
         score *= INITIAL_WEIGHT
+        for one, other in ((a, b), (b, a)):
+            if (
+                one.shortened is not None
+                and not other.has_initial
+                and len(other.tokens) <= len(one.shortened.tokens)
+            ):
+                extra = _EXTRA**one.initials_left_out
+                score = max(score, _score(one.shortened, other) * extra)
     if score >= SAME_PERSON_THRESHOLD and not (a.keys & b.keys):
         # Keep the promise of match_keys: names that share no key are never "the same".
         score = SAME_PERSON_THRESHOLD * 0.95
