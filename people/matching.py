@@ -164,9 +164,13 @@ def score_profiles(
     best, pair, initial = 0.0, None, False
     for (a, prep_a), (b, prep_b) in product(query.names, other.names):
         value = similarity(prep_a, prep_b)
-        if value > best:
-            best, pair = value, (a, b)
-            initial = prep_a.has_initial or prep_b.has_initial
+        # Held below the threshold by an initial (one that is only an extra word is not).
+        limited = value < matcher.SAME_PERSON_THRESHOLD and (
+            prep_a.has_initial or prep_b.has_initial
+        )
+        # On a tie, the pair without an initial: the same score in either order.
+        if value > best or (value == best and initial and not limited):
+            best, pair, initial = value, (a, b), limited
     floor = _floor(possible and initial)
     if pair is None or best + 3 * AGREES < floor:
         # No fact can lift it to a match: skip the reasons (most blocked pairs end here).

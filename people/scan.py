@@ -353,9 +353,9 @@ def _score_batch(run: Run, batch: Batch) -> tuple[dict[tuple[int, int], Found], 
         big = key in run.big
         if key in having_initial:
             # An initial with everyone its block brings: the people who have it are few.
-            pairs = sorted(
-                {(min(i, o), max(i, o)) for i in having_initial[key] for o in people if o != i}
-            )
+            # Those still in the block (a name may have changed since the batch was read).
+            having = having_initial[key] & set(people)
+            pairs = sorted({(min(i, o), max(i, o)) for i in having for o in people if o != i})
         elif big:
             fingerprint = _fingerprint(people)
             if fingerprint in run.big_done:

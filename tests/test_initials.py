@@ -114,3 +114,19 @@ def test_the_queue_shows_possible_and_likely_apart(admin_client):
         pairs[frozenset((short.pk, other.pk))].pk,
     }
     assert {c.pk for c in likely} == {pairs[frozenset((full.pk, other.pk))].pk}
+
+
+def test_a_middle_initial_is_an_extra_word_to_search_and_scan_alike():
+    first = person_named("Rahile D. Dawut", birth_date="1966")
+    second = person_named("Rahile Dawut", birth_date="1966")
+    found = matching.find_people(["Rahile Dawut"])
+    assert {match.person.pk for match in found} == {first.pk, second.pk}
+    duplicate_scan.scan_duplicates()
+    assert not listed()[frozenset((first.pk, second.pk))].possible
+
+
+def test_people_scored_in_either_order_score_the_same():
+    one = matching.person_profile(person_named("K. Yerezhep", "Kanat Yerezhep"))
+    other = matching.person_profile(person_named("Kanat Yerezhep", "K. Yerezhep"))
+    assert matching.score_profiles(one, other)[0] == matching.score_profiles(other, one)[0]
+    assert matching.alike(one, other) is not None and matching.alike(other, one) is not None

@@ -368,6 +368,11 @@ def test_an_initial_the_other_name_has_no_word_for_is_only_an_extra_word():
     assert POSSIBLE_DUPLICATE_THRESHOLD <= score < SAME_PERSON_THRESHOLD
 
 
+def test_an_abbreviation_is_not_the_same_as_the_letters_without_a_full_stop():
+    score = similarity("Zh. Abenov", "Zh Abenov")
+    assert score < SAME_PERSON_THRESHOLD or match_keys("Zh. Abenov") & match_keys("Zh Abenov")
+
+
 def test_the_thresholds_are_ordered():
     assert 0 < POSSIBLE_DUPLICATE_THRESHOLD < SAME_PERSON_THRESHOLD < 1
 

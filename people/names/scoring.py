@@ -168,7 +168,7 @@ def similarity_prepared(a: PreparedName, b: PreparedName) -> float:
     """`similarity` of two prepared names: the hot path for scoring many pairs."""
     if not a.tokens or not b.tokens:
         return 1.0 if a.folded and a.folded == b.folded else 0.0
-    if a.folded == b.folded:
+    if a.folded == b.folded and a.has_initial == b.has_initial:  # Zh. Abenov is no Zh Abenov
         return 1.0
     if b.folded < a.folded:  # one order of evaluation, so the score is exactly symmetric
         a, b = b, a
