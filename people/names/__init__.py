@@ -46,10 +46,12 @@ pinyin that differ in one sound (Wang Ming / Wang Min); names that differ in one
 letter (Marat / Murat, Mesut / Mesude, Memet / Mahmut), which need a lexicon of given names;
 Uyghur ە written "a" in English (Ekpar Asat / ئەكپەر ئەسەت).
 
-Initials (K. Yerezhep) are never the same name: a name with one scores at most
-INITIAL_WEIGHT of what it would (below SAME_PERSON_THRESHOLD), and at or above
-POSSIBLE_DUPLICATE_THRESHOLD where the initial could stand for the other's name and the rest
-agrees; `possible_keys` brings such names together for the duplicate scan.
+An initial standing for a name is never proof of the same name (K. Yerezhep, Kanat
+Yerezhep): the pair scores at most INITIAL_WEIGHT of what it would (below
+SAME_PERSON_THRESHOLD), and at or above POSSIBLE_DUPLICATE_THRESHOLD where the initial could
+stand for the other's name and the rest agrees; `possible_keys` brings such names together for
+the duplicate scan. An initial the other name has no word for is only an extra word (Rahile
+D. Dawut, Rahile Dawut).
 Precision, recall and timings: benchmarks/names_bench.py.
 """
 
